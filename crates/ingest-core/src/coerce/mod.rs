@@ -1,0 +1,367 @@
+//! Raw text to typed Arrow arrays, one column at a time.
+//!
+//! Every type has its own submodule; this one holds the public entry point, the dispatch on
+//! [`PgType`] and the few helpers they share (reading a cell, building a primitive array with
+//! its null bitmap in one pass, passing text through without copying it).
+
+use arrow_array::builder::BooleanBufferBuilder;
+use arrow_array::{Array, ArrayRef, ArrowPrimitiveType, PrimitiveArray, StringArray};
+use arrow_buffer::NullBuffer;
+
+use crate::{PgType, TextFormat};
+
+mod array;
+mod array_literal;
+mod boolean;
+mod bytea;
+mod chrono_formats;
+mod decimal;
+mod float;
+mod integer;
+mod iso;
+mod number;
+mod temporal;
+mod text;
+mod uuid_value;
+mod zone;
+
+#[cfg(test)]
+mod test_util;
+
+/// Why one value of a column was refused. `row` is the index in the input array.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CellError {
+    pub row: usize,
+    pub reason: String,
+}
+
+/// A coerced column: `array` has `PgType::arrow_type()`, the input's length, and a null
+/// wherever the input was NULL (equal to `TextFormat::null`) or refused.
+#[derive(Debug)]
+pub struct Coerced {
+    pub array: ArrayRef,
+    pub errors: Vec<CellError>,
+}
+
+/// Coerces raw text values (a null in `raw` is also NULL) into the column's Arrow type.
+///
+/// `errors` come in row order, at most one per row.
+pub fn coerce_column(raw: &StringArray, ty: &PgType, fmt: &TextFormat) -> Coerced {
+    coerce(
+        Cells {
+            raw,
+            null: Some(&fmt.null),
+        },
+        ty,
+        fmt,
+    )
+}
+
+/// The values of a raw column: a cell is `None` when null in the array or equal to the NULL
+/// marker (array elements have no marker: only an unquoted `NULL` is null there).
+#[derive(Clone, Copy)]
+pub(crate) struct Cells<'a> {
+    raw: &'a StringArray,
+    null: Option<&'a str>,
+}
+
+impl<'a> Cells<'a> {
+    fn len(&self) -> usize {
+        self.raw.len()
+    }
+
+    #[inline]
+    fn get(&self, row: usize) -> Option<&'a str> {
+        if self.raw.is_null(row) {
+            return None;
+        }
+        let value = self.raw.value(row);
+        match self.null {
+            Some(marker) if marker == value => None,
+            _ => Some(value),
+        }
+    }
+}
+
+fn coerce(cells: Cells<'_>, ty: &PgType, fmt: &TextFormat) -> Coerced {
+    let mut errors = Vec::new();
+    let array = match ty {
+        PgType::Int2 => integer::coerce_int2(cells, fmt, &mut errors),
+        PgType::Int4 => integer::coerce_int4(cells, fmt, &mut errors),
+        PgType::Int8 => integer::coerce_int8(cells, fmt, &mut errors),
+        PgType::Numeric { .. } => decimal::coerce(cells, ty, fmt, &mut errors),
+        PgType::Float4 => float::coerce_float4(cells, fmt, &mut errors),
+        PgType::Float8 => float::coerce_float8(cells, fmt, &mut errors),
+        PgType::Bool => boolean::coerce(cells, &mut errors),
+        PgType::Text
+        | PgType::Varchar { .. }
+        | PgType::Bpchar { .. }
+        | PgType::Enum { .. }
+        | PgType::Json
+        | PgType::Jsonb => text::coerce(cells, ty, &mut errors),
+        PgType::Date => temporal::coerce_date(cells, fmt, &mut errors),
+        PgType::Time => temporal::coerce_time(cells, &mut errors),
+        PgType::Timestamp => temporal::coerce_timestamp(cells, fmt, false, &mut errors),
+        PgType::Timestamptz => temporal::coerce_timestamp(cells, fmt, true, &mut errors),
+        PgType::Uuid => uuid_value::coerce(cells, &mut errors),
+        PgType::Bytea => bytea::coerce(cells, &mut errors),
+        PgType::Array { element, .. } => array::coerce_list(cells, element, fmt, &mut errors),
+    };
+    debug_assert_eq!(array.data_type(), &ty.arrow_type());
+    debug_assert_eq!(array.len(), cells.len());
+    Coerced { array, errors }
+}
+
+/// A validity bitmap as a `NullBuffer`, or none when every slot is valid.
+fn null_buffer(mut valid: BooleanBufferBuilder) -> Option<NullBuffer> {
+    let nulls = NullBuffer::new(valid.finish());
+    (nulls.null_count() > 0).then_some(nulls)
+}
+
+/// One pass over `cells` building a primitive array: `parse` gives a value or the reason it
+/// is refused. The array has `T`'s default data type; callers set parameters (precision,
+/// time zone) with `with_data_type`.
+fn primitive<T: ArrowPrimitiveType>(
+    cells: Cells<'_>,
+    errors: &mut Vec<CellError>,
+    mut parse: impl FnMut(&str) -> Result<T::Native, String>,
+) -> PrimitiveArray<T> {
+    let len = cells.len();
+    let mut values: Vec<T::Native> = Vec::with_capacity(len);
+    let mut valid = BooleanBufferBuilder::new(len);
+    for row in 0..len {
+        let parsed = match cells.get(row) {
+            None => None,
+            Some(text) => match parse(text) {
+                Ok(value) => Some(value),
+                Err(reason) => {
+                    errors.push(CellError { row, reason });
+                    None
+                }
+            },
+        };
+        valid.append(parsed.is_some());
+        values.push(parsed.unwrap_or_default());
+    }
+    PrimitiveArray::new(values.into(), null_buffer(valid))
+}
+
+/// The reason for text PostgreSQL cannot hold (`text`, `varchar`, `json`, enums...).
+const NUL_REASON: &str = "contains a NUL byte, which PostgreSQL text cannot store";
+
+/// ASCII whitespace as PostgreSQL's `isspace` sees it, trimmed around numbers and dates.
+fn trim_space(s: &str) -> &str {
+    s.trim_matches(|c: char| matches!(c, ' ' | '\t' | '\n' | '\r' | '\x0b' | '\x0c'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::Int32Type;
+    use std::time::Instant;
+
+    fn all_types() -> Vec<PgType> {
+        let scalars = vec![
+            PgType::Int2,
+            PgType::Int4,
+            PgType::Int8,
+            PgType::Numeric {
+                precision: Some(12),
+                scale: Some(2),
+            },
+            PgType::Numeric {
+                precision: None,
+                scale: None,
+            },
+            PgType::Float4,
+            PgType::Float8,
+            PgType::Bool,
+            PgType::Text,
+            PgType::Varchar { max_chars: Some(3) },
+            PgType::Bpchar { chars: 3 },
+            PgType::Date,
+            PgType::Time,
+            PgType::Timestamp,
+            PgType::Timestamptz,
+            PgType::Uuid,
+            PgType::Json,
+            PgType::Jsonb,
+            PgType::Bytea,
+            PgType::Enum {
+                name: "e".into(),
+                labels: vec!["a".into()],
+            },
+        ];
+        let arrays: Vec<PgType> = scalars
+            .iter()
+            .map(|t| PgType::Array {
+                element: Box::new(t.clone()),
+                element_oid: 0,
+            })
+            .collect();
+        scalars.into_iter().chain(arrays).collect()
+    }
+
+    #[test]
+    fn every_type_keeps_length_and_type_for_nulls_and_garbage() {
+        let fmt = TextFormat::default();
+        let raw = StringArray::from(vec![None, Some(""), Some("\u{0}garbage\u{0}")]);
+        for ty in all_types() {
+            let out = coerce_column(&raw, &ty, &fmt);
+            assert_eq!(out.array.data_type(), &ty.arrow_type(), "{ty}");
+            assert_eq!(out.array.len(), 3, "{ty}");
+            assert_eq!(out.array.null_count(), 3, "{ty}");
+            assert_eq!(out.errors.len(), 1, "{ty}: {:?}", out.errors);
+            assert_eq!(out.errors[0].row, 2);
+            let reason = &out.errors[0].reason;
+            assert!(
+                !reason.contains("garbage") && reason == &reason.to_lowercase()
+                    || reason.contains("NUL"),
+                "{ty}: {reason}"
+            );
+            let empty = coerce_column(&StringArray::from(Vec::<&str>::new()), &ty, &fmt);
+            assert_eq!(
+                (empty.array.len(), empty.array.data_type()),
+                (0, &ty.arrow_type()),
+                "{ty}"
+            );
+        }
+    }
+
+    #[test]
+    fn sliced_input_and_custom_null_marker() {
+        let fmt = TextFormat {
+            null: "NULL".into(),
+            ..TextFormat::default()
+        };
+        let full = StringArray::from(vec!["x", "1", "NULL", "", "3", "y"]);
+        let raw = full.slice(1, 4);
+        let out = coerce_column(&raw, &PgType::Int4, &fmt);
+        let ints = out.array.as_primitive::<Int32Type>();
+        assert_eq!(
+            ints.iter().collect::<Vec<_>>(),
+            [Some(1), None, None, Some(3)]
+        );
+        assert_eq!(
+            out.errors,
+            [CellError {
+                row: 2,
+                reason: "not an integer".into()
+            }]
+        );
+        let out = coerce_column(&raw, &PgType::Text, &fmt);
+        let texts = out.array.as_string::<i32>();
+        assert_eq!(
+            texts.iter().collect::<Vec<_>>(),
+            [Some("1"), None, Some(""), Some("3")]
+        );
+        assert!(out.errors.is_empty());
+    }
+
+    /// `cargo test -p ingest-core --release -- --ignored throughput --nocapture`
+    #[test]
+    #[ignore = "timing; run in release"]
+    fn throughput() {
+        let n = 1_000_000;
+        let iso = TextFormat::default();
+        let sp = TextFormat {
+            timezone: chrono_tz::Tz::America__Sao_Paulo,
+            ..TextFormat::pt_br()
+        };
+        type Make = Box<dyn Fn(usize) -> String>;
+        let columns: [(&str, PgType, &TextFormat, Make); 8] = [
+            (
+                "int8",
+                PgType::Int8,
+                &iso,
+                Box::new(|i| (i * 7919).to_string()),
+            ),
+            (
+                "numeric(12,2)",
+                PgType::Numeric {
+                    precision: Some(12),
+                    scale: Some(2),
+                },
+                &iso,
+                Box::new(|i| format!("{}.{:02}", i, i % 100)),
+            ),
+            (
+                "float8",
+                PgType::Float8,
+                &iso,
+                Box::new(|i| format!("{}.{}", i, i % 1000)),
+            ),
+            (
+                "date",
+                PgType::Date,
+                &iso,
+                Box::new(|i| format!("20{:02}-{:02}-{:02}", i % 100, i % 12 + 1, i % 28 + 1)),
+            ),
+            (
+                "timestamptz",
+                PgType::Timestamptz,
+                &iso,
+                Box::new(|i| {
+                    format!(
+                        "2024-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
+                        i % 12 + 1,
+                        i % 28 + 1,
+                        i % 24,
+                        i % 60,
+                        i % 60,
+                        i % 1_000_000
+                    )
+                }),
+            ),
+            (
+                "tstz pt-BR",
+                PgType::Timestamptz,
+                &sp,
+                Box::new(|i| {
+                    format!(
+                        "{:02}/{:02}/2024 {:02}:{:02}:{:02}",
+                        i % 28 + 1,
+                        i % 12 + 1,
+                        i % 24,
+                        i % 60,
+                        i % 60
+                    )
+                }),
+            ),
+            (
+                "tstz ISO in SP",
+                PgType::Timestamptz,
+                &sp,
+                Box::new(|i| {
+                    format!(
+                        "2024-{:02}-{:02} {:02}:{:02}",
+                        i % 12 + 1,
+                        i % 28 + 1,
+                        i % 24,
+                        i % 60
+                    )
+                }),
+            ),
+            (
+                "varchar(40)",
+                PgType::Varchar {
+                    max_chars: Some(40),
+                },
+                &iso,
+                Box::new(|i| format!("customer number {i}")),
+            ),
+        ];
+        for (name, ty, fmt, make) in columns {
+            let raw: StringArray = (0..n).map(|i| Some(make(i))).collect();
+            let start = Instant::now();
+            let out = coerce_column(&raw, &ty, fmt);
+            let elapsed = start.elapsed();
+            assert!(out.errors.is_empty(), "{name}: {:?}", &out.errors[..1]);
+            println!(
+                "{name:>14}: {:>6.1} M values/s",
+                n as f64 / elapsed.as_secs_f64() / 1e6
+            );
+        }
+    }
+}

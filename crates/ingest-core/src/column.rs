@@ -1,0 +1,41 @@
+use crate::PgType;
+
+/// One column of a target table, as the catalog describes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Column {
+    pub name: String,
+    pub pg_type: PgType,
+    /// The type's OID: binary COPY of arrays and enums needs it.
+    pub type_oid: u32,
+    pub not_null: bool,
+    /// A DEFAULT expression or an identity: the column may be left out of the file.
+    pub has_default: bool,
+}
+
+impl Column {
+    /// The file must provide this column: NOT NULL and nothing to fill it in.
+    pub fn is_required(&self) -> bool {
+        self.not_null && !self.has_default
+    }
+}
+
+/// A target table: its name (unquoted parts) and the columns a load may write.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableSchema {
+    pub schema: String,
+    pub name: String,
+    pub columns: Vec<Column>,
+    /// Column names of the primary key, in key order; empty when there is none.
+    pub primary_key: Vec<String>,
+}
+
+impl TableSchema {
+    pub fn column(&self, name: &str) -> Option<&Column> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+
+    /// `schema.name` as a user would type it, for messages (not for SQL).
+    pub fn display_name(&self) -> String {
+        format!("{}.{}", self.schema, self.name)
+    }
+}

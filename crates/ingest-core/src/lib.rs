@@ -1,0 +1,19 @@
+//! The vocabulary of a load, with no I/O.
+//!
+//! - [`PgType`] is a target column's PostgreSQL type as the engine understands it, and
+//!   [`PgType::arrow_type`] is the Arrow type its values travel in between stages.
+//! - [`Column`] and [`TableSchema`] describe a target table as read from the catalog.
+//! - [`TextFormat`] says how text spells values (NULL marker, decimal comma, date formats,
+//!   the time zone of naive timestamps); [`TextFormat::pt_br`] is the Brazilian profile.
+//! - [`coerce::coerce_column`] turns a column of raw text into a typed Arrow array plus the
+//!   [`CellError`]s of the values that do not fit; rows with an error are null in the array.
+
+pub mod coerce;
+mod column;
+mod pg_type;
+mod text_format;
+
+pub use coerce::{CellError, Coerced, coerce_column};
+pub use column::{Column, TableSchema};
+pub use pg_type::PgType;
+pub use text_format::TextFormat;

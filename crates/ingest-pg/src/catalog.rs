@@ -1,0 +1,245 @@
+//! A target table as the catalog describes it.
+
+use ingest_core::{Column, PgType, TableSchema};
+use tokio_postgres::Client;
+
+use crate::PgError;
+
+/// A resolved target: its OID (for the advisory lock) and its schema.
+#[derive(Debug, Clone)]
+pub struct ResolvedTable {
+    pub oid: u32,
+    pub schema: TableSchema,
+}
+
+/// Finds `name` the way a user means it: first as SQL would read it (`orders`,
+/// `public.orders`, `"Odd Name"` through `to_regclass`), then as one literal name visible
+/// in the search path, so a name with quotes, dots or semicolons works typed as it is.
+pub async fn resolve_table(client: &Client, name: &str) -> Result<ResolvedTable, PgError> {
+    let row = client
+        .query_one(
+            "select coalesce(
+                 (select c.oid from pg_class c
+                   where c.oid = to_regclass($1) and c.relkind in ('r', 'p')),
+                 (select c.oid from pg_class c
+                   where c.relname = $1 and c.relkind in ('r', 'p')
+                     and pg_table_is_visible(c.oid)
+                   limit 1))",
+            &[&name],
+        )
+        .await;
+    // to_regclass raises on a syntactically invalid name (e.g. `a"b`); the fallback query
+    // then handles the literal name.
+    let oid: Option<u32> = match row {
+        Ok(row) => row.get(0),
+        Err(_) => None,
+    };
+    let oid = match oid {
+        Some(oid) => Some(oid),
+        None => literal_name(client, name).await?,
+    };
+    let oid = oid.ok_or_else(|| PgError::NoSuchTable(name.to_string()))?;
+    describe_table(client, oid).await
+}
+
+/// `name` taken literally: a visible table of that name, else `schema.table` split at a dot.
+async fn literal_name(client: &Client, name: &str) -> Result<Option<u32>, PgError> {
+    let visible = client
+        .query_opt(
+            "select c.oid from pg_class c where c.relname = $1 and c.relkind in ('r', 'p')
+               and pg_table_is_visible(c.oid) limit 1",
+            &[&name],
+        )
+        .await
+        .map_err(PgError::query("looking up the table"))?;
+    if let Some(row) = visible {
+        return Ok(Some(row.get(0)));
+    }
+    for (dot, _) in name.match_indices('.') {
+        let (schema, table) = (&name[..dot], &name[dot + 1..]);
+        let found = client
+            .query_opt(
+                "select c.oid from pg_class c join pg_namespace n on n.oid = c.relnamespace
+                  where n.nspname = $1 and c.relname = $2 and c.relkind in ('r', 'p')",
+                &[&schema, &table],
+            )
+            .await
+            .map_err(PgError::query("looking up the table"))?;
+        if let Some(row) = found {
+            return Ok(Some(row.get(0)));
+        }
+    }
+    Ok(None)
+}
+
+/// Reads columns, types, NOT NULL, defaults and the primary key of the table `oid`.
+pub async fn describe_table(client: &Client, oid: u32) -> Result<ResolvedTable, PgError> {
+    let head = client
+        .query_one(
+            "select n.nspname::text, c.relname::text from pg_class c
+               join pg_namespace n on n.oid = c.relnamespace where c.oid = $1",
+            &[&oid],
+        )
+        .await
+        .map_err(PgError::query("reading the table's name"))?;
+    let (schema, name): (String, String) = (head.get(0), head.get(1));
+    let display = format!("{schema}.{name}");
+    let rows = client
+        .query(
+            "select a.attname::text, a.atttypid, a.atttypmod, a.attnotnull,
+                    a.atthasdef or a.attidentity <> '' as has_default,
+                    format_type(a.atttypid, a.atttypmod) as type_name
+               from pg_attribute a
+              where a.attrelid = $1 and a.attnum > 0 and not a.attisdropped
+                and a.attgenerated = ''
+              order by a.attnum",
+            &[&oid],
+        )
+        .await
+        .map_err(PgError::query("reading the table's columns"))?;
+    let mut columns = Vec::with_capacity(rows.len());
+    for row in rows {
+        let col_name: String = row.get(0);
+        let type_oid: u32 = row.get(1);
+        let typmod: i32 = row.get(2);
+        let type_name: String = row.get(5);
+        let pg_type = pg_type_of(client, type_oid, typmod).await?.ok_or_else(|| {
+            PgError::UnsupportedType {
+                table: display.clone(),
+                column: col_name.clone(),
+                type_name: type_name.clone(),
+            }
+        })?;
+        columns.push(Column {
+            name: col_name,
+            pg_type,
+            type_oid,
+            not_null: row.get(3),
+            has_default: row.get(4),
+        });
+    }
+    let primary_key = client
+        .query(
+            "select a.attname::text from pg_index i
+               cross join lateral unnest(i.indkey) with ordinality as k(attnum, ord)
+               join pg_attribute a on a.attrelid = i.indrelid and a.attnum = k.attnum
+              where i.indrelid = $1 and i.indisprimary order by k.ord",
+            &[&oid],
+        )
+        .await
+        .map_err(PgError::query("reading the primary key"))?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    Ok(ResolvedTable {
+        oid,
+        schema: TableSchema {
+            schema,
+            name,
+            columns,
+            primary_key,
+        },
+    })
+}
+
+/// The engine's view of a type, following domains to their base type; `None` when the
+/// type is not supported.
+async fn pg_type_of(client: &Client, oid: u32, typmod: i32) -> Result<Option<PgType>, PgError> {
+    if let Some(t) = builtin(oid, typmod) {
+        return Ok(Some(t));
+    }
+    let row = client
+        .query_one(
+            "select t.typtype::text, t.typelem, t.typbasetype, t.typtypmod,
+                    format_type(t.oid, null), t.typcategory::text
+               from pg_type t where t.oid = $1",
+            &[&oid],
+        )
+        .await
+        .map_err(PgError::query("reading a column type"))?;
+    let typtype: String = row.get(0);
+    let elem: u32 = row.get(1);
+    let base: u32 = row.get(2);
+    let base_typmod: i32 = row.get(3);
+    let name: String = row.get(4);
+    let category: String = row.get(5);
+    match typtype.as_str() {
+        "e" => {
+            let labels = client
+                .query(
+                    "select enumlabel::text from pg_enum where enumtypid = $1 order by enumsortorder",
+                    &[&oid],
+                )
+                .await
+                .map_err(PgError::query("reading enum labels"))?
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+            Ok(Some(PgType::Enum { name, labels }))
+        }
+        // A domain loads as its base type; its CHECK constraints are the server's to apply.
+        "d" => {
+            Box::pin(pg_type_of(
+                client,
+                base,
+                if typmod >= 0 { typmod } else { base_typmod },
+            ))
+            .await
+        }
+        "b" if category == "A" && elem != 0 => {
+            // Array columns carry the element's typmod (e.g. numeric(10,2)[]).
+            let element = Box::pin(pg_type_of(client, elem, typmod)).await?;
+            Ok(element.and_then(|element| match element {
+                PgType::Array { .. } => None,
+                element => Some(PgType::Array {
+                    element: Box::new(element),
+                    element_oid: elem,
+                }),
+            }))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// Built-in scalar types by OID (stable across PostgreSQL versions).
+fn builtin(oid: u32, typmod: i32) -> Option<PgType> {
+    Some(match oid {
+        16 => PgType::Bool,
+        17 => PgType::Bytea,
+        20 => PgType::Int8,
+        21 => PgType::Int2,
+        23 => PgType::Int4,
+        25 => PgType::Text,
+        114 => PgType::Json,
+        3802 => PgType::Jsonb,
+        700 => PgType::Float4,
+        701 => PgType::Float8,
+        1042 => PgType::Bpchar {
+            chars: if typmod >= 4 { (typmod - 4) as u32 } else { 1 },
+        },
+        1043 => PgType::Varchar {
+            max_chars: (typmod >= 4).then(|| (typmod - 4) as u32),
+        },
+        1082 => PgType::Date,
+        1083 => PgType::Time,
+        1114 => PgType::Timestamp,
+        1184 => PgType::Timestamptz,
+        1700 => {
+            if typmod >= 4 {
+                let t = typmod - 4;
+                PgType::Numeric {
+                    precision: Some(((t >> 16) & 0xffff) as u8),
+                    // The scale is an 11-bit signed field since PostgreSQL 15.
+                    scale: Some((((t & 0x7ff) ^ 0x400) - 0x400) as i8),
+                }
+            } else {
+                PgType::Numeric {
+                    precision: None,
+                    scale: None,
+                }
+            }
+        }
+        2950 => PgType::Uuid,
+        _ => return None,
+    })
+}

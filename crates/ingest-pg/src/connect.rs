@@ -1,0 +1,130 @@
+use std::path::Path;
+
+use tokio_postgres::{Client, Config, NoTls};
+
+use crate::PgError;
+
+/// Where the connection settings come from.
+#[derive(Debug, Clone)]
+pub enum ConnectSource {
+    /// A `postgres://` URL or a libpq key=value string (`--database-url`, `DATABASE_URL`).
+    Url(String),
+    /// The libpq variables `PGHOST`, `PGPORT`, `PGUSER`, `PGPASSWORD`, `PGDATABASE`, with
+    /// libpq's defaults (the local socket, the OS user).
+    Env,
+}
+
+/// A connection configuration, with the application name set to `ingest`.
+pub fn connect_config(source: &ConnectSource) -> Result<Config, PgError> {
+    let mut config = match source {
+        ConnectSource::Url(url) => url
+            .parse::<Config>()
+            .map_err(|e| PgError::BadUrl(format!("{e} (in {})", redact(url))))?,
+        ConnectSource::Env => config_from_env(),
+    };
+    if config.get_application_name().is_none() {
+        config.application_name("ingest");
+    }
+    Ok(config)
+}
+
+/// Connects and drives the connection on a background task.
+pub async fn connect(source: &ConnectSource) -> Result<Client, PgError> {
+    let config = connect_config(source)?;
+    let (client, connection) = config.connect(NoTls).await.map_err(|e| PgError::Connect {
+        target: describe_target(source, &config),
+        source: e,
+    })?;
+    tokio::spawn(async move {
+        // The error, if any, also surfaces on the next query through the client.
+        let _ = connection.await;
+    });
+    Ok(client)
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+fn config_from_env() -> Config {
+    let mut config = Config::new();
+    let user = env("PGUSER")
+        .or_else(|| env("USER"))
+        .unwrap_or_else(|| "postgres".into());
+    match env("PGHOST") {
+        Some(hosts) => {
+            for h in hosts.split(',') {
+                config.host(h);
+            }
+        }
+        None => {
+            // libpq's default: the local socket directory, else TCP on localhost.
+            for dir in ["/var/run/postgresql", "/tmp"] {
+                if Path::new(dir).join(".s.PGSQL.5432").exists() || dir == "/tmp" {
+                    config.host_path(dir);
+                    break;
+                }
+            }
+            config.host("localhost");
+        }
+    }
+    if let Some(port) = env("PGPORT").and_then(|p| p.parse().ok()) {
+        config.port(port);
+    }
+    if let Some(password) = env("PGPASSWORD") {
+        config.password(password);
+    }
+    config.dbname(env("PGDATABASE").unwrap_or_else(|| user.clone()));
+    config.user(user);
+    config
+}
+
+/// The URL without its password, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.find(':') {
+                Some(colon) => format!("{}:***{}", &url[..scheme + 3 + colon], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+fn describe_target(source: &ConnectSource, config: &Config) -> String {
+    match source {
+        ConnectSource::Url(url) => redact(url),
+        ConnectSource::Env => {
+            let hosts: Vec<String> = config
+                .get_hosts()
+                .iter()
+                .map(|h| match h {
+                    tokio_postgres::config::Host::Tcp(h) => h.clone(),
+                    tokio_postgres::config::Host::Unix(p) => p.display().to_string(),
+                })
+                .collect();
+            format!(
+                "host {} user {} database {}",
+                hosts.join(","),
+                config.get_user().unwrap_or("?"),
+                config.get_dbname().unwrap_or("?")
+            )
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_never_reach_messages() {
+        assert_eq!(
+            redact("postgres://bob:s3cret@db:5432/x"),
+            "postgres://bob:***@db:5432/x"
+        );
+        assert_eq!(redact("postgres://bob@db/x"), "postgres://bob@db/x");
+    }
+}

@@ -1,0 +1,74 @@
+use tokio_postgres::error::SqlState;
+
+/// What went wrong on the database side of a load.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PgError {
+    #[error("cannot connect to PostgreSQL ({target}): {source}")]
+    Connect {
+        target: String,
+        source: tokio_postgres::Error,
+    },
+    #[error("invalid database URL: {0}")]
+    BadUrl(String),
+    #[error("table {0:?} does not exist (or is not visible with the current search_path)")]
+    NoSuchTable(String),
+    #[error("table {table}: column {column:?} has type {type_name}, which ingest cannot load yet")]
+    UnsupportedType {
+        table: String,
+        column: String,
+        type_name: String,
+    },
+    #[error("{context}: {}", describe(.source))]
+    Query {
+        context: String,
+        source: tokio_postgres::Error,
+    },
+}
+
+impl PgError {
+    pub fn query(context: impl Into<String>) -> impl FnOnce(tokio_postgres::Error) -> PgError {
+        let context = context.into();
+        move |source| PgError::Query { context, source }
+    }
+
+    /// The SQLSTATE of a database error, if the server sent one.
+    pub fn code(&self) -> Option<&SqlState> {
+        match self {
+            PgError::Query { source, .. } | PgError::Connect { source, .. } => source.code(),
+            _ => None,
+        }
+    }
+
+    /// True for a failure of the data itself (a constraint, a conversion), as opposed to a
+    /// connection or a server problem.
+    pub fn is_data_error(&self) -> bool {
+        let Some(code) = self.code() else {
+            return false;
+        };
+        // Classes 22 (data exception) and 23 (integrity constraint violation), and 21000
+        // (a key twice in one ON CONFLICT).
+        let class = &code.code()[..2];
+        class == "22" || class == "23" || *code == SqlState::CARDINALITY_VIOLATION
+    }
+}
+
+/// The server's message with its detail and hint, which say which key or constraint.
+fn describe(err: &tokio_postgres::Error) -> String {
+    match err.as_db_error() {
+        Some(db) => {
+            let mut s = db.message().to_string();
+            if let Some(d) = db.detail() {
+                s.push_str(" (");
+                s.push_str(d);
+                s.push(')');
+            }
+            if let Some(h) = db.hint() {
+                s.push_str("; hint: ");
+                s.push_str(h);
+            }
+            s
+        }
+        None => err.to_string(),
+    }
+}

@@ -1,0 +1,26 @@
+//! The PostgreSQL side of a load.
+//!
+//! - [`connect`] opens a connection from a URL or the libpq `PG*` variables.
+//! - [`catalog::resolve_table`] reads a target table's columns, types, NOT NULL, defaults
+//!   and primary key into an [`ingest_core::TableSchema`].
+//! - [`CopyEncoder`] writes Arrow columns as PostgreSQL binary COPY, row by row but with
+//!   each column's array downcast once per batch.
+//! - [`TableWriter`] runs a load's SQL: `COPY` into the target (insert, replace) or into a
+//!   per-load UNLOGGED staging table merged into the target (upsert, merge), all in one
+//!   transaction, so the target changes only at `COMMIT`.
+
+pub mod catalog;
+mod connect;
+mod copy_encoder;
+mod error;
+pub mod ident;
+mod numeric;
+mod writer;
+
+pub use catalog::ResolvedTable;
+pub use connect::{ConnectSource, connect, connect_config};
+pub use copy_encoder::CopyEncoder;
+pub use error::PgError;
+pub use writer::{
+    DuplicateKey, DuplicatePolicy, LoadMode, LoadPlanSql, STAGING_SCHEMA, TableWriter, WriteStats,
+};

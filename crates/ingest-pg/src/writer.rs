@@ -1,0 +1,459 @@
+//! The SQL of a load: one transaction from `BEGIN` to `COMMIT`, so the target changes only
+//! when everything went through, and a crash, a kill or an error at any point leaves it as
+//! it was (the server rolls back a transaction whose client went away).
+
+use std::pin::Pin;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use futures_util::SinkExt;
+use ingest_core::PgType;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::{Client, CopyInSink};
+
+use crate::PgError;
+use crate::catalog::ResolvedTable;
+use crate::ident::{column_list, qualified, quote_ident};
+
+/// Where the staging tables of upserts and merges live.
+pub const STAGING_SCHEMA: &str = "ingest_staging";
+/// The staging column that keeps each row's source line.
+const LINE_COLUMN: &str = "__ingest_line";
+/// High half of the advisory lock key that serialises loads into one table.
+const LOCK_NAMESPACE: i64 = 0x696e_6765; // "inge"
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoadMode {
+    /// Append rows.
+    Insert,
+    /// Insert new keys, update changed rows, leave identical rows untouched.
+    Upsert,
+    /// Upsert, then (with `delete_missing`) delete target rows absent from the file.
+    Merge,
+    /// Swap the table's contents for the file's.
+    Replace,
+}
+
+impl LoadMode {
+    pub fn uses_staging(self) -> bool {
+        matches!(self, LoadMode::Upsert | LoadMode::Merge)
+    }
+}
+
+/// Which of several rows with the same key in one file is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DuplicatePolicy {
+    First,
+    Last,
+    /// Every row of a duplicated key is rejected.
+    Reject,
+}
+
+/// What the writer needs to know about a load.
+#[derive(Debug, Clone)]
+pub struct LoadPlanSql {
+    pub table: ResolvedTable,
+    /// Target columns written, in the order the encoder sends them.
+    pub columns: Vec<String>,
+    /// Key columns for upsert and merge.
+    pub key: Vec<String>,
+    pub mode: LoadMode,
+    pub on_duplicate: DuplicatePolicy,
+    pub delete_missing: bool,
+    /// `column = value` conditions that bound `delete_missing`.
+    pub scope: Vec<(String, String)>,
+}
+
+/// Row counts of a finished write. `deleted` is `None` for `replace`, which empties the
+/// table without counting.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WriteStats {
+    pub copied: u64,
+    pub inserted: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    pub deleted: Option<u64>,
+    /// Rows dropped as duplicate keys under `first`/`last`.
+    pub duplicates_dropped: u64,
+}
+
+/// A key found on several lines of the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DuplicateKey {
+    pub key: String,
+    pub lines: Vec<i64>,
+}
+
+/// A load in progress on one connection.
+pub struct TableWriter<'c> {
+    client: &'c Client,
+    plan: LoadPlanSql,
+    staging: Option<String>,
+    sink: Option<Pin<Box<CopyInSink<Bytes>>>>,
+    copied: u64,
+}
+
+impl<'c> TableWriter<'c> {
+    /// Opens the transaction and the COPY. For `insert` and `replace` the COPY goes into
+    /// the target (after `TRUNCATE` for replace, with `FREEZE`); for `upsert` and `merge`
+    /// into a new UNLOGGED staging table private to this load.
+    pub async fn begin(client: &'c Client, plan: LoadPlanSql) -> Result<Self, PgError> {
+        if plan.mode.uses_staging() {
+            ensure_staging_schema(client).await?;
+        }
+        client
+            .batch_execute("BEGIN")
+            .await
+            .map_err(PgError::query("starting the transaction"))?;
+        let target = qualified(&plan.table.schema.schema, &plan.table.schema.name);
+        let cols = column_list(plan.columns.iter().map(String::as_str), "");
+        let mut writer = TableWriter {
+            client,
+            plan,
+            staging: None,
+            sink: None,
+            copied: 0,
+        };
+        let copy_sql = match writer.plan.mode {
+            LoadMode::Insert => {
+                writer.lock_target().await?;
+                format!("COPY {target} ({cols}) FROM STDIN (FORMAT binary)")
+            }
+            LoadMode::Replace => {
+                writer.lock_target().await?;
+                client
+                    .batch_execute(&format!("TRUNCATE {target}"))
+                    .await
+                    .map_err(PgError::query(format!("emptying {target} for replace")))?;
+                format!("COPY {target} ({cols}) FROM STDIN (FORMAT binary, FREEZE)")
+            }
+            LoadMode::Upsert | LoadMode::Merge => {
+                let staging = writer.create_staging(&target, &cols).await?;
+                let copy = format!(
+                    "COPY {staging} ({cols}, {}) FROM STDIN (FORMAT binary, FREEZE)",
+                    quote_ident(LINE_COLUMN)
+                );
+                writer.staging = Some(staging);
+                copy
+            }
+        };
+        let sink = client
+            .copy_in(&copy_sql)
+            .await
+            .map_err(PgError::query("starting COPY"))?;
+        writer.sink = Some(Box::pin(sink));
+        writer.send(crate::CopyEncoder::header()).await?;
+        Ok(writer)
+    }
+
+    /// Whether the encoder must append the source line to each row.
+    pub fn wants_line_column(mode: LoadMode) -> bool {
+        mode.uses_staging()
+    }
+
+    /// Sends encoded rows.
+    pub async fn send(&mut self, chunk: Bytes) -> Result<(), PgError> {
+        let sink = self.sink.as_mut().expect("COPY is open");
+        sink.send(chunk)
+            .await
+            .map_err(PgError::query("sending rows with COPY"))
+    }
+
+    /// Ends the COPY; returns the number of rows PostgreSQL took.
+    pub async fn end_copy(&mut self) -> Result<u64, PgError> {
+        self.send(crate::CopyEncoder::trailer()).await?;
+        let mut sink = self.sink.take().expect("COPY is open");
+        self.copied = sink
+            .as_mut()
+            .finish()
+            .await
+            .map_err(PgError::query("finishing COPY"))?;
+        Ok(self.copied)
+    }
+
+    /// Keys that occur on more than one line of the staged rows (upsert and merge only).
+    pub async fn duplicate_keys(&self, limit: i64) -> Result<Vec<DuplicateKey>, PgError> {
+        let Some(staging) = &self.staging else {
+            return Ok(Vec::new());
+        };
+        let keys = column_list(self.plan.key.iter().map(String::as_str), "");
+        let key_text = self
+            .plan
+            .key
+            .iter()
+            .map(|k| format!("coalesce({}::text, 'NULL')", quote_ident(k)))
+            .collect::<Vec<_>>()
+            .join(" || ',' || ");
+        let sql = format!(
+            "SELECT {key_text}, array_agg({line} ORDER BY {line}) FROM {staging}
+              GROUP BY {keys} HAVING count(*) > 1 ORDER BY min({line}) LIMIT $1",
+            line = quote_ident(LINE_COLUMN)
+        );
+        let rows = self
+            .client
+            .query(&sql, &[&limit])
+            .await
+            .map_err(PgError::query("looking for duplicate keys"))?;
+        Ok(rows
+            .iter()
+            .map(|r| DuplicateKey {
+                key: r.get(0),
+                lines: r.get(1),
+            })
+            .collect())
+    }
+
+    /// Applies the staged rows to the target (upsert, merge) and returns the counts; for
+    /// insert and replace, only the counts. Nothing is committed yet.
+    pub async fn apply(&mut self) -> Result<WriteStats, PgError> {
+        let Some(staging) = self.staging.clone() else {
+            let deleted = (self.plan.mode == LoadMode::Insert).then_some(0);
+            return Ok(WriteStats {
+                copied: self.copied,
+                inserted: self.copied,
+                deleted,
+                ..Default::default()
+            });
+        };
+        let duplicates_dropped = self.drop_duplicates(&staging).await?;
+        self.lock_target().await?;
+        // A fresh staging table has no statistics; the join below wants them.
+        self.exec(&format!("ANALYZE {staging}"), "analysing the staged rows")
+            .await?;
+        let (inserted, updated) = self.upsert_from(&staging).await?;
+        let deleted = if self.plan.mode == LoadMode::Merge && self.plan.delete_missing {
+            self.delete_missing(&staging).await?
+        } else {
+            0
+        };
+        self.exec(
+            &format!("DROP TABLE {staging}"),
+            "dropping the staging table",
+        )
+        .await?;
+        let kept = self.copied - duplicates_dropped;
+        Ok(WriteStats {
+            copied: self.copied,
+            inserted,
+            updated,
+            unchanged: kept - inserted - updated,
+            deleted: Some(deleted),
+            duplicates_dropped,
+        })
+    }
+
+    /// Makes the load visible.
+    pub async fn commit(self) -> Result<(), PgError> {
+        self.client
+            .batch_execute("COMMIT")
+            .await
+            .map_err(PgError::query("committing"))
+    }
+
+    /// Leaves the target as it was.
+    pub async fn rollback(mut self) -> Result<(), PgError> {
+        // Dropping an open COPY sink makes the client send CopyFail, which aborts it.
+        self.sink.take();
+        self.client
+            .batch_execute("ROLLBACK")
+            .await
+            .map_err(PgError::query("rolling back"))
+    }
+
+    async fn exec(&self, sql: &str, what: &str) -> Result<u64, PgError> {
+        self.client
+            .execute(sql, &[])
+            .await
+            .map_err(PgError::query(what))
+    }
+
+    /// Serialises loads into the same table until this transaction ends.
+    async fn lock_target(&self) -> Result<(), PgError> {
+        let key = (LOCK_NAMESPACE << 32) | self.plan.table.oid as i64;
+        self.client
+            .execute("SELECT pg_advisory_xact_lock($1)", &[&key])
+            .await
+            .map_err(PgError::query("waiting for other loads into the table"))?;
+        Ok(())
+    }
+
+    async fn create_staging(&self, target: &str, cols: &str) -> Result<String, PgError> {
+        let pid: i32 = self
+            .client
+            .query_one("SELECT pg_backend_pid()", &[])
+            .await
+            .map_err(PgError::query("reading the backend pid"))?
+            .get(0);
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        let staging = qualified(STAGING_SCHEMA, &format!("load_{pid}_{nanos}"));
+        // Created inside the load's transaction: a load that dies leaves no table behind.
+        self.exec(
+            &format!(
+                "CREATE UNLOGGED TABLE {staging} AS SELECT {cols}, NULL::int8 AS {} FROM {target} WITH NO DATA",
+                quote_ident(LINE_COLUMN)
+            ),
+            "creating the staging table",
+        )
+        .await?;
+        Ok(staging)
+    }
+
+    /// Keeps one row per key (first or last by source line). Under `Reject` the caller has
+    /// already turned duplicates into rejects; their rows are removed here all the same.
+    async fn drop_duplicates(&self, staging: &str) -> Result<u64, PgError> {
+        if !self.has_duplicates(staging).await? {
+            return Ok(0);
+        }
+        let same_key = self
+            .plan
+            .key
+            .iter()
+            .map(|k| format!("a.{k} IS NOT DISTINCT FROM b.{k}", k = quote_ident(k)))
+            .collect::<Vec<_>>()
+            .join(" AND ");
+        let line = quote_ident(LINE_COLUMN);
+        let loser = match self.plan.on_duplicate {
+            DuplicatePolicy::Last => format!("a.{line} < b.{line}"),
+            DuplicatePolicy::First => format!("a.{line} > b.{line}"),
+            DuplicatePolicy::Reject => format!("a.{line} <> b.{line}"),
+        };
+        self.exec(
+            &format!("DELETE FROM {staging} a USING {staging} b WHERE {same_key} AND {loser}"),
+            "dropping duplicate keys",
+        )
+        .await
+    }
+
+    async fn has_duplicates(&self, staging: &str) -> Result<bool, PgError> {
+        let keys = column_list(self.plan.key.iter().map(String::as_str), "");
+        let row = self
+            .client
+            .query_opt(
+                &format!("SELECT 1 FROM {staging} GROUP BY {keys} HAVING count(*) > 1 LIMIT 1"),
+                &[],
+            )
+            .await
+            .map_err(PgError::query("looking for duplicate keys"))?;
+        Ok(row.is_some())
+    }
+
+    /// Inserts new keys and updates changed rows; identical rows are filtered out before
+    /// the INSERT so they are neither rewritten nor locked. Returns (inserted, updated).
+    async fn upsert_from(&self, staging: &str) -> Result<(u64, u64), PgError> {
+        let plan = &self.plan;
+        let target = qualified(&plan.table.schema.schema, &plan.table.schema.name);
+        let cols = column_list(plan.columns.iter().map(String::as_str), "");
+        let scols = column_list(plan.columns.iter().map(String::as_str), "s.");
+        let keys = column_list(plan.key.iter().map(String::as_str), "");
+        let join = plan
+            .key
+            .iter()
+            .map(|k| format!("t.{k} = s.{k}", k = quote_ident(k)))
+            .collect::<Vec<_>>()
+            .join(" AND ");
+        let others: Vec<&String> = plan
+            .columns
+            .iter()
+            .filter(|c| !plan.key.contains(c))
+            .collect();
+        let (changed, on_conflict) = if others.is_empty() {
+            ("false".to_string(), "DO NOTHING".to_string())
+        } else {
+            let side = |alias: &str| {
+                others
+                    .iter()
+                    .map(|c| self.comparable(c, alias))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let set = others
+                .iter()
+                .map(|c| format!("{c} = EXCLUDED.{c}", c = quote_ident(c)))
+                .collect::<Vec<_>>()
+                .join(", ");
+            (
+                format!("ROW({}) IS DISTINCT FROM ROW({})", side("t"), side("s")),
+                format!("DO UPDATE SET {set}"),
+            )
+        };
+        let sql = format!(
+            "WITH changed AS (
+                SELECT {scols} FROM {staging} s LEFT JOIN {target} t ON {join}
+                 WHERE t.ctid IS NULL OR {changed}
+             ), written AS (
+                INSERT INTO {target} AS t ({cols}) SELECT {cols} FROM changed
+                ON CONFLICT ({keys}) {on_conflict}
+                RETURNING (t.xmax = 0) AS inserted
+             )
+             SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM written"
+        );
+        let row = self
+            .client
+            .query_one(&sql, &[])
+            .await
+            .map_err(PgError::query(format!("merging into {target}")))?;
+        let (ins, upd): (i64, i64) = (row.get(0), row.get(1));
+        Ok((ins as u64, upd as u64))
+    }
+
+    /// A column as it can be compared: `json` has no equality operator, so it is compared
+    /// as text.
+    fn comparable(&self, column: &str, alias: &str) -> String {
+        let is_json = self
+            .plan
+            .table
+            .schema
+            .column(column)
+            .is_some_and(|c| matches!(c.pg_type, PgType::Json) || is_json_array(&c.pg_type));
+        let c = format!("{alias}.{}", quote_ident(column));
+        if is_json { format!("{c}::text") } else { c }
+    }
+
+    async fn delete_missing(&self, staging: &str) -> Result<u64, PgError> {
+        let plan = &self.plan;
+        let target = qualified(&plan.table.schema.schema, &plan.table.schema.name);
+        let join = plan
+            .key
+            .iter()
+            .map(|k| format!("s.{k} = t.{k}", k = quote_ident(k)))
+            .collect::<Vec<_>>()
+            .join(" AND ");
+        let mut conditions = vec![format!(
+            "NOT EXISTS (SELECT 1 FROM {staging} s WHERE {join})"
+        )];
+        let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = Vec::new();
+        for (i, (col, value)) in plan.scope.iter().enumerate() {
+            conditions.push(format!("t.{}::text = ${}", quote_ident(col), i + 1));
+            params.push(value);
+        }
+        let sql = format!("DELETE FROM {target} t WHERE {}", conditions.join(" AND "));
+        self.client
+            .execute(&sql, &params)
+            .await
+            .map_err(PgError::query(format!(
+                "deleting rows missing from the file in {target}"
+            )))
+    }
+}
+
+fn is_json_array(t: &PgType) -> bool {
+    matches!(t, PgType::Array { element, .. } if matches!(**element, PgType::Json))
+}
+
+async fn ensure_staging_schema(client: &Client) -> Result<(), PgError> {
+    let sql = format!(
+        "CREATE SCHEMA IF NOT EXISTS {}",
+        quote_ident(STAGING_SCHEMA)
+    );
+    match client.batch_execute(&sql).await {
+        Ok(()) => Ok(()),
+        // Two first loads at once: the other one created it.
+        Err(e) if matches!(e.code(), Some(c) if *c == SqlState::UNIQUE_VIOLATION || *c == SqlState::DUPLICATE_SCHEMA) => {
+            Ok(())
+        }
+        Err(e) => Err(PgError::query("creating the staging schema")(e)),
+    }
+}

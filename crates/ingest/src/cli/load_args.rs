@@ -1,0 +1,165 @@
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+
+const EXAMPLES: &str = "Examples:
+  ingest load orders.csv --into public.orders                     # append
+  ingest load updates.csv --into orders --key id --mode upsert    # insert or update by key
+  ingest load export.csv --into orders --locale pt-BR             # ';', 1.234,56, dd/mm/yyyy, Windows-1252
+  ingest load big.csv --into orders --max-errors 100 --errors-file rejects.csv --json
+  ingest load big.csv --into orders --dry-run                     # validate everything, write nothing
+  ingest load day.csv --into sales --mode merge --delete-missing --scope store=12
+
+The target changes only when the whole file went through: a reject over --max-errors,
+an error, Ctrl-C or a kill leaves it exactly as it was.
+
+Exit codes: 0 ok, 1 load failed (rejects over the limit, bad file), 2 usage or
+configuration error, 3 connection or database error.";
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Mode {
+    /// Append the rows
+    Insert,
+    /// Insert new keys, update changed rows; identical rows are not rewritten
+    Upsert,
+    /// Upsert, and with --delete-missing delete rows absent from the file (within --scope)
+    Merge,
+    /// Swap the table's contents for the file's, atomically
+    Replace,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum OnDuplicate {
+    /// The first row of a key in the file wins
+    First,
+    /// The last row of a key in the file wins
+    Last,
+    /// Every row of a duplicated key is rejected
+    Reject,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = EXAMPLES)]
+pub struct LoadArgs {
+    /// The file to load (CSV, TSV, any delimiter)
+    pub file: PathBuf,
+
+    /// Target table: `orders`, `public.orders`, or a quoted name like `"Odd Name"`
+    #[arg(long = "into", value_name = "TABLE")]
+    pub into: String,
+
+    /// PostgreSQL URL; the libpq variables PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE
+    /// are used when neither this nor DATABASE_URL is set
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    #[arg(long, value_enum, default_value = "insert")]
+    pub mode: Mode,
+
+    /// Key columns for upsert and merge, comma-separated (default: the primary key)
+    #[arg(long, value_delimiter = ',')]
+    pub key: Vec<String>,
+
+    /// Which row wins when a key appears twice in the file
+    #[arg(long, value_enum, default_value = "last")]
+    pub on_duplicate: OnDuplicate,
+
+    /// With --mode merge: delete target rows whose key is not in the file
+    #[arg(long)]
+    pub delete_missing: bool,
+
+    /// Limit --delete-missing to rows where COLUMN=VALUE (repeatable)
+    #[arg(long, value_name = "COLUMN=VALUE")]
+    pub scope: Vec<String>,
+
+    /// Map a file column to a table column (repeatable)
+    #[arg(long, value_name = "SOURCE=COLUMN")]
+    pub map: Vec<String>,
+
+    /// Skip file columns the table does not have (default: refuse the file)
+    #[arg(long)]
+    pub ignore_unknown: bool,
+
+    /// Rejected rows tolerated: a count or a percentage of the rows read (e.g. 100, 0.5%)
+    #[arg(long, default_value = "0", value_name = "N|N%")]
+    pub max_errors: String,
+
+    /// Write every rejected value (line, column, value, reason) to this file: CSV, or
+    /// NDJSON when it ends in .ndjson/.jsonl/.json
+    #[arg(long, value_name = "PATH")]
+    pub errors_file: Option<PathBuf>,
+
+    /// Validate the whole file against the table, write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Accept an empty file or a header with no rows (default: an error)
+    #[arg(long)]
+    pub allow_empty: bool,
+
+    /// A locale profile: pt-BR sets ';', decimal comma with '.' thousands, dd/mm/yyyy dates
+    /// and Windows-1252; each can still be overridden by its own option
+    #[arg(long, value_name = "LOCALE")]
+    pub locale: Option<String>,
+
+    /// Field delimiter: one character, or `tab` (default ',', ';' with --locale pt-BR)
+    #[arg(long)]
+    pub delimiter: Option<String>,
+
+    /// Quote character
+    #[arg(long, default_value = "\"")]
+    pub quote: String,
+
+    /// Escape character inside quotes (default: quotes are escaped by doubling them)
+    #[arg(long)]
+    pub escape: Option<String>,
+
+    /// The first line names the columns (the default)
+    #[arg(long, overrides_with = "no_header")]
+    pub header: bool,
+
+    /// There is no header: fields are the table's columns in order
+    #[arg(long)]
+    pub no_header: bool,
+
+    /// Text encoding, e.g. utf-8 (default), windows-1252, latin1, utf-16le
+    #[arg(long)]
+    pub encoding: Option<String>,
+
+    /// A field equal to this is NULL (default: the empty field)
+    #[arg(long, value_name = "TEXT")]
+    pub null: Option<String>,
+
+    /// Numbers use ',' as the decimal separator (1.234,56)
+    #[arg(long)]
+    pub decimal_comma: bool,
+
+    /// Thousands separator accepted in numbers (e.g. '.' or ',')
+    #[arg(long, value_name = "CHAR")]
+    pub thousands: Option<char>,
+
+    /// Date format in chrono/strftime syntax, tried before ISO 8601 (e.g. %d/%m/%Y)
+    #[arg(long, value_name = "FORMAT")]
+    pub date_format: Vec<String>,
+
+    /// Timestamp format, tried before ISO 8601 (e.g. "%d/%m/%Y %H:%M:%S")
+    #[arg(long, value_name = "FORMAT")]
+    pub timestamp_format: Vec<String>,
+
+    /// Time zone of timestamps without an offset loaded into timestamptz columns
+    /// (default: the database session's TimeZone, as psql \copy does)
+    #[arg(long, value_name = "ZONE")]
+    pub timezone: Option<String>,
+
+    /// Largest record accepted, in bytes (protects memory from a runaway quote)
+    #[arg(long, default_value_t = 64 << 20, value_name = "BYTES")]
+    pub max_line_bytes: usize,
+
+    /// Print one JSON summary on stdout
+    #[arg(long)]
+    pub json: bool,
+
+    /// No progress or reject lines on stderr
+    #[arg(long, short)]
+    pub quiet: bool,
+}

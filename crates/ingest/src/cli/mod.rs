@@ -1,0 +1,31 @@
+//! Command-line arguments.
+
+pub mod demo;
+pub mod load_args;
+pub mod load_cmd;
+
+use clap::{Parser, Subcommand};
+
+const EXIT_CODES: &str = "Exit codes:
+  0  the load succeeded
+  1  the load failed on the data (rejects over --max-errors, a malformed file, a constraint)
+  2  usage or configuration error (bad option, unknown table or column)
+  3  connection or database error
+  130 interrupted (Ctrl-C); nothing was written";
+
+/// Bulk data ingestion into PostgreSQL: typed, validated, atomic.
+#[derive(Debug, Parser)]
+#[command(name = "ingest", version, after_help = EXIT_CODES)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Load a CSV/TSV file into a table (append, upsert, merge or replace)
+    Load(Box<load_args::LoadArgs>),
+    /// Generate a sample file and load it into a local PostgreSQL (starting a private one if
+    /// none is reachable)
+    Demo(demo::DemoArgs),
+}

@@ -1,0 +1,63 @@
+use ingest_formats::csv::CsvError;
+use ingest_pg::PgError;
+
+use crate::load::{PlanError, RejectLimit};
+
+/// Why a load did not commit. [`LoadError::exit_code`] is what the CLI exits with.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LoadError {
+    #[error("{0}")]
+    Usage(String),
+    #[error("{file}: {source}")]
+    Plan { file: String, source: PlanError },
+    #[error("cannot open {file}: {source}")]
+    Open {
+        file: String,
+        source: std::io::Error,
+    },
+    #[error("{file}: read error: {source}")]
+    Read {
+        file: String,
+        source: std::io::Error,
+    },
+    #[error("{file}: {source}")]
+    Input { file: String, source: CsvError },
+    #[error("{file}: {}", if *.header_only { "the file has a header but no rows (--allow-empty to accept)" } else { "the file is empty (--allow-empty to accept)" })]
+    Empty { file: String, header_only: bool },
+    #[error("{file}: {rejected} row{} rejected, more than --max-errors {limit} allows; nothing was written", if *.rejected == 1 { "" } else { "s" })]
+    Rejected {
+        file: String,
+        rejected: u64,
+        limit: RejectLimit,
+    },
+    #[error("{0}")]
+    Database(#[from] PgError),
+    #[error("errors file {file}: {source}")]
+    ErrorsFile {
+        file: String,
+        source: std::io::Error,
+    },
+}
+
+impl LoadError {
+    /// 1: the load failed on the data; 2: usage or configuration; 3: connection or
+    /// database.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            LoadError::Usage(_)
+            | LoadError::Plan { .. }
+            | LoadError::Open { .. }
+            | LoadError::ErrorsFile { .. } => 2,
+            LoadError::Read { .. }
+            | LoadError::Input { .. }
+            | LoadError::Empty { .. }
+            | LoadError::Rejected { .. } => 1,
+            LoadError::Database(e) if e.is_data_error() => 1,
+            LoadError::Database(
+                PgError::NoSuchTable(_) | PgError::UnsupportedType { .. } | PgError::BadUrl(_),
+            ) => 2,
+            LoadError::Database(_) => 3,
+        }
+    }
+}

@@ -1,0 +1,17 @@
+//! One load, from a file to a committed (or untouched) table.
+
+mod error;
+mod plan;
+mod rejects;
+mod request;
+mod run;
+pub mod source;
+mod summary;
+pub mod transform;
+
+pub use error::LoadError;
+pub use plan::{ColumnPlan, PlanError, plan_columns};
+pub use rejects::{Reject, RejectLimit, RejectSink};
+pub use request::{LoadRequest, TextOptions};
+pub use run::run;
+pub use summary::LoadSummary;

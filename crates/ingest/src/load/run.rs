@@ -1,0 +1,422 @@
+//! The load itself: plan, then three stages joined by bounded channels.
+
+use std::fs::File;
+use std::time::Instant;
+
+use chrono_tz::Tz;
+use ingest_core::PgType;
+use ingest_formats::csv::CsvOptions;
+use ingest_pg::catalog::{ResolvedTable, resolve_table};
+use ingest_pg::{LoadMode, LoadPlanSql, TableWriter, WriteStats};
+use tokio::sync::mpsc;
+use tokio_postgres::Client;
+
+use crate::load::plan::positional_header;
+use crate::load::source::{CsvSource, SourceError};
+use crate::load::transform::{EncodedBatch, MappedColumn, Transformer};
+use crate::load::{LoadError, LoadRequest, LoadSummary, Reject, RejectSink, plan_columns};
+use crate::progress::Progress;
+
+/// Batches in flight between two stages: enough to keep both cores busy, few enough that
+/// memory stays flat whatever the file size.
+const CHANNEL_DEPTH: usize = 4;
+
+/// Runs one load to the end. On error the target is untouched; `summary` is filled in as
+/// far as the load got either way.
+pub async fn run(
+    req: &LoadRequest,
+    summary: &mut LoadSummary,
+    progress: &Progress,
+) -> Result<(), LoadError> {
+    let started = Instant::now();
+    let file_name = req.file.display().to_string();
+    summary.file = file_name.clone();
+    summary.table = req.table.clone();
+    summary.mode = mode_name(req.mode);
+    summary.dry_run = req.dry_run;
+    let result = load(req, summary, progress, &file_name).await;
+    summary.seconds = started.elapsed().as_secs_f64();
+    summary.rows_per_second = if summary.seconds > 0.0 {
+        summary.rows_read as f64 / summary.seconds
+    } else {
+        0.0
+    };
+    summary.status = if result.is_ok() {
+        "succeeded"
+    } else {
+        "failed"
+    };
+    if let Err(e) = &result {
+        summary.error = Some(e.to_string());
+    }
+    result
+}
+
+pub fn mode_name(mode: LoadMode) -> &'static str {
+    match mode {
+        LoadMode::Insert => "insert",
+        LoadMode::Upsert => "upsert",
+        LoadMode::Merge => "merge",
+        LoadMode::Replace => "replace",
+    }
+}
+
+async fn load(
+    req: &LoadRequest,
+    summary: &mut LoadSummary,
+    progress: &Progress,
+    file_name: &str,
+) -> Result<(), LoadError> {
+    let file = File::open(&req.file).map_err(|e| LoadError::Open {
+        file: file_name.to_string(),
+        source: e,
+    })?;
+    let file_size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let client = ingest_pg::connect(&req.database).await?;
+    let table = resolve_table(&client, &req.table).await?;
+    summary.table = table.schema.display_name();
+
+    let mut source = CsvSource::new(Box::new(file), csv_options(req));
+    let input_err = |e: SourceError| match e {
+        SourceError::Csv(source) => LoadError::Input {
+            file: file_name.to_string(),
+            source,
+        },
+        SourceError::Io(source) => LoadError::Read {
+            file: file_name.to_string(),
+            source,
+        },
+    };
+    let Some(mut header) = source.header().map_err(input_err)? else {
+        return if req.allow_empty {
+            Ok(())
+        } else {
+            Err(LoadError::Empty {
+                file: file_name.into(),
+                header_only: false,
+            })
+        };
+    };
+    let plan_err = |e| LoadError::Plan {
+        file: file_name.to_string(),
+        source: e,
+    };
+    if !req.text.has_header {
+        header = positional_header(header.len(), &table.schema).map_err(plan_err)?;
+    }
+    let plan =
+        plan_columns(&header, &table.schema, &req.maps, req.ignore_unknown).map_err(plan_err)?;
+    let columns: Vec<MappedColumn> = plan
+        .pairs
+        .iter()
+        .map(|&(s, t)| {
+            let c = &table.schema.columns[t];
+            MappedColumn {
+                source: s,
+                name: c.name.clone(),
+                pg_type: c.pg_type.clone(),
+                not_null: c.not_null,
+            }
+        })
+        .collect();
+    let sql_plan = sql_plan(req, &table, &columns)?;
+    let key_name = sql_plan.key.join(",");
+    let mut format = req.text.format.clone();
+    format.timezone = match req.text.timezone {
+        Some(tz) => tz,
+        None if columns.iter().any(|c| has_timestamptz(&c.pg_type)) => {
+            session_timezone(&client).await?
+        }
+        None => Tz::UTC,
+    };
+
+    let with_line = TableWriter::wants_line_column(req.mode);
+    let transformer = Transformer::new(columns, format, !req.dry_run, with_line);
+    let (text_tx, mut text_rx) = mpsc::channel(CHANNEL_DEPTH);
+    let (enc_tx, mut enc_rx) = mpsc::channel::<EncodedBatch>(CHANNEL_DEPTH);
+    let reader = std::thread::spawn(move || -> Result<(), SourceError> {
+        while let Some(batch) = source.next_batch()? {
+            if text_tx.blocking_send(batch).is_err() {
+                break; // the load stopped
+            }
+        }
+        Ok(())
+    });
+    let encoder = std::thread::spawn(move || {
+        while let Some(batch) = text_rx.blocking_recv() {
+            if enc_tx.blocking_send(transformer.transform(batch)).is_err() {
+                break;
+            }
+        }
+    });
+
+    let mut rejects =
+        RejectSink::new(req.errors_file.as_deref()).map_err(|e| LoadError::ErrorsFile {
+            file: display(&req.errors_file),
+            source: e,
+        })?;
+    let mut writer = match req.dry_run {
+        true => None,
+        false => Some(TableWriter::begin(&client, sql_plan).await?),
+    };
+    progress.start(file_size);
+    let streamed = stream(
+        &mut writer,
+        &mut enc_rx,
+        &mut rejects,
+        summary,
+        progress,
+        req,
+    )
+    .await;
+    drop(enc_rx);
+    let read_result = reader.join().expect("reader thread panicked");
+    encoder.join().expect("encoder thread panicked");
+    let outcome = match (streamed, read_result) {
+        (Err(e), _) => Err(e),
+        (Ok(()), Err(e)) => Err(input_err(e)),
+        (Ok(()), Ok(())) => {
+            finish(
+                &key_name,
+                writer.take(),
+                &mut rejects,
+                summary,
+                req,
+                file_name,
+            )
+            .await
+        }
+    };
+    if let Some(w) = writer {
+        // Stopped early: abort the COPY and the transaction. The error that stopped the
+        // load is the one worth reporting.
+        let _ = w.rollback().await;
+    }
+    summary.rows_rejected = rejects.rows;
+    summary.rejects_sample = rejects.sample.clone();
+    let errors_file = rejects.finish().map_err(|e| LoadError::ErrorsFile {
+        file: display(&req.errors_file),
+        source: e,
+    })?;
+    summary.errors_file = errors_file.map(|p| p.display().to_string());
+    progress.finish();
+    outcome
+}
+
+/// Moves encoded batches into PostgreSQL until the input ends. Once rejects pass a count
+/// limit the COPY is abandoned but reading goes on, so the rejects report is complete.
+async fn stream(
+    writer: &mut Option<TableWriter<'_>>,
+    rx: &mut mpsc::Receiver<EncodedBatch>,
+    rejects: &mut RejectSink,
+    summary: &mut LoadSummary,
+    progress: &Progress,
+    req: &LoadRequest,
+) -> Result<(), LoadError> {
+    while let Some(batch) = rx.recv().await {
+        summary.rows_read += batch.rows_read;
+        summary.bytes_read = batch.bytes_read;
+        if !batch.rejects.is_empty() {
+            progress.rejects(&batch.rejects);
+            rejects
+                .add(&batch.rejects, batch.rows_rejected)
+                .map_err(|e| LoadError::ErrorsFile {
+                    file: display(&req.errors_file),
+                    source: e,
+                })?;
+        }
+        if req.max_errors.exceeded_early(rejects.rows)
+            && let Some(w) = writer.take()
+        {
+            w.rollback().await?;
+        }
+        if let Some(w) = writer.as_mut()
+            && !batch.data.is_empty()
+        {
+            w.send(batch.data).await?;
+        }
+        progress.update(summary.bytes_read, summary.rows_read);
+    }
+    Ok(())
+}
+
+/// After the last batch: duplicate keys, the limit, then merge and commit.
+async fn finish(
+    key_name: &str,
+    writer: Option<TableWriter<'_>>,
+    rejects: &mut RejectSink,
+    summary: &mut LoadSummary,
+    req: &LoadRequest,
+    file_name: &str,
+) -> Result<(), LoadError> {
+    if summary.rows_read == 0 && !req.allow_empty {
+        return Err(LoadError::Empty {
+            file: file_name.into(),
+            header_only: true,
+        });
+    }
+    let rejected = |rejects: &RejectSink| LoadError::Rejected {
+        file: file_name.into(),
+        rejected: rejects.rows,
+        limit: req.max_errors,
+    };
+    let Some(mut writer) = writer else {
+        // A dry run, or a COPY already abandoned over the limit.
+        return if req.max_errors.exceeded(rejects.rows, summary.rows_read) {
+            Err(rejected(rejects))
+        } else {
+            Ok(())
+        };
+    };
+    writer.end_copy().await?;
+    if req.on_duplicate == ingest_pg::DuplicatePolicy::Reject && req.mode.uses_staging() {
+        for dup in writer.duplicate_keys(i64::MAX).await? {
+            let lines = dup
+                .lines
+                .iter()
+                .map(|l| l.to_string())
+                .collect::<Vec<_>>()
+                .join(", ");
+            let found: Vec<Reject> = dup
+                .lines
+                .iter()
+                .map(|&line| Reject {
+                    line: line as u64,
+                    column: Some(key_name.to_string()),
+                    value: dup.key.clone(),
+                    reason: format!("duplicate key (lines {lines})"),
+                })
+                .collect();
+            rejects
+                .add(&found, found.len() as u64)
+                .map_err(|e| LoadError::ErrorsFile {
+                    file: display(&req.errors_file),
+                    source: e,
+                })?;
+        }
+    }
+    if req.max_errors.exceeded(rejects.rows, summary.rows_read) {
+        writer.rollback().await?;
+        return Err(rejected(rejects));
+    }
+    let stats: WriteStats = match writer.apply().await {
+        Ok(stats) => stats,
+        Err(e) => {
+            let _ = writer.rollback().await;
+            return Err(e.into());
+        }
+    };
+    writer.commit().await?;
+    summary.rows_inserted = stats.inserted;
+    summary.rows_updated = stats.updated;
+    summary.rows_unchanged = stats.unchanged;
+    summary.rows_deleted = stats.deleted;
+    summary.rows_duplicate = stats.duplicates_dropped;
+    Ok(())
+}
+
+fn display(path: &Option<std::path::PathBuf>) -> String {
+    path.as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default()
+}
+
+fn csv_options(req: &LoadRequest) -> CsvOptions {
+    let t = &req.text;
+    CsvOptions {
+        delimiter: t.delimiter,
+        quote: t.quote,
+        escape: t.escape,
+        has_header: t.has_header,
+        encoding: t.encoding,
+        max_record_bytes: t.max_line_bytes,
+        ..CsvOptions::default()
+    }
+}
+
+/// The SQL side of the plan: the key is `--key` or the primary key, and must be loaded.
+fn sql_plan(
+    req: &LoadRequest,
+    table: &ResolvedTable,
+    columns: &[MappedColumn],
+) -> Result<LoadPlanSql, LoadError> {
+    let schema = &table.schema;
+    let key: Vec<String> = if req.key.is_empty() {
+        schema.primary_key.clone()
+    } else {
+        req.key
+            .iter()
+            .map(|k| {
+                schema
+                    .columns
+                    .iter()
+                    .find(|c| c.name == *k)
+                    .or_else(|| {
+                        schema
+                            .columns
+                            .iter()
+                            .find(|c| c.name.to_lowercase() == k.trim().to_lowercase())
+                    })
+                    .map(|c| c.name.clone())
+                    .ok_or_else(|| {
+                        LoadError::Usage(format!(
+                            "--key {k:?}: {} has no such column",
+                            schema.display_name()
+                        ))
+                    })
+            })
+            .collect::<Result<_, _>>()?
+    };
+    if req.mode.uses_staging() {
+        if key.is_empty() {
+            return Err(LoadError::Usage(format!(
+                "{} has no primary key: say which columns identify a row with --key",
+                schema.display_name()
+            )));
+        }
+        if let Some(k) = key.iter().find(|k| !columns.iter().any(|c| &c.name == *k)) {
+            return Err(LoadError::Usage(format!(
+                "key column {k:?} is not in the file, so rows cannot be matched"
+            )));
+        }
+    }
+    for (col, _) in &req.scope {
+        if schema.column(col).is_none() {
+            return Err(LoadError::Usage(format!(
+                "--scope {col:?}: {} has no such column",
+                schema.display_name()
+            )));
+        }
+    }
+    Ok(LoadPlanSql {
+        table: table.clone(),
+        columns: columns.iter().map(|c| c.name.clone()).collect(),
+        key,
+        mode: req.mode,
+        on_duplicate: req.on_duplicate,
+        delete_missing: req.delete_missing,
+        scope: req.scope.clone(),
+    })
+}
+
+fn has_timestamptz(t: &PgType) -> bool {
+    match t {
+        PgType::Timestamptz => true,
+        PgType::Array { element, .. } => has_timestamptz(element),
+        _ => false,
+    }
+}
+
+/// The session's TimeZone, which `psql \copy` would apply to naive timestamps.
+async fn session_timezone(client: &Client) -> Result<Tz, LoadError> {
+    let row = client
+        .query_one("SELECT current_setting('TimeZone')", &[])
+        .await
+        .map_err(ingest_pg::PgError::query("reading the session time zone"))?;
+    let name: String = row.get(0);
+    name.parse::<Tz>().map_err(|_| {
+        LoadError::Usage(format!(
+            "the database's TimeZone {name:?} is not an IANA zone name; pass --timezone (e.g. America/Sao_Paulo)"
+        ))
+    })
+}

@@ -1,0 +1,155 @@
+//! A PostgreSQL to talk to when none was configured: the local server if one answers,
+//! else a private cluster under the data directory, made with the system's `initdb` and
+//! started with `pg_ctl`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, bail};
+use ingest_pg::ConnectSource;
+
+/// The port of the private cluster (one per data directory, reused across runs).
+pub const PRIVATE_PORT: u16 = 54329;
+
+/// Where the database comes from, for messages.
+pub struct Found {
+    pub source: ConnectSource,
+    pub description: String,
+}
+
+/// `DATABASE_URL`, else the libpq defaults, else `postgres@127.0.0.1:5432`, else a private
+/// cluster in `data_dir/pg`.
+pub async fn find_or_start(data_dir: &Path) -> anyhow::Result<Found> {
+    if let Ok(url) = std::env::var("DATABASE_URL") {
+        return Ok(Found {
+            source: ConnectSource::Url(url),
+            description: "DATABASE_URL".into(),
+        });
+    }
+    if ingest_pg::connect(&ConnectSource::Env).await.is_ok() {
+        return Ok(Found {
+            source: ConnectSource::Env,
+            description: "the local server (libpq defaults)".into(),
+        });
+    }
+    let local = ConnectSource::Url("postgres://postgres@127.0.0.1:5432/postgres".into());
+    if ingest_pg::connect(&local).await.is_ok() {
+        return Ok(Found {
+            source: local,
+            description: "the local server on 127.0.0.1:5432".into(),
+        });
+    }
+    let private = ConnectSource::Url(format!(
+        "postgres://postgres@127.0.0.1:{PRIVATE_PORT}/postgres"
+    ));
+    if ingest_pg::connect(&private).await.is_ok() {
+        return Ok(Found {
+            source: private,
+            description: format!("the private cluster on port {PRIVATE_PORT}"),
+        });
+    }
+    let dir = data_dir.join("pg");
+    start_private_cluster(&dir)?;
+    ingest_pg::connect(&private).await.with_context(|| {
+        format!(
+            "the private cluster in {} started but does not answer",
+            dir.display()
+        )
+    })?;
+    Ok(Found {
+        source: private,
+        description: format!(
+            "a private cluster in {} (port {PRIVATE_PORT})",
+            dir.display()
+        ),
+    })
+}
+
+fn start_private_cluster(dir: &Path) -> anyhow::Result<()> {
+    let bin = pg_bin_dir().context("no PostgreSQL server binaries (initdb, pg_ctl) found: install PostgreSQL or set DATABASE_URL")?;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let dir = dir.canonicalize()?;
+    // PostgreSQL refuses to run as root: hand the directory to the `postgres` user.
+    let as_root = is_root();
+    if as_root {
+        let status = Command::new("chown")
+            .arg("-R")
+            .arg("postgres")
+            .arg(&dir)
+            .status()?;
+        if !status.success() {
+            bail!("cannot give {} to the postgres user", dir.display());
+        }
+    }
+    let run = |program: &str, args: &[&str]| -> anyhow::Result<()> {
+        let exe = bin.join(program);
+        let mut cmd = if as_root {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(&exe);
+            c
+        } else {
+            Command::new(&exe)
+        };
+        let out = cmd
+            .args(args)
+            .output()
+            .with_context(|| format!("running {}", exe.display()))?;
+        if !out.status.success() {
+            bail!(
+                "{program} failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        Ok(())
+    };
+    let d = dir.to_str().context("data directory path is not UTF-8")?;
+    if !dir.join("PG_VERSION").exists() {
+        eprintln!("ingest: creating a private PostgreSQL cluster in {d}");
+        run(
+            "initdb",
+            &[
+                "-D",
+                d,
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "-E",
+                "UTF8",
+                "--no-sync",
+            ],
+        )?;
+    }
+    let opts = format!("-p {PRIVATE_PORT} -k {d} -c listen_addresses=127.0.0.1");
+    let log = format!("{d}/server.log");
+    run("pg_ctl", &["-D", d, "-l", &log, "-o", &opts, "-w", "start"])
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout.trim_ascii() == b"0")
+        .unwrap_or(false)
+}
+
+/// The directory of `initdb` and `pg_ctl`: on the PATH, else Debian's versioned one.
+fn pg_bin_dir() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("PATH") {
+        for dir in std::env::split_paths(&path) {
+            if dir.join("initdb").exists() && dir.join("pg_ctl").exists() {
+                return Some(dir);
+            }
+        }
+    }
+    let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path().join("bin"))
+        .collect();
+    versions.sort();
+    versions
+        .into_iter()
+        .rev()
+        .find(|d| d.join("initdb").exists())
+}

@@ -1,0 +1,17 @@
+//! The `ingest` command.
+
+mod cli;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = cli::Cli::parse();
+    let code = match args.command {
+        cli::Command::Load(load) => cli::load_cmd::run(*load).await,
+        cli::Command::Demo(demo) => cli::demo::run(demo).await,
+    };
+    ExitCode::from(code as u8)
+}

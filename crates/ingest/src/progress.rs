@@ -1,0 +1,134 @@
+//! Progress on stderr: a bar on a terminal, a plain line every few seconds otherwise.
+
+use std::io::IsTerminal;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::load::Reject;
+
+/// How many rejects are printed on stderr as they come.
+const SHOWN_REJECTS: usize = 5;
+const LOG_EVERY: Duration = Duration::from_secs(5);
+
+pub struct Progress {
+    kind: Kind,
+    state: Mutex<State>,
+}
+
+enum Kind {
+    Quiet,
+    Bar(ProgressBar),
+    Lines,
+}
+
+struct State {
+    total: u64,
+    started: Instant,
+    last_log: Instant,
+    rejects_shown: usize,
+    rejects_more: u64,
+}
+
+impl Progress {
+    /// A bar when stderr is a terminal, log lines otherwise; nothing with `quiet`.
+    pub fn new(quiet: bool) -> Self {
+        let kind = if quiet {
+            Kind::Quiet
+        } else if std::io::stderr().is_terminal() {
+            Kind::Bar(ProgressBar::with_draw_target(
+                Some(0),
+                ProgressDrawTarget::stderr(),
+            ))
+        } else {
+            Kind::Lines
+        };
+        let now = Instant::now();
+        Progress {
+            kind,
+            state: Mutex::new(State {
+                total: 0,
+                started: now,
+                last_log: now,
+                rejects_shown: 0,
+                rejects_more: 0,
+            }),
+        }
+    }
+
+    pub fn start(&self, total_bytes: u64) {
+        let mut s = self.state.lock().unwrap();
+        s.total = total_bytes;
+        s.started = Instant::now();
+        s.last_log = s.started;
+        if let Kind::Bar(bar) = &self.kind {
+            bar.set_length(total_bytes);
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{bar:30.cyan/blue} {binary_bytes}/{binary_total_bytes} {msg} ({binary_bytes_per_sec}, eta {eta})",
+                )
+                .expect("valid template"),
+            );
+        }
+    }
+
+    pub fn update(&self, bytes: u64, rows: u64) {
+        let mut s = self.state.lock().unwrap();
+        match &self.kind {
+            Kind::Quiet => {}
+            Kind::Bar(bar) => {
+                bar.set_position(bytes);
+                bar.set_message(format!("{rows} rows"));
+            }
+            Kind::Lines => {
+                if s.last_log.elapsed() >= LOG_EVERY {
+                    s.last_log = Instant::now();
+                    let secs = s.started.elapsed().as_secs_f64();
+                    let pct = if s.total > 0 {
+                        format!(" ({:.0}%)", bytes as f64 * 100.0 / s.total as f64)
+                    } else {
+                        String::new()
+                    };
+                    eprintln!(
+                        "ingest: {} of {} bytes{pct}, {rows} rows, {:.0} rows/s",
+                        bytes,
+                        s.total,
+                        rows as f64 / secs.max(1e-9)
+                    );
+                }
+            }
+        }
+    }
+
+    /// Shows the first few rejects as they come.
+    pub fn rejects(&self, rejects: &[Reject]) {
+        let mut s = self.state.lock().unwrap();
+        for r in rejects {
+            if s.rejects_shown < SHOWN_REJECTS {
+                s.rejects_shown += 1;
+                self.println(&format!("ingest: rejected {r}"));
+            } else {
+                s.rejects_more += 1;
+            }
+        }
+    }
+
+    pub fn finish(&self) {
+        let s = self.state.lock().unwrap();
+        if let Kind::Bar(bar) = &self.kind {
+            bar.finish_and_clear();
+        }
+        if s.rejects_more > 0 && !matches!(self.kind, Kind::Quiet) {
+            eprintln!("ingest: … and {} more rejected values", s.rejects_more);
+        }
+    }
+
+    fn println(&self, line: &str) {
+        match &self.kind {
+            Kind::Quiet => {}
+            Kind::Bar(bar) => bar.println(line),
+            Kind::Lines => eprintln!("{line}"),
+        }
+    }
+}

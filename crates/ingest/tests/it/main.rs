@@ -1,0 +1,11 @@
+//! Integration tests: the real `ingest` binary against a real PostgreSQL.
+//!
+//! Every test gets its own schema (dropped at the end) in the database named by
+//! `INGEST_TEST_DATABASE_URL` (default `postgres://postgres@127.0.0.1:5432/test`), and its
+//! own temporary directory for files. `scripts/test.sh` starts PostgreSQL first.
+
+mod support;
+
+mod bad_input;
+mod load_modes;
+mod types;

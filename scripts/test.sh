@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The whole test suite against a real PostgreSQL (started or installed if needed).
+# Usage: scripts/test.sh [extra cargo-nextest arguments]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+INGEST_TEST_DATABASE_URL=$(scripts/pg-up.sh)
+export INGEST_TEST_DATABASE_URL
+echo "tests use $INGEST_TEST_DATABASE_URL"
+if ! command -v cargo-nextest >/dev/null 2>&1; then
+  cargo install --locked cargo-nextest >/dev/null 2>&1 || true
+fi
+if command -v cargo-nextest >/dev/null 2>&1; then
+  cargo nextest run --workspace --no-fail-fast "$@"
+else
+  cargo test --workspace --no-fail-fast "$@"
+fi
