@@ -1,6 +1,7 @@
 //! One load, from a file to a committed (or untouched) table.
 
 mod error;
+mod key_hash;
 mod plan;
 mod rejects;
 mod request;

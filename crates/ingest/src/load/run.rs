@@ -11,6 +11,7 @@ use ingest_pg::{LoadMode, LoadPlanSql, TableWriter, WriteStats};
 use tokio::sync::mpsc;
 use tokio_postgres::Client;
 
+use crate::load::key_hash;
 use crate::load::plan::positional_header;
 use crate::load::source::{CsvSource, SourceError};
 use crate::load::transform::{EncodedBatch, MappedColumn, Transformer};
@@ -131,7 +132,23 @@ async fn load(
     };
 
     let with_line = TableWriter::wants_line_column(req.mode);
-    let transformer = Transformer::new(columns, format, !req.dry_run, with_line);
+    let mut transformer = Transformer::new(columns.clone(), format, !req.dry_run, with_line);
+    // Proving keys unique client-side saves the server a pass over the staged rows.
+    let key_idx: Option<Vec<usize>> = sql_plan
+        .key
+        .iter()
+        .map(|k| {
+            columns
+                .iter()
+                .position(|c| &c.name == k)
+                .filter(|&i| key_hash::hashable(&columns[i].pg_type))
+        })
+        .collect();
+    let mut key_hashes: Option<Vec<u64>> = None;
+    if let Some(idx) = key_idx.filter(|_| req.mode.uses_staging() && !req.dry_run) {
+        transformer = transformer.with_key_hashes(idx);
+        key_hashes = Some(Vec::new());
+    }
     let (text_tx, mut text_rx) = mpsc::channel(CHANNEL_DEPTH);
     let (enc_tx, mut enc_rx) = mpsc::channel::<EncodedBatch>(CHANNEL_DEPTH);
     let reader = std::thread::spawn(move || -> Result<(), SourceError> {
@@ -164,11 +181,16 @@ async fn load(
         &mut writer,
         &mut enc_rx,
         &mut rejects,
+        &mut key_hashes,
         summary,
         progress,
         req,
     )
     .await;
+    let keys_unique = key_hashes
+        .as_mut()
+        .is_some_and(|h| key_hash::all_distinct(h));
+    drop(key_hashes);
     drop(enc_rx);
     let read_result = reader.join().expect("reader thread panicked");
     encoder.join().expect("encoder thread panicked");
@@ -178,6 +200,7 @@ async fn load(
         (Ok(()), Ok(())) => {
             finish(
                 &key_name,
+                keys_unique,
                 writer.take(),
                 &mut rejects,
                 summary,
@@ -209,11 +232,15 @@ async fn stream(
     writer: &mut Option<TableWriter<'_>>,
     rx: &mut mpsc::Receiver<EncodedBatch>,
     rejects: &mut RejectSink,
+    key_hashes: &mut Option<Vec<u64>>,
     summary: &mut LoadSummary,
     progress: &Progress,
     req: &LoadRequest,
 ) -> Result<(), LoadError> {
     while let Some(batch) = rx.recv().await {
+        if let Some(all) = key_hashes.as_mut() {
+            all.extend_from_slice(&batch.key_hashes);
+        }
         summary.rows_read += batch.rows_read;
         summary.bytes_read = batch.bytes_read;
         if !batch.rejects.is_empty() {
@@ -243,6 +270,7 @@ async fn stream(
 /// After the last batch: duplicate keys, the limit, then merge and commit.
 async fn finish(
     key_name: &str,
+    keys_unique: bool,
     writer: Option<TableWriter<'_>>,
     rejects: &mut RejectSink,
     summary: &mut LoadSummary,
@@ -269,7 +297,10 @@ async fn finish(
         };
     };
     writer.end_copy().await?;
-    if req.on_duplicate == ingest_pg::DuplicatePolicy::Reject && req.mode.uses_staging() {
+    if req.on_duplicate == ingest_pg::DuplicatePolicy::Reject
+        && req.mode.uses_staging()
+        && !keys_unique
+    {
         for dup in writer.duplicate_keys(i64::MAX).await? {
             let lines = dup
                 .lines
@@ -299,7 +330,7 @@ async fn finish(
         writer.rollback().await?;
         return Err(rejected(rejects));
     }
-    let stats: WriteStats = match writer.apply().await {
+    let stats: WriteStats = match writer.apply(keys_unique).await {
         Ok(stats) => stats,
         Err(e) => {
             let _ = writer.rollback().await;

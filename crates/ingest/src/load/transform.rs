@@ -7,6 +7,7 @@ use ingest_formats::TextBatch;
 use ingest_pg::CopyEncoder;
 
 use crate::load::Reject;
+use crate::load::key_hash::hash_keys;
 
 /// A target column and the source field that feeds it.
 #[derive(Debug, Clone)]
@@ -27,6 +28,8 @@ pub struct EncodedBatch {
     pub rows_rejected: u64,
     pub rejects: Vec<Reject>,
     pub bytes_read: u64,
+    /// Hashes of the kept rows' keys, when the transformer was asked for them.
+    pub key_hashes: Vec<u64>,
 }
 
 /// Coerces and encodes batches for one load.
@@ -35,6 +38,8 @@ pub struct Transformer {
     format: TextFormat,
     /// `None` in a dry run: validate only.
     encoder: Option<CopyEncoder>,
+    /// Indices (into `columns`) of the key, when its uniqueness is checked client-side.
+    key: Option<Vec<usize>>,
 }
 
 impl Transformer {
@@ -54,7 +59,15 @@ impl Transformer {
             columns,
             format,
             encoder,
+            key: None,
         }
+    }
+
+    /// Also hash the key formed by these columns (indices into `columns`), for the
+    /// client-side duplicate check.
+    pub fn with_key_hashes(mut self, key: Vec<usize>) -> Self {
+        self.key = Some(key);
+        self
     }
 
     pub fn transform(&self, batch: TextBatch) -> EncodedBatch {
@@ -111,7 +124,12 @@ impl Transformer {
             }
             _ => Bytes::new(),
         };
+        let mut key_hashes = Vec::new();
+        if let Some(key) = &self.key {
+            hash_keys(&arrays, key, &keep, &mut key_hashes);
+        }
         EncodedBatch {
+            key_hashes,
             data,
             rows_read: (rows + batch.rejects.len()) as u64,
             rows_valid: valid,
