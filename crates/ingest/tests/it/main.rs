@@ -6,6 +6,7 @@
 
 mod support;
 
+mod atomic;
 mod bad_input;
 mod load_modes;
 mod types;
