@@ -8,8 +8,16 @@ use std::process::Command;
 use anyhow::{Context, bail};
 use ingest_pg::ConnectSource;
 
-/// The port of the private cluster (one per data directory, reused across runs).
+/// The port of the private cluster (one per data directory, reused across runs);
+/// `INGEST_PG_PORT` overrides it.
 pub const PRIVATE_PORT: u16 = 54329;
+
+fn private_port() -> u16 {
+    std::env::var("INGEST_PG_PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(PRIVATE_PORT)
+}
 
 /// Where the database comes from, for messages.
 pub struct Found {
@@ -17,8 +25,8 @@ pub struct Found {
     pub description: String,
 }
 
-/// `DATABASE_URL`, else the libpq defaults, else `postgres@127.0.0.1:5432`, else a private
-/// cluster in `data_dir/pg`.
+/// `DATABASE_URL`, else the libpq defaults, else user `postgres` on `PGHOST`/`PGPORT`
+/// (default 127.0.0.1:5432), else a private cluster in `data_dir/pg`.
 pub async fn find_or_start(data_dir: &Path) -> anyhow::Result<Found> {
     if let Ok(url) = std::env::var("DATABASE_URL") {
         return Ok(Found {
@@ -32,40 +40,44 @@ pub async fn find_or_start(data_dir: &Path) -> anyhow::Result<Found> {
             description: "the local server (libpq defaults)".into(),
         });
     }
-    let local = ConnectSource::Url("postgres://postgres@127.0.0.1:5432/postgres".into());
+    let host = std::env::var("PGHOST")
+        .ok()
+        .filter(|h| !h.is_empty() && !h.starts_with('/'))
+        .unwrap_or_else(|| "127.0.0.1".into());
+    let port = std::env::var("PGPORT").unwrap_or_else(|_| "5432".into());
+    let local = ConnectSource::Url(format!("postgres://postgres@{host}:{port}/postgres"));
     if ingest_pg::connect(&local).await.is_ok() {
+        let description = format!("the local server on {host}:{port}");
         return Ok(Found {
             source: local,
-            description: "the local server on 127.0.0.1:5432".into(),
+            description,
         });
     }
-    let private = ConnectSource::Url(format!(
-        "postgres://postgres@127.0.0.1:{PRIVATE_PORT}/postgres"
-    ));
+    let port = private_port();
+    let private = ConnectSource::Url(format!("postgres://postgres@127.0.0.1:{port}/postgres"));
     if ingest_pg::connect(&private).await.is_ok() {
+        let description = format!("the private cluster on port {port}");
         return Ok(Found {
             source: private,
-            description: format!("the private cluster on port {PRIVATE_PORT}"),
+            description,
         });
     }
     let dir = data_dir.join("pg");
-    start_private_cluster(&dir)?;
+    start_private_cluster(&dir, port)?;
     ingest_pg::connect(&private).await.with_context(|| {
         format!(
             "the private cluster in {} started but does not answer",
             dir.display()
         )
     })?;
+    let description = format!("a private cluster in {} (port {port})", dir.display());
     Ok(Found {
         source: private,
-        description: format!(
-            "a private cluster in {} (port {PRIVATE_PORT})",
-            dir.display()
-        ),
+        description,
     })
 }
 
-fn start_private_cluster(dir: &Path) -> anyhow::Result<()> {
+fn start_private_cluster(dir: &Path, port: u16) -> anyhow::Result<()> {
     let bin = pg_bin_dir().context("no PostgreSQL server binaries (initdb, pg_ctl) found: install PostgreSQL or set DATABASE_URL")?;
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let dir = dir.canonicalize()?;
@@ -120,7 +132,7 @@ fn start_private_cluster(dir: &Path) -> anyhow::Result<()> {
             ],
         )?;
     }
-    let opts = format!("-p {PRIVATE_PORT} -k {d} -c listen_addresses=127.0.0.1");
+    let opts = format!("-p {port} -k {d} -c listen_addresses=127.0.0.1");
     let log = format!("{d}/server.log");
     run("pg_ctl", &["-D", d, "-l", &log, "-o", &opts, "-w", "start"])
 }

@@ -8,5 +8,6 @@ mod support;
 
 mod atomic;
 mod bad_input;
+mod demo;
 mod load_modes;
 mod types;

@@ -1,0 +1,87 @@
+//! `ingest demo` with no PostgreSQL reachable: it makes and starts a private cluster.
+
+use std::process::Command;
+
+use crate::support::run;
+
+#[test]
+fn demo_starts_a_private_cluster_when_no_server_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    // PostgreSQL runs as the `postgres` user when we are root: it must reach the directory.
+    Command::new("chmod")
+        .arg("755")
+        .arg(dir.path())
+        .status()
+        .unwrap();
+    let port = free_port();
+    let out = run(Command::new(env!("CARGO_BIN_EXE_ingest"))
+        .args(["demo", "--rows", "2000"])
+        .env_remove("DATABASE_URL")
+        .env("INGEST_DATA_DIR", dir.path())
+        .env("INGEST_PG_PORT", port.to_string())
+        // Nothing listens here: the local-server probes fail.
+        .env("PGHOST", "127.0.0.1")
+        .env("PGPORT", "1"));
+    let pg = dir.path().join("pg");
+    let stop = || {
+        let mut c = if is_root() {
+            Command::new("runuser")
+        } else {
+            Command::new("pg_ctl")
+        };
+        if is_root() {
+            c.args(["-u", "postgres", "--", "pg_ctl"]);
+        }
+        c.arg("-D")
+            .arg(&pg)
+            .args(["-m", "immediate", "stop"])
+            .output()
+    };
+    let result = std::panic::catch_unwind(|| {
+        out.ok();
+        assert!(
+            out.stderr.contains("creating a private PostgreSQL cluster"),
+            "{}",
+            out.stderr
+        );
+        assert!(
+            out.stderr.contains(&format!(
+                "a private cluster in {} (port {port})",
+                pg.display()
+            )),
+            "{}",
+            out.stderr
+        );
+        assert!(
+            out.stdout.contains("append: 2000 rows read, 2000 inserted"),
+            "{}",
+            out.stdout
+        );
+        assert!(
+            out.stdout
+                .contains("ingest_demo_orders now holds 3000 orders"),
+            "{}",
+            out.stdout
+        );
+    });
+    let _ = stop();
+    if let Err(e) = result {
+        std::panic::resume_unwind(e);
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout.trim_ascii() == b"0")
+        .unwrap_or(false)
+}
