@@ -306,3 +306,55 @@ fn two_concurrent_upserts_into_one_table_both_land() {
         "10000"
     );
 }
+
+#[test]
+fn libpq_variables_are_used_without_a_database_url() {
+    let mut db = TestDb::new("pgenv");
+    db.exec("create table {s}.kv (k int primary key, v text)");
+    let f = db.file("kv.csv", "k,v\n1,a\n");
+    let config: postgres::Config = crate::support::database_url().parse().unwrap();
+    let host = match &config.get_hosts()[0] {
+        postgres::config::Host::Tcp(h) => h.clone(),
+        postgres::config::Host::Unix(p) => p.display().to_string(),
+    };
+    let port = config
+        .get_ports()
+        .first()
+        .copied()
+        .unwrap_or(5432)
+        .to_string();
+    let run = crate::support::run(
+        std::process::Command::new(env!("CARGO_BIN_EXE_ingest"))
+            .args(["load", f.to_str().unwrap(), "--into", &db.t("kv")])
+            .env_remove("DATABASE_URL")
+            .env("PGHOST", host)
+            .env("PGPORT", port)
+            .env("PGUSER", config.get_user().unwrap())
+            .env("PGDATABASE", config.get_dbname().unwrap()),
+    );
+    run.ok();
+    assert_eq!(db.value("select v from {s}.kv"), "a");
+}
+
+#[test]
+fn bom_crlf_and_embedded_newlines_give_editor_line_numbers_in_rejects() {
+    let mut db = TestDb::new("lines");
+    db.exec("create table {s}.n (id int, note text)");
+    let f = db.file(
+        "lines.csv",
+        "\u{feff}id,note\r\n1,\"two\r\nlines\"\r\n2,ok\r\nx,bad\r\n",
+    );
+    let run = db.load(&f, &db.t("n"), &[]);
+    // Line 1 header, 2-3 the first record, 4 the second, 5 the bad one.
+    run.fails_with(1, "line 5, column id");
+    assert!(
+        run.stderr.contains("rejected line 5, column id"),
+        "rejects are shown as found: {}",
+        run.stderr
+    );
+    db.load(&f, &db.t("n"), &["--max-errors", "1"]).ok();
+    assert_eq!(
+        db.value("select note from {s}.n where id = 1"),
+        "two\r\nlines"
+    );
+}
