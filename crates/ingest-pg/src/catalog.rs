@@ -1,6 +1,6 @@
 //! A target table as the catalog describes it.
 
-use ingest_core::{Column, PgType, TableSchema};
+use ingest_core::{Column, PgType, TableSchema, UnsupportedColumn};
 use tokio_postgres::Client;
 
 use crate::PgError;
@@ -83,7 +83,6 @@ pub async fn describe_table(client: &Client, oid: u32) -> Result<ResolvedTable, 
         .await
         .map_err(PgError::query("reading the table's name"))?;
     let (schema, name): (String, String) = (head.get(0), head.get(1));
-    let display = format!("{schema}.{name}");
     let rows = client
         .query(
             "select a.attname::text, a.atttypid, a.atttypmod, a.attnotnull,
@@ -98,25 +97,26 @@ pub async fn describe_table(client: &Client, oid: u32) -> Result<ResolvedTable, 
         .await
         .map_err(PgError::query("reading the table's columns"))?;
     let mut columns = Vec::with_capacity(rows.len());
+    let mut unsupported = Vec::new();
     for row in rows {
         let col_name: String = row.get(0);
         let type_oid: u32 = row.get(1);
         let typmod: i32 = row.get(2);
-        let type_name: String = row.get(5);
-        let pg_type = pg_type_of(client, type_oid, typmod).await?.ok_or_else(|| {
-            PgError::UnsupportedType {
-                table: display.clone(),
-                column: col_name.clone(),
-                type_name: type_name.clone(),
-            }
-        })?;
-        columns.push(Column {
-            name: col_name,
-            pg_type,
-            type_oid,
-            not_null: row.get(3),
-            has_default: row.get(4),
-        });
+        let (not_null, has_default): (bool, bool) = (row.get(3), row.get(4));
+        match pg_type_of(client, type_oid, typmod).await? {
+            Some(pg_type) => columns.push(Column {
+                name: col_name,
+                pg_type,
+                type_oid,
+                not_null,
+                has_default,
+            }),
+            None => unsupported.push(UnsupportedColumn {
+                name: col_name,
+                type_name: row.get(5),
+                required: not_null && !has_default,
+            }),
+        }
     }
     let primary_key = client
         .query(
@@ -138,6 +138,7 @@ pub async fn describe_table(client: &Client, oid: u32) -> Result<ResolvedTable, 
             name,
             columns,
             primary_key,
+            unsupported,
         },
     })
 }
@@ -151,7 +152,8 @@ async fn pg_type_of(client: &Client, oid: u32, typmod: i32) -> Result<Option<PgT
     let row = client
         .query_one(
             "select t.typtype::text, t.typelem, t.typbasetype, t.typtypmod,
-                    format_type(t.oid, null), t.typcategory::text
+                    format_type(t.oid, null), t.typcategory::text,
+                    coalesce((select p.prosrc from pg_proc p where p.oid = t.typreceive), '')
                from pg_type t where t.oid = $1",
             &[&oid],
         )
@@ -163,6 +165,7 @@ async fn pg_type_of(client: &Client, oid: u32, typmod: i32) -> Result<Option<PgT
     let base_typmod: i32 = row.get(3);
     let name: String = row.get(4);
     let category: String = row.get(5);
+    let receive: String = row.get(6);
     match typtype.as_str() {
         "e" => {
             let labels = client
@@ -186,6 +189,8 @@ async fn pg_type_of(client: &Client, oid: u32, typmod: i32) -> Result<Option<PgT
             ))
             .await
         }
+        // A string type whose binary input is text's (citext and the like) loads as text.
+        "b" if category == "S" && receive == "textrecv" => Ok(Some(PgType::Text)),
         "b" if category == "A" && elem != 0 => {
             // Array columns carry the element's typmod (e.g. numeric(10,2)[]).
             let element = Box::pin(pg_type_of(client, elem, typmod)).await?;

@@ -13,12 +13,6 @@ pub enum PgError {
     BadUrl(String),
     #[error("table {0:?} does not exist (or is not visible with the current search_path)")]
     NoSuchTable(String),
-    #[error("table {table}: column {column:?} has type {type_name}, which ingest cannot load yet")]
-    UnsupportedType {
-        table: String,
-        column: String,
-        type_name: String,
-    },
     #[error("{context}: {}", describe(.source))]
     Query {
         context: String,

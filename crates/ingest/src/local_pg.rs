@@ -78,12 +78,10 @@ pub async fn find_or_start(data_dir: &Path) -> anyhow::Result<Found> {
 }
 
 fn start_private_cluster(dir: &Path, port: u16) -> anyhow::Result<()> {
-    let bin = pg_bin_dir().context("no PostgreSQL server binaries (initdb, pg_ctl) found: install PostgreSQL or set DATABASE_URL")?;
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let dir = dir.canonicalize()?;
     // PostgreSQL refuses to run as root: hand the directory to the `postgres` user.
-    let as_root = is_root();
-    if as_root {
+    if is_root() {
         let status = Command::new("chown")
             .arg("-R")
             .arg("postgres")
@@ -93,31 +91,10 @@ fn start_private_cluster(dir: &Path, port: u16) -> anyhow::Result<()> {
             bail!("cannot give {} to the postgres user", dir.display());
         }
     }
-    let run = |program: &str, args: &[&str]| -> anyhow::Result<()> {
-        let exe = bin.join(program);
-        let mut cmd = if as_root {
-            let mut c = Command::new("runuser");
-            c.args(["-u", "postgres", "--"]).arg(&exe);
-            c
-        } else {
-            Command::new(&exe)
-        };
-        let out = cmd
-            .args(args)
-            .output()
-            .with_context(|| format!("running {}", exe.display()))?;
-        if !out.status.success() {
-            bail!(
-                "{program} failed: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            );
-        }
-        Ok(())
-    };
     let d = dir.to_str().context("data directory path is not UTF-8")?;
     if !dir.join("PG_VERSION").exists() {
         eprintln!("ingest: creating a private PostgreSQL cluster in {d}");
-        run(
+        pg_tool(
             "initdb",
             &[
                 "-D",
@@ -134,10 +111,43 @@ fn start_private_cluster(dir: &Path, port: u16) -> anyhow::Result<()> {
     }
     let opts = format!("-p {port} -k {d} -c listen_addresses=127.0.0.1");
     let log = format!("{d}/server.log");
-    run("pg_ctl", &["-D", d, "-l", &log, "-o", &opts, "-w", "start"])
+    pg_tool("pg_ctl", &["-D", d, "-l", &log, "-o", &opts, "-w", "start"])
 }
 
-fn is_root() -> bool {
+/// Stops the private cluster in `dir` (fast: it holds nothing worth a checkpoint wait).
+pub fn stop_private_cluster(dir: &Path) -> anyhow::Result<()> {
+    let d = dir.to_str().context("data directory path is not UTF-8")?;
+    pg_tool("pg_ctl", &["-D", d, "-m", "fast", "-w", "stop"])
+}
+
+/// Runs a PostgreSQL server program, as the `postgres` user when we are root.
+fn pg_tool(program: &str, args: &[&str]) -> anyhow::Result<()> {
+    let bin = pg_bin_dir().context(
+        "no PostgreSQL server binaries (initdb, pg_ctl) found: install PostgreSQL or set DATABASE_URL",
+    )?;
+    let exe = bin.join(program);
+    let mut cmd = if is_root() {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--"]).arg(&exe);
+        c
+    } else {
+        Command::new(&exe)
+    };
+    let out = cmd
+        .args(args)
+        .output()
+        .with_context(|| format!("running {}", exe.display()))?;
+    if !out.status.success() {
+        bail!(
+            "{program} failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(())
+}
+
+/// Whether this process runs as root (PostgreSQL's server programs refuse to).
+pub fn is_root() -> bool {
     Command::new("id")
         .arg("-u")
         .output()

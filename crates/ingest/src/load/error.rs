@@ -54,9 +54,7 @@ impl LoadError {
             | LoadError::Empty { .. }
             | LoadError::Rejected { .. } => 1,
             LoadError::Database(e) if e.is_data_error() => 1,
-            LoadError::Database(
-                PgError::NoSuchTable(_) | PgError::UnsupportedType { .. } | PgError::BadUrl(_),
-            ) => 2,
+            LoadError::Database(PgError::NoSuchTable(_) | PgError::BadUrl(_)) => 2,
             LoadError::Database(_) => 3,
         }
     }

@@ -23,20 +23,6 @@ fn demo_starts_a_private_cluster_when_no_server_answers() {
         .env("PGHOST", "127.0.0.1")
         .env("PGPORT", "1"));
     let pg = dir.path().join("pg");
-    let stop = || {
-        let mut c = if is_root() {
-            Command::new("runuser")
-        } else {
-            Command::new("pg_ctl")
-        };
-        if is_root() {
-            c.args(["-u", "postgres", "--", "pg_ctl"]);
-        }
-        c.arg("-D")
-            .arg(&pg)
-            .args(["-m", "immediate", "stop"])
-            .output()
-    };
     let result = std::panic::catch_unwind(|| {
         out.ok();
         assert!(
@@ -44,14 +30,8 @@ fn demo_starts_a_private_cluster_when_no_server_answers() {
             "{}",
             out.stderr
         );
-        assert!(
-            out.stderr.contains(&format!(
-                "a private cluster in {} (port {port})",
-                pg.display()
-            )),
-            "{}",
-            out.stderr
-        );
+        let started = format!("a private cluster in {} (port {port})", pg.display());
+        assert!(out.stderr.contains(&started), "{}", out.stderr);
         assert!(
             out.stdout.contains("append: 2000 rows read, 2000 inserted"),
             "{}",
@@ -64,10 +44,11 @@ fn demo_starts_a_private_cluster_when_no_server_answers() {
             out.stdout
         );
     });
-    let _ = stop();
+    let stopped = ingest::local_pg::stop_private_cluster(&pg);
     if let Err(e) = result {
         std::panic::resume_unwind(e);
     }
+    stopped.unwrap();
 }
 
 fn free_port() -> u16 {
@@ -76,12 +57,4 @@ fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| o.stdout.trim_ascii() == b"0")
-        .unwrap_or(false)
 }

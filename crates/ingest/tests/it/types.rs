@@ -83,3 +83,16 @@ fn no_header_maps_fields_to_columns_in_order_and_tsv_works() {
         "1one- 2two-"
     );
 }
+
+#[test]
+fn columns_of_unsupported_types_matter_only_when_used_and_citext_loads_as_text() {
+    let mut db = TestDb::new("unsupported");
+    db.exec("create extension if not exists citext");
+    db.exec("create table {s}.u (id int, name citext, span interval)");
+    let ok = db.file("ok.csv", "id,name\n1,Ação\n");
+    db.load(&ok, &db.t("u"), &[]).ok();
+    assert_eq!(db.value("select count(*) from {s}.u where name = 'AÇÃO'"), "1");
+    let bad = db.file("span.csv", "id,span\n1,1 day\n");
+    db.load(&bad, &db.t("u"), &[]).fails_with(2, "column \"span\" of");
+    assert_eq!(db.value("select count(*) from {s}.u"), "1");
+}
