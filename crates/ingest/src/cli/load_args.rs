@@ -119,7 +119,7 @@ pub struct LoadArgs {
     pub header: bool,
 
     /// There is no header: fields are the table's columns in order
-    #[arg(long)]
+    #[arg(long, overrides_with = "header")]
     pub no_header: bool,
 
     /// Text encoding, e.g. utf-8 (default), windows-1252, latin1, utf-16le

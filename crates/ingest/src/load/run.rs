@@ -21,6 +21,8 @@ use crate::progress::Progress;
 /// Batches in flight between two stages: enough to keep both cores busy, few enough that
 /// memory stays flat whatever the file size.
 const CHANNEL_DEPTH: usize = 4;
+/// Keys hashed client-side to prove them unique (8 bytes each: 32 MiB at most).
+const MAX_KEY_HASHES: usize = 4 << 20;
 
 /// Runs one load to the end. On error the target is untouched; `summary` is filled in as
 /// far as the load got either way.
@@ -239,7 +241,12 @@ async fn stream(
 ) -> Result<(), LoadError> {
     while let Some(batch) = rx.recv().await {
         if let Some(all) = key_hashes.as_mut() {
-            all.extend_from_slice(&batch.key_hashes);
+            if all.len() + batch.key_hashes.len() > MAX_KEY_HASHES {
+                // Past this, memory matters more than the pass it saves: the server checks.
+                *key_hashes = None;
+            } else {
+                all.extend_from_slice(&batch.key_hashes);
+            }
         }
         summary.rows_read += batch.rows_read;
         summary.bytes_read = batch.bytes_read;

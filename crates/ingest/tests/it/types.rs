@@ -91,8 +91,30 @@ fn columns_of_unsupported_types_matter_only_when_used_and_citext_loads_as_text()
     db.exec("create table {s}.u (id int, name citext, span interval)");
     let ok = db.file("ok.csv", "id,name\n1,Ação\n");
     db.load(&ok, &db.t("u"), &[]).ok();
-    assert_eq!(db.value("select count(*) from {s}.u where name = 'AÇÃO'"), "1");
+    assert_eq!(
+        db.value("select count(*) from {s}.u where name = 'AÇÃO'"),
+        "1"
+    );
     let bad = db.file("span.csv", "id,span\n1,1 day\n");
-    db.load(&bad, &db.t("u"), &[]).fails_with(2, "column \"span\" of");
+    db.load(&bad, &db.t("u"), &[])
+        .fails_with(2, "column \"span\" of");
     assert_eq!(db.value("select count(*) from {s}.u"), "1");
+}
+
+#[test]
+fn escape_and_quote_characters_can_be_chosen() {
+    let mut db = TestDb::new("escape");
+    db.exec("create table {s}.q (id int, note text)");
+    let backslash = db.file("bs.csv", "id,note\n1,\"say \\\"hi\\\", then go\"\n");
+    db.load(&backslash, &db.t("q"), &["--escape", "\\"]).ok();
+    let single = db.file("sq.csv", "id|note\n2|'a|b ''c'''\n");
+    db.load(&single, &db.t("q"), &["--quote", "'", "--delimiter", "|"])
+        .ok();
+    assert_eq!(
+        db.rows("select note from {s}.q order by id"),
+        vec![
+            vec![Some("say \"hi\", then go".into())],
+            vec![Some("a|b 'c'".into())]
+        ]
+    );
 }
