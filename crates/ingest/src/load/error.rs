@@ -31,6 +31,8 @@ pub enum LoadError {
         rejected: u64,
         limit: RejectLimit,
     },
+    #[error("{file}: {rejected} row{} rejected; with --delete-missing their keys would count as missing and the rows they meant to update would be deleted, so nothing was written (fix the rows, or load without --delete-missing)", if *.rejected == 1 { "" } else { "s" })]
+    RejectsWithDeleteMissing { file: String, rejected: u64 },
     #[error("{0}")]
     Database(#[from] PgError),
     #[error("errors file {file}: {source}")]
@@ -52,7 +54,8 @@ impl LoadError {
             LoadError::Read { .. }
             | LoadError::Input { .. }
             | LoadError::Empty { .. }
-            | LoadError::Rejected { .. } => 1,
+            | LoadError::Rejected { .. }
+            | LoadError::RejectsWithDeleteMissing { .. } => 1,
             LoadError::Database(e) if e.is_data_error() => 1,
             LoadError::Database(PgError::NoSuchTable(_) | PgError::BadUrl(_)) => 2,
             LoadError::Database(_) => 3,

@@ -337,6 +337,13 @@ async fn finish(
         writer.rollback().await?;
         return Err(rejected(rejects));
     }
+    if req.delete_missing && rejects.rows > 0 {
+        writer.rollback().await?;
+        return Err(LoadError::RejectsWithDeleteMissing {
+            file: file_name.into(),
+            rejected: rejects.rows,
+        });
+    }
     let stats: WriteStats = match writer.apply(keys_unique).await {
         Ok(stats) => stats,
         Err(e) => {

@@ -168,6 +168,23 @@ fn merge_deletes_missing_rows_only_within_scope() {
 }
 
 #[test]
+fn merge_with_delete_missing_refuses_rejected_rows_instead_of_deleting_their_targets() {
+    let mut db = TestDb::new("mergereject");
+    db.exec("create table {s}.stock (sku text primary key, qty int)");
+    db.exec("insert into {s}.stock values ('a', 1), ('b', 2)");
+    let before = db.fingerprint(&db.t("stock"));
+    // Row b is meant as an update, but its quantity is not a number.
+    let f = db.file("stock.csv", "sku,qty\na,10\nb,many\n");
+    db.load(
+        &f,
+        &db.t("stock"),
+        &["--mode", "merge", "--delete-missing", "--max-errors", "5"],
+    )
+    .fails_with(1, "would be deleted");
+    assert_eq!(db.fingerprint(&db.t("stock")), before);
+}
+
+#[test]
 fn replace_swaps_the_contents() {
     let mut db = TestDb::new("replace");
     db.exec("create table {s}.kv (k int primary key, v text)");
