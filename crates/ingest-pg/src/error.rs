@@ -34,6 +34,20 @@ impl PgError {
         }
     }
 
+    /// The row of a COPY stream the server refused (1-based), from the error's context
+    /// line `COPY name, line N[, column c]`: the server reports the position nowhere else.
+    pub fn copy_row(&self) -> Option<u64> {
+        let PgError::Query { source, .. } = self else {
+            return None;
+        };
+        let context = source.as_db_error()?.where_()?;
+        let rest = &context[context.find("COPY ")?..];
+        let digits = rest[rest.find(", line ")? + 7..]
+            .split(|c: char| !c.is_ascii_digit())
+            .next()?;
+        digits.parse().ok()
+    }
+
     /// True for a failure of the data itself (a constraint, a conversion), as opposed to a
     /// connection or a server problem.
     pub fn is_data_error(&self) -> bool {

@@ -33,6 +33,12 @@ pub enum LoadError {
     },
     #[error("{file}: {rejected} row{} rejected; with --delete-missing their keys would count as missing and the rows they meant to update would be deleted, so nothing was written (fix the rows, or load without --delete-missing)", if *.rejected == 1 { "" } else { "s" })]
     RejectsWithDeleteMissing { file: String, rejected: u64 },
+    #[error("{file}: line {line}: {source}")]
+    Row {
+        file: String,
+        line: u64,
+        source: PgError,
+    },
     #[error("{0}")]
     Database(#[from] PgError),
     #[error("errors file {file}: {source}")]
@@ -56,9 +62,9 @@ impl LoadError {
             | LoadError::Empty { .. }
             | LoadError::Rejected { .. }
             | LoadError::RejectsWithDeleteMissing { .. } => 1,
-            LoadError::Database(e) if e.is_data_error() => 1,
+            LoadError::Database(e) | LoadError::Row { source: e, .. } if e.is_data_error() => 1,
             LoadError::Database(PgError::NoSuchTable(_) | PgError::BadUrl(_)) => 2,
-            LoadError::Database(_) => 3,
+            LoadError::Database(_) | LoadError::Row { .. } => 3,
         }
     }
 }

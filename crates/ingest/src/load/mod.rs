@@ -6,6 +6,7 @@ mod plan;
 mod rejects;
 mod request;
 mod run;
+mod sent_lines;
 pub mod source;
 mod summary;
 pub mod transform;

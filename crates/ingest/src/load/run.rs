@@ -7,12 +7,13 @@ use chrono_tz::Tz;
 use ingest_core::PgType;
 use ingest_formats::csv::CsvOptions;
 use ingest_pg::catalog::{ResolvedTable, resolve_table};
-use ingest_pg::{LoadMode, LoadPlanSql, TableWriter, WriteStats};
+use ingest_pg::{LoadMode, LoadPlanSql, PgError, TableWriter, WriteStats};
 use tokio::sync::mpsc;
 use tokio_postgres::Client;
 
 use crate::load::key_hash;
 use crate::load::plan::positional_header;
+use crate::load::sent_lines::SentLines;
 use crate::load::source::{CsvSource, SourceError};
 use crate::load::transform::{EncodedBatch, MappedColumn, Transformer};
 use crate::load::{LoadError, LoadRequest, LoadSummary, Reject, RejectSink, plan_columns};
@@ -169,6 +170,7 @@ async fn load(
         }
     });
 
+    let mut sent = SentLines::default();
     let mut rejects =
         RejectSink::new(req.errors_file.as_deref()).map_err(|e| LoadError::ErrorsFile {
             file: display(&req.errors_file),
@@ -184,6 +186,7 @@ async fn load(
         &mut enc_rx,
         &mut rejects,
         &mut key_hashes,
+        &mut sent,
         summary,
         progress,
         req,
@@ -203,6 +206,7 @@ async fn load(
             finish(
                 &key_name,
                 keys_unique,
+                &sent,
                 writer.take(),
                 &mut rejects,
                 summary,
@@ -235,6 +239,7 @@ async fn stream(
     rx: &mut mpsc::Receiver<EncodedBatch>,
     rejects: &mut RejectSink,
     key_hashes: &mut Option<Vec<u64>>,
+    sent: &mut SentLines,
     summary: &mut LoadSummary,
     progress: &Progress,
     req: &LoadRequest,
@@ -267,7 +272,10 @@ async fn stream(
         if let Some(w) = writer.as_mut()
             && !batch.data.is_empty()
         {
-            w.send(batch.data).await?;
+            sent.record(batch.lines);
+            w.send(batch.data)
+                .await
+                .map_err(|e| row_error(e, sent, &summary.file))?;
         }
         progress.update(summary.bytes_read, summary.rows_read);
     }
@@ -278,6 +286,7 @@ async fn stream(
 async fn finish(
     key_name: &str,
     keys_unique: bool,
+    sent: &SentLines,
     writer: Option<TableWriter<'_>>,
     rejects: &mut RejectSink,
     summary: &mut LoadSummary,
@@ -303,7 +312,10 @@ async fn finish(
             Ok(())
         };
     };
-    writer.end_copy().await?;
+    writer
+        .end_copy()
+        .await
+        .map_err(|e| row_error(e, sent, file_name))?;
     if req.on_duplicate == ingest_pg::DuplicatePolicy::Reject
         && req.mode.uses_staging()
         && !keys_unique
@@ -358,6 +370,18 @@ async fn finish(
     summary.rows_deleted = stats.deleted;
     summary.rows_duplicate = stats.duplicates_dropped;
     Ok(())
+}
+
+/// A server error during COPY, with the source line of the refused row when it is known.
+fn row_error(e: PgError, sent: &SentLines, file: &str) -> LoadError {
+    match e.copy_row().and_then(|row| sent.line_of(row)) {
+        Some(line) => LoadError::Row {
+            file: file.to_string(),
+            line,
+            source: e,
+        },
+        None => LoadError::Database(e),
+    }
 }
 
 fn display(path: &Option<std::path::PathBuf>) -> String {

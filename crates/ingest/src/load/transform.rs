@@ -30,6 +30,9 @@ pub struct EncodedBatch {
     pub bytes_read: u64,
     /// Hashes of the kept rows' keys, when the transformer was asked for them.
     pub key_hashes: Vec<u64>,
+    /// Source lines of the rows in `data` when they go straight into the target (insert,
+    /// replace), to name the line of a row the server refuses.
+    pub lines: Vec<u64>,
 }
 
 /// Coerces and encodes batches for one load.
@@ -40,6 +43,8 @@ pub struct Transformer {
     encoder: Option<CopyEncoder>,
     /// Indices (into `columns`) of the key, when its uniqueness is checked client-side.
     key: Option<Vec<usize>>,
+    /// Rows go to a staging table with their source line as a last column.
+    with_line: bool,
 }
 
 impl Transformer {
@@ -60,6 +65,7 @@ impl Transformer {
             format,
             encoder,
             key: None,
+            with_line,
         }
     }
 
@@ -128,8 +134,19 @@ impl Transformer {
         if let Some(key) = &self.key {
             hash_keys(&arrays, key, &keep, &mut key_hashes);
         }
+        let lines = match &self.encoder {
+            Some(_) if !self.with_line => batch
+                .lines
+                .iter()
+                .zip(&keep)
+                .filter(|(_, k)| **k)
+                .map(|(l, _)| *l)
+                .collect(),
+            _ => Vec::new(),
+        };
         EncodedBatch {
             key_hashes,
+            lines,
             data,
             rows_read: (rows + batch.rejects.len()) as u64,
             rows_valid: valid,

@@ -247,8 +247,14 @@ fn hostile_identifiers_are_quoted_never_interpolated() {
 fn a_constraint_the_server_checks_fails_the_load_and_leaves_the_table() {
     let (mut db, table, before) = seeded("constraint");
     db.exec("alter table {s}.t add constraint positive check (n > 0)");
-    let file = db.file("constraint.csv", b"id,code,n,m,note\n2,ab,-1,ok,x\n");
-    db.load(&file, &table, &[]).fails_with(1, "positive");
+    // The refused row starts on line 4 (a quoted newline on the row before it).
+    let file = db.file(
+        "constraint.csv",
+        b"id,code,n,m,note\n2,ab,1,ok,\"x\ny\"\n3,ab,-1,ok,z\n",
+    );
+    let run = db.load(&file, &table, &[]);
+    run.fails_with(1, "constraint.csv: line 4: ");
+    assert!(run.stderr.contains("positive"), "{}", run.stderr);
     assert_eq!(db.fingerprint(&table), before);
 }
 
