@@ -1,5 +1,6 @@
 //! One load, from a file to a committed (or untouched) table.
 
+mod delivery;
 mod error;
 mod key_hash;
 mod plan;

@@ -7,23 +7,21 @@ use chrono_tz::Tz;
 use ingest_core::PgType;
 use ingest_formats::csv::CsvOptions;
 use ingest_pg::catalog::{ResolvedTable, resolve_table};
-use ingest_pg::{LoadMode, LoadPlanSql, PgError, TableWriter, WriteStats};
+use ingest_pg::{LoadMode, LoadPlanSql, TableWriter};
 use tokio::sync::mpsc;
 use tokio_postgres::Client;
 
+use crate::load::delivery::{Delivery, errors_file_error};
 use crate::load::key_hash;
 use crate::load::plan::positional_header;
-use crate::load::sent_lines::SentLines;
 use crate::load::source::{CsvSource, SourceError};
 use crate::load::transform::{EncodedBatch, MappedColumn, Transformer};
-use crate::load::{LoadError, LoadRequest, LoadSummary, Reject, RejectSink, plan_columns};
+use crate::load::{LoadError, LoadRequest, LoadSummary, plan_columns};
 use crate::progress::Progress;
 
 /// Batches in flight between two stages: enough to keep both cores busy, few enough that
 /// memory stays flat whatever the file size.
 const CHANNEL_DEPTH: usize = 4;
-/// Keys hashed client-side to prove them unique (8 bytes each: 32 MiB at most).
-const MAX_KEY_HASHES: usize = 4 << 20;
 
 /// Runs one load to the end. On error the target is untouched; `summary` is filled in as
 /// far as the load got either way.
@@ -147,10 +145,9 @@ async fn load(
                 .filter(|&i| key_hash::hashable(&columns[i].pg_type))
         })
         .collect();
-    let mut key_hashes: Option<Vec<u64>> = None;
-    if let Some(idx) = key_idx.filter(|_| req.mode.uses_staging() && !req.dry_run) {
+    let hash_keys = req.mode.uses_staging() && !req.dry_run && key_idx.is_some();
+    if let Some(idx) = key_idx.filter(|_| hash_keys) {
         transformer = transformer.with_key_hashes(idx);
-        key_hashes = Some(Vec::new());
     }
     let (text_tx, mut text_rx) = mpsc::channel(CHANNEL_DEPTH);
     let (enc_tx, mut enc_rx) = mpsc::channel::<EncodedBatch>(CHANNEL_DEPTH);
@@ -170,224 +167,31 @@ async fn load(
         }
     });
 
-    let mut sent = SentLines::default();
-    let mut rejects =
-        RejectSink::new(req.errors_file.as_deref()).map_err(|e| LoadError::ErrorsFile {
-            file: display(&req.errors_file),
-            source: e,
-        })?;
-    let mut writer = match req.dry_run {
+    let writer = match req.dry_run {
         true => None,
         false => Some(TableWriter::begin(&client, sql_plan).await?),
     };
+    let mut delivery = Delivery::new(req, file_name, key_name, writer, hash_keys)?;
     progress.start(file_size);
-    let streamed = stream(
-        &mut writer,
-        &mut enc_rx,
-        &mut rejects,
-        &mut key_hashes,
-        &mut sent,
-        summary,
-        progress,
-        req,
-    )
-    .await;
-    let keys_unique = key_hashes
-        .as_mut()
-        .is_some_and(|h| key_hash::all_distinct(h));
-    drop(key_hashes);
+    let streamed = delivery.stream(&mut enc_rx, summary, progress).await;
     drop(enc_rx);
     let read_result = reader.join().expect("reader thread panicked");
     encoder.join().expect("encoder thread panicked");
     let outcome = match (streamed, read_result) {
         (Err(e), _) => Err(e),
         (Ok(()), Err(e)) => Err(input_err(e)),
-        (Ok(()), Ok(())) => {
-            finish(
-                &key_name,
-                keys_unique,
-                &sent,
-                writer.take(),
-                &mut rejects,
-                summary,
-                req,
-                file_name,
-            )
-            .await
-        }
+        (Ok(()), Ok(())) => delivery.finish(summary).await,
     };
-    if let Some(w) = writer {
-        // Stopped early: abort the COPY and the transaction. The error that stopped the
-        // load is the one worth reporting.
-        let _ = w.rollback().await;
-    }
-    summary.rows_rejected = rejects.rows;
-    summary.rejects_sample = rejects.sample.clone();
-    let errors_file = rejects.finish().map_err(|e| LoadError::ErrorsFile {
-        file: display(&req.errors_file),
-        source: e,
-    })?;
+    delivery.abandon().await;
+    summary.rows_rejected = delivery.rejects.rows;
+    summary.rejects_sample = delivery.rejects.sample.clone();
+    let errors_file = delivery
+        .rejects
+        .finish()
+        .map_err(|e| errors_file_error(req, e))?;
     summary.errors_file = errors_file.map(|p| p.display().to_string());
     progress.finish();
     outcome
-}
-
-/// Moves encoded batches into PostgreSQL until the input ends. Once rejects pass a count
-/// limit the COPY is abandoned but reading goes on, so the rejects report is complete.
-async fn stream(
-    writer: &mut Option<TableWriter<'_>>,
-    rx: &mut mpsc::Receiver<EncodedBatch>,
-    rejects: &mut RejectSink,
-    key_hashes: &mut Option<Vec<u64>>,
-    sent: &mut SentLines,
-    summary: &mut LoadSummary,
-    progress: &Progress,
-    req: &LoadRequest,
-) -> Result<(), LoadError> {
-    while let Some(batch) = rx.recv().await {
-        if let Some(all) = key_hashes.as_mut() {
-            if all.len() + batch.key_hashes.len() > MAX_KEY_HASHES {
-                // Past this, memory matters more than the pass it saves: the server checks.
-                *key_hashes = None;
-            } else {
-                all.extend_from_slice(&batch.key_hashes);
-            }
-        }
-        summary.rows_read += batch.rows_read;
-        summary.bytes_read = batch.bytes_read;
-        if !batch.rejects.is_empty() {
-            progress.rejects(&batch.rejects);
-            rejects
-                .add(&batch.rejects, batch.rows_rejected)
-                .map_err(|e| LoadError::ErrorsFile {
-                    file: display(&req.errors_file),
-                    source: e,
-                })?;
-        }
-        if req.max_errors.exceeded_early(rejects.rows)
-            && let Some(w) = writer.take()
-        {
-            w.rollback().await?;
-        }
-        if let Some(w) = writer.as_mut()
-            && !batch.data.is_empty()
-        {
-            sent.record(batch.lines);
-            w.send(batch.data)
-                .await
-                .map_err(|e| row_error(e, sent, &summary.file))?;
-        }
-        progress.update(summary.bytes_read, summary.rows_read);
-    }
-    Ok(())
-}
-
-/// After the last batch: duplicate keys, the limit, then merge and commit.
-async fn finish(
-    key_name: &str,
-    keys_unique: bool,
-    sent: &SentLines,
-    writer: Option<TableWriter<'_>>,
-    rejects: &mut RejectSink,
-    summary: &mut LoadSummary,
-    req: &LoadRequest,
-    file_name: &str,
-) -> Result<(), LoadError> {
-    if summary.rows_read == 0 && !req.allow_empty {
-        return Err(LoadError::Empty {
-            file: file_name.into(),
-            header_only: true,
-        });
-    }
-    let rejected = |rejects: &RejectSink| LoadError::Rejected {
-        file: file_name.into(),
-        rejected: rejects.rows,
-        limit: req.max_errors,
-    };
-    let Some(mut writer) = writer else {
-        // A dry run, or a COPY already abandoned over the limit.
-        return if req.max_errors.exceeded(rejects.rows, summary.rows_read) {
-            Err(rejected(rejects))
-        } else {
-            Ok(())
-        };
-    };
-    writer
-        .end_copy()
-        .await
-        .map_err(|e| row_error(e, sent, file_name))?;
-    if req.on_duplicate == ingest_pg::DuplicatePolicy::Reject
-        && req.mode.uses_staging()
-        && !keys_unique
-    {
-        for dup in writer.duplicate_keys(i64::MAX).await? {
-            let lines = dup
-                .lines
-                .iter()
-                .map(|l| l.to_string())
-                .collect::<Vec<_>>()
-                .join(", ");
-            let found: Vec<Reject> = dup
-                .lines
-                .iter()
-                .map(|&line| Reject {
-                    line: line as u64,
-                    column: Some(key_name.to_string()),
-                    value: dup.key.clone(),
-                    reason: format!("duplicate key (lines {lines})"),
-                })
-                .collect();
-            rejects
-                .add(&found, found.len() as u64)
-                .map_err(|e| LoadError::ErrorsFile {
-                    file: display(&req.errors_file),
-                    source: e,
-                })?;
-        }
-    }
-    if req.max_errors.exceeded(rejects.rows, summary.rows_read) {
-        writer.rollback().await?;
-        return Err(rejected(rejects));
-    }
-    if req.delete_missing && rejects.rows > 0 {
-        writer.rollback().await?;
-        return Err(LoadError::RejectsWithDeleteMissing {
-            file: file_name.into(),
-            rejected: rejects.rows,
-        });
-    }
-    let stats: WriteStats = match writer.apply(keys_unique).await {
-        Ok(stats) => stats,
-        Err(e) => {
-            let _ = writer.rollback().await;
-            return Err(e.into());
-        }
-    };
-    writer.commit().await?;
-    summary.rows_inserted = stats.inserted;
-    summary.rows_updated = stats.updated;
-    summary.rows_unchanged = stats.unchanged;
-    summary.rows_deleted = stats.deleted;
-    summary.rows_duplicate = stats.duplicates_dropped;
-    Ok(())
-}
-
-/// A server error during COPY, with the source line of the refused row when it is known.
-fn row_error(e: PgError, sent: &SentLines, file: &str) -> LoadError {
-    match e.copy_row().and_then(|row| sent.line_of(row)) {
-        Some(line) => LoadError::Row {
-            file: file.to_string(),
-            line,
-            source: e,
-        },
-        None => LoadError::Database(e),
-    }
-}
-
-fn display(path: &Option<std::path::PathBuf>) -> String {
-    path.as_ref()
-        .map(|p| p.display().to_string())
-        .unwrap_or_default()
 }
 
 fn csv_options(req: &LoadRequest) -> CsvOptions {
