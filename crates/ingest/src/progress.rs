@@ -79,7 +79,8 @@ impl Progress {
             Kind::Quiet => {}
             Kind::Bar(bar) => {
                 bar.set_position(bytes);
-                bar.set_message(format!("{rows} rows"));
+                let rate = rows as f64 / s.started.elapsed().as_secs_f64().max(1e-3);
+                bar.set_message(format!("{rows} rows, {rate:.0} rows/s"));
             }
             Kind::Lines => {
                 if s.last_log.elapsed() >= LOG_EVERY {
