@@ -10,6 +10,12 @@ pub struct Column {
     pub not_null: bool,
     /// A DEFAULT expression or an identity: the column may be left out of the file.
     pub has_default: bool,
+    /// `GENERATED ALWAYS AS IDENTITY`: an INSERT must say `OVERRIDING SYSTEM VALUE` to set
+    /// it, and an UPDATE may not set it.
+    pub identity_always: bool,
+    /// Two values are equal exactly when their bytes are: false for text under a
+    /// nondeterministic collation and for string types with their own equality (citext).
+    pub byte_equality: bool,
 }
 
 impl Column {

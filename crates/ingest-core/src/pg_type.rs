@@ -7,16 +7,29 @@ use arrow_schema::{DataType, Field, TimeUnit};
 /// `Decimal128` (which holds at most 38 digits).
 pub const MAX_DECIMAL128_PRECISION: u8 = 38;
 
+/// The `Decimal128(p, s)` holding `numeric(precision, scale)`, when Arrow allows one:
+/// `1 <= p <= 38`, `s` fits an `i8` and a positive `s` is at most `p` (negative scales are
+/// allowed). Other constrained `numeric`s travel as canonical text.
+fn decimal128(precision: u16, scale: i16) -> Option<(u8, i8)> {
+    let p = u8::try_from(precision)
+        .ok()
+        .filter(|p| (1..=MAX_DECIMAL128_PRECISION).contains(p))?;
+    let s = i8::try_from(scale).ok()?;
+    (s <= 0 || s.unsigned_abs() <= p).then_some((p, s))
+}
+
 /// A PostgreSQL column type that the engine can validate and encode.
 #[derive(Debug, Clone, PartialEq)]
 pub enum PgType {
     Int2,
     Int4,
     Int8,
-    /// `numeric(p, s)`; both `None` for an unconstrained `numeric`.
+    /// `numeric(p, s)`; both `None` for an unconstrained `numeric`. PostgreSQL allows a
+    /// precision of 1 to 1000 and a scale of -1000 to 1000; `numeric(p)` has scale `None`
+    /// (that is, 0).
     Numeric {
-        precision: Option<u8>,
-        scale: Option<i8>,
+        precision: Option<u16>,
+        scale: Option<i16>,
     },
     Float4,
     Float8,
@@ -27,8 +40,9 @@ pub enum PgType {
         max_chars: Option<u32>,
     },
     /// `char(n)`: trailing blanks beyond `n` are allowed, as PostgreSQL allows them.
+    /// `None` for `bpchar` without a length (typmod -1), which has no limit.
     Bpchar {
-        chars: u32,
+        chars: Option<u32>,
     },
     Date,
     Time,
@@ -60,8 +74,13 @@ impl PgType {
             PgType::Numeric {
                 precision: Some(p),
                 scale,
-            } if *p <= MAX_DECIMAL128_PRECISION => DataType::Decimal128(*p, scale.unwrap_or(0)),
-            PgType::Numeric { .. } => DataType::Utf8,
+            } => match decimal128(*p, scale.unwrap_or(0)) {
+                Some((p, s)) => DataType::Decimal128(p, s),
+                None => DataType::Utf8,
+            },
+            PgType::Numeric {
+                precision: None, ..
+            } => DataType::Utf8,
             PgType::Float4 => DataType::Float32,
             PgType::Float8 => DataType::Float64,
             PgType::Bool => DataType::Boolean,
@@ -104,7 +123,8 @@ impl fmt::Display for PgType {
             PgType::Text => f.write_str("text"),
             PgType::Varchar { max_chars: Some(n) } => write!(f, "character varying({n})"),
             PgType::Varchar { max_chars: None } => f.write_str("character varying"),
-            PgType::Bpchar { chars } => write!(f, "character({chars})"),
+            PgType::Bpchar { chars: Some(n) } => write!(f, "character({n})"),
+            PgType::Bpchar { chars: None } => f.write_str("bpchar"),
             PgType::Date => f.write_str("date"),
             PgType::Time => f.write_str("time without time zone"),
             PgType::Timestamp => f.write_str("timestamp without time zone"),
@@ -116,5 +136,87 @@ impl fmt::Display for PgType {
             PgType::Enum { name, .. } => f.write_str(name),
             PgType::Array { element, .. } => write!(f, "{element}[]"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::types::{Decimal128Type, validate_decimal_precision_and_scale};
+
+    fn numeric(p: u16, s: i16) -> PgType {
+        PgType::Numeric {
+            precision: Some(p),
+            scale: Some(s),
+        }
+    }
+
+    #[test]
+    fn numeric_arrow_types() {
+        assert_eq!(numeric(12, 2).arrow_type(), DataType::Decimal128(12, 2));
+        assert_eq!(numeric(38, 38).arrow_type(), DataType::Decimal128(38, 38));
+        assert_eq!(numeric(2, -3).arrow_type(), DataType::Decimal128(2, -3));
+        assert_eq!(
+            numeric(38, -128).arrow_type(),
+            DataType::Decimal128(38, -128)
+        );
+        let p5 = PgType::Numeric {
+            precision: Some(5),
+            scale: None,
+        };
+        assert_eq!(p5.arrow_type(), DataType::Decimal128(5, 0));
+        // Beyond Decimal128: text.
+        for ty in [
+            numeric(39, 0),
+            numeric(40, 2),
+            numeric(1000, 0),
+            numeric(1000, 1000),
+            numeric(3, 5),
+            numeric(38, -129),
+            numeric(10, -1000),
+            PgType::Numeric {
+                precision: None,
+                scale: None,
+            },
+        ] {
+            assert_eq!(ty.arrow_type(), DataType::Utf8, "{ty}");
+        }
+    }
+
+    #[test]
+    fn decimal128_only_where_arrow_allows_it() {
+        for p in 0..=40u16 {
+            for s in -130..=45i16 {
+                let arrow_ok = match (u8::try_from(p), i8::try_from(s)) {
+                    (Ok(p), Ok(s)) => {
+                        validate_decimal_precision_and_scale::<Decimal128Type>(p, s).is_ok()
+                    }
+                    _ => false,
+                };
+                let is_decimal = matches!(numeric(p, s).arrow_type(), DataType::Decimal128(..));
+                assert_eq!(is_decimal, arrow_ok, "numeric({p},{s})");
+            }
+        }
+    }
+
+    #[test]
+    fn display() {
+        assert_eq!(numeric(1000, -1000).to_string(), "numeric(1000,-1000)");
+        assert_eq!(numeric(40, 2).to_string(), "numeric(40,2)");
+        let p5 = PgType::Numeric {
+            precision: Some(5),
+            scale: None,
+        };
+        assert_eq!(p5.to_string(), "numeric(5,0)");
+        let free = PgType::Numeric {
+            precision: None,
+            scale: None,
+        };
+        assert_eq!(free.to_string(), "numeric");
+        assert_eq!(
+            PgType::Bpchar { chars: Some(3) }.to_string(),
+            "character(3)"
+        );
+        assert_eq!(PgType::Bpchar { chars: None }.to_string(), "bpchar");
     }
 }

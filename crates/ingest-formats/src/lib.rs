@@ -4,8 +4,13 @@
 //! slices with [`csv::CsvDecoder::decode`], which says how many bytes it took, and takes a
 //! [`TextBatch`] with [`csv::CsvDecoder::flush`] whenever the decoder is full or the input
 //! ends. The same decoder then serves a local file, an HTTP body or an object-store stream.
+//!
+//! [`sniff_encoding`] tells from the head of a file whether it is UTF-8, so that a legacy
+//! encoding implied by a locale does not garble a file that is really UTF-8.
 
 pub mod csv;
+mod sniff;
 mod text_batch;
 
+pub use sniff::{Sniffed, sniff_encoding};
 pub use text_batch::{RecordReject, TextBatch};

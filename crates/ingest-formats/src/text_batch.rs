@@ -5,8 +5,8 @@ use arrow_array::StringArray;
 #[derive(Debug)]
 pub struct TextBatch {
     pub columns: Vec<StringArray>,
-    /// The 1-based source line on which each record starts (as an editor numbers lines,
-    /// counting the newlines embedded in quoted fields).
+    /// The 1-based source line on which each record starts (as an editor numbers lines:
+    /// LF, CRLF and a lone CR each end one, those embedded in quoted fields too).
     pub lines: Vec<u64>,
     /// Records that could not be split into the expected fields (too few or too many);
     /// they are not in `columns`.

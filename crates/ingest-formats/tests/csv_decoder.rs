@@ -111,6 +111,139 @@ fn line_terminators() {
 }
 
 #[test]
+fn cr_only_line_endings() {
+    let d = decode(b"id,v\r1,a\r2,b\rx,c\r").unwrap();
+    assert_eq!(d.header, names(&["id", "v"]));
+    assert_eq!(d.rows, rows(&[&["1", "a"], &["2", "b"], &["x", "c"]]));
+    assert_eq!(d.lines, [2, 3, 4]);
+    // Without a final terminator.
+    let d = decode(b"id,v\r1,a\r2,b").unwrap();
+    assert_eq!(d.lines, [2, 3]);
+    // Blank lines are counted too.
+    let d = decode(b"\ra,b\r\r1,2\r\r\r3,4\r\r").unwrap();
+    assert_eq!(d.header, names(&["a", "b"]));
+    assert_eq!(d.rows, rows(&[&["1", "2"], &["3", "4"]]));
+    assert_eq!(d.lines, [4, 7]);
+}
+
+#[test]
+fn cr_inside_quoted_fields() {
+    let d = decode(b"a,b\r1,\"x\ry\"\r2,\"p\r\nq\r\"\r3,z\r").unwrap();
+    assert_eq!(
+        d.rows,
+        rows(&[&["1", "x\ry"], &["2", "p\r\nq\r"], &["3", "z"]])
+    );
+    assert_eq!(d.lines, [2, 4, 7]);
+    // In an LF file as well: a lone CR in a field is a line break to an editor.
+    let d = decode(b"a,b\n1,\"x\ry\"\n2,\"p\r\nq\"\n3,z\n").unwrap();
+    assert_eq!(d.lines, [2, 4, 6]);
+    // And in a multi-line header.
+    let d = decode(b"\"a\rb\",c\r1,2\r").unwrap();
+    assert_eq!(d.header, names(&["a\rb", "c"]));
+    assert_eq!(d.lines, [3]);
+}
+
+#[test]
+fn mixed_line_endings() {
+    let d = decode(b"a,b\r\n1,2\r3,4\n5,6\r\n7,8").unwrap();
+    assert_eq!(
+        d.rows,
+        rows(&[&["1", "2"], &["3", "4"], &["5", "6"], &["7", "8"]])
+    );
+    assert_eq!(d.lines, [2, 3, 4, 5]);
+    // A CR before a CRLF is a line of its own (an empty one).
+    let d = decode(b"a\r\r\n1\n\n\r2\r\r\n").unwrap();
+    assert_eq!(d.rows, rows(&[&["1"], &["2"]]));
+    assert_eq!(d.lines, [3, 6]);
+}
+
+#[test]
+fn crlf_split_across_calls() {
+    // One CRLF fed as two calls is one line break, blank lines and a full batch between the
+    // CR and the LF included (`decode_with` also tries every chunk size 1..=7).
+    for batch_rows in [1, 2, 16384] {
+        let options = CsvOptions {
+            batch_rows,
+            ..CsvOptions::default()
+        };
+        let d = decode_with(b"a\r\n1\r\n2\r\n\r\n3\r\n", &options).unwrap();
+        assert_eq!(d.lines, [2, 3, 5]);
+        let d = decode_with(b"a\r1\r2\r\r3\r", &options).unwrap();
+        assert_eq!(d.lines, [2, 3, 5]);
+    }
+    let mut decoder = CsvDecoder::new(CsvOptions::default());
+    for piece in [
+        &b"a\r"[..],
+        b"\n1\r",
+        b"\n\"x\r",
+        b"\ny\"\r",
+        b"\n2\r",
+        b"3",
+    ] {
+        assert_eq!(decoder.decode(piece).unwrap(), piece.len());
+    }
+    decoder.finish().unwrap();
+    let batch = decoder.flush().unwrap().unwrap();
+    assert_eq!(batch.lines, [2, 3, 5, 6]);
+}
+
+#[test]
+fn cr_only_line_numbers_in_errors_and_rejects() {
+    assert_eq!(
+        decode(b"a,b\r1,2\r3,\"abc\r4,5\r").unwrap_err(),
+        CsvError::UnterminatedQuote { line: 3 }
+    );
+    assert_eq!(
+        decode(b"a,b\r1,2\r\rx,caf\xe9\r").unwrap_err(),
+        CsvError::InvalidUtf8 {
+            line: 4,
+            column: "b".into(),
+            byte: 0xe9
+        }
+    );
+    let options = CsvOptions {
+        max_record_bytes: 10,
+        ..CsvOptions::default()
+    };
+    assert_eq!(
+        decode_with(b"a,b\r1,2\r\"x\ry\"\r123456,7890\r", &options).unwrap_err(),
+        CsvError::RecordTooLarge { line: 5, limit: 10 }
+    );
+    let d = decode(b"a,b\r1\r2,3\r\"x\ry\",4,5\r").unwrap();
+    assert_eq!(d.lines, [3]);
+    assert_eq!(d.rejects.iter().map(|r| r.line).collect::<Vec<_>>(), [2, 4]);
+}
+
+#[test]
+fn cr_only_transcoded() {
+    let options = CsvOptions {
+        encoding: Some(encoding_rs::WINDOWS_1252),
+        ..CsvOptions::default()
+    };
+    let d = decode_with(
+        b"nome,pre\xe7o\r\x61\xe7\xe3\x6f,\x80 5\r\"x\ry\xe9\",z\r\rw,1",
+        &options,
+    )
+    .unwrap();
+    assert_eq!(d.header, names(&["nome", "preço"]));
+    assert_eq!(
+        d.rows,
+        rows(&[&["ação", "€ 5"], &["x\ryé", "z"], &["w", "1"]])
+    );
+    assert_eq!(d.lines, [2, 3, 6]);
+
+    let text = "\u{feff}a,b\ração,\"x\ry\"\r\r\n😀,z\r";
+    let bytes: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+    let options = CsvOptions {
+        encoding: Some(encoding_rs::UTF_16LE),
+        ..CsvOptions::default()
+    };
+    let d = decode_with(&bytes, &options).unwrap();
+    assert_eq!(d.rows, rows(&[&["ação", "x\ry"], &["😀", "z"]]));
+    assert_eq!(d.lines, [2, 5]);
+}
+
+#[test]
 fn blank_lines_are_skipped_but_counted() {
     let d = decode(b"\na,b\n\n1,2\r\n\r\n\r\n3,4\n\n\n").unwrap();
     assert_eq!(d.header, names(&["a", "b"]));

@@ -15,6 +15,25 @@ enum Source {
     Windows1252,
 }
 
+/// How a record ends.
+#[derive(Debug, Clone, Copy)]
+enum Terminator {
+    Lf,
+    CrLf,
+    /// Old Mac / Excel "CSV (Macintosh)".
+    Cr,
+}
+
+impl Terminator {
+    fn as_str(self) -> &'static str {
+        match self {
+            Terminator::Lf => "\n",
+            Terminator::CrLf => "\r\n",
+            Terminator::Cr => "\r",
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Case {
     ncols: usize,
@@ -24,8 +43,8 @@ struct Case {
     backslash: bool,
     source: Source,
     table: Vec<Vec<String>>,
-    /// Per record: CRLF (else LF).
-    crlf: Vec<bool>,
+    /// Per record.
+    terminators: Vec<Terminator>,
     trailing_newline: bool,
     batch_rows: usize,
     chunks: Vec<usize>,
@@ -51,7 +70,10 @@ fn case() -> impl Strategy<Value = Case> {
                 Source::Windows1252,
             ]),
             prop::collection::vec(prop::collection::vec(field(), ncols), nrows),
-            prop::collection::vec(any::<bool>(), nrows + 1),
+            prop::collection::vec(
+                prop::sample::select(vec![Terminator::Lf, Terminator::CrLf, Terminator::Cr]),
+                nrows + 1,
+            ),
             any::<bool>(),
             1usize..5,
             prop::collection::vec(1usize..24, 1..8),
@@ -63,7 +85,7 @@ fn case() -> impl Strategy<Value = Case> {
                     backslash,
                     source,
                     table,
-                    crlf,
+                    terminators,
                     trailing_newline,
                     batch_rows,
                     chunks,
@@ -74,7 +96,7 @@ fn case() -> impl Strategy<Value = Case> {
                     backslash,
                     source,
                     table,
-                    crlf,
+                    terminators,
                     trailing_newline,
                     batch_rows,
                     chunks,
@@ -103,6 +125,11 @@ fn write_field(out: &mut String, field: &str, delimiter: char, backslash: bool) 
     out.push('"');
 }
 
+/// Line breaks in `text` as an editor counts them: LF, CRLF and a lone CR.
+fn line_breaks(text: &str) -> u64 {
+    (text.matches('\r').count() + text.matches('\n').count() - text.matches("\r\n").count()) as u64
+}
+
 /// The CSV text, and the 1-based line each data record starts on.
 fn write(case: &Case, ncols: usize, header: &[String]) -> (String, Vec<u64>) {
     let delimiter = char::from(case.delimiter);
@@ -114,7 +141,7 @@ fn write(case: &Case, ncols: usize, header: &[String]) -> (String, Vec<u64>) {
     let mut text = String::new();
     let mut lines = Vec::new();
     for (i, record) in records.iter().enumerate() {
-        let line = 1 + text.matches('\n').count() as u64;
+        let line = 1 + line_breaks(&text);
         if !case.has_header || i > 0 {
             lines.push(line);
         }
@@ -125,7 +152,7 @@ fn write(case: &Case, ncols: usize, header: &[String]) -> (String, Vec<u64>) {
             write_field(&mut text, field, delimiter, case.backslash);
         }
         if i + 1 < records.len() || case.trailing_newline {
-            text.push_str(if case.crlf[i] { "\r\n" } else { "\n" });
+            text.push_str(case.terminators[i].as_str());
         }
     }
     assert_eq!(header.len(), ncols);

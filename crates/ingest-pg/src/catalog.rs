@@ -5,11 +5,18 @@ use tokio_postgres::Client;
 
 use crate::PgError;
 
-/// A resolved target: its OID (for the advisory lock) and its schema.
+/// A resolved target: its OID (for the advisory lock), its schema, and what the write
+/// path must know about it.
 #[derive(Debug, Clone)]
 pub struct ResolvedTable {
     pub oid: u32,
     pub schema: TableSchema,
+    /// A partitioned table (COPY FREEZE does not apply to it).
+    pub partitioned: bool,
+    /// Another table's foreign key points at it (TRUNCATE would refuse).
+    pub referenced: bool,
+    /// Column sets with a unique index (the primary key first): what a key may be.
+    pub unique_keys: Vec<Vec<String>>,
 }
 
 /// Finds `name` the way a user means it: first as SQL would read it (`orders`,
@@ -76,19 +83,28 @@ async fn literal_name(client: &Client, name: &str) -> Result<Option<u32>, PgErro
 pub async fn describe_table(client: &Client, oid: u32) -> Result<ResolvedTable, PgError> {
     let head = client
         .query_one(
-            "select n.nspname::text, c.relname::text from pg_class c
-               join pg_namespace n on n.oid = c.relnamespace where c.oid = $1",
+            "select n.nspname::text, c.relname::text, c.relkind = 'p',
+                    exists (select 1 from pg_constraint f where f.confrelid = c.oid and f.contype = 'f')
+               from pg_class c join pg_namespace n on n.oid = c.relnamespace where c.oid = $1",
             &[&oid],
         )
         .await
         .map_err(PgError::query("reading the table's name"))?;
     let (schema, name): (String, String) = (head.get(0), head.get(1));
+    let (partitioned, referenced): (bool, bool) = (head.get(2), head.get(3));
     let rows = client
         .query(
             "select a.attname::text, a.atttypid, a.atttypmod, a.attnotnull,
                     a.atthasdef or a.attidentity <> '' as has_default,
-                    format_type(a.atttypid, a.atttypmod) as type_name
-               from pg_attribute a
+                    format_type(a.atttypid, a.atttypmod) as type_name,
+                    a.attidentity = 'a' as identity_always,
+                    -- text and varchar compare bytewise under a deterministic collation;
+                    -- other string types (citext) bring their own equality
+                    case when t.typcategory <> 'S' then true
+                         when a.atttypid not in (25, 1043) then false
+                         else coalesce((select l.collisdeterministic from pg_collation l
+                                         where l.oid = a.attcollation), true) end as byte_equality
+               from pg_attribute a join pg_type t on t.oid = a.atttypid
               where a.attrelid = $1 and a.attnum > 0 and not a.attisdropped
                 and a.attgenerated = ''
               order by a.attnum",
@@ -110,6 +126,8 @@ pub async fn describe_table(client: &Client, oid: u32) -> Result<ResolvedTable, 
                 type_oid,
                 not_null,
                 has_default,
+                identity_always: row.get(6),
+                byte_equality: row.get(7),
             }),
             None => unsupported.push(UnsupportedColumn {
                 name: col_name,
@@ -118,6 +136,23 @@ pub async fn describe_table(client: &Client, oid: u32) -> Result<ResolvedTable, 
             }),
         }
     }
+    // Unique indexes on plain columns, without a predicate, primary key first.
+    let unique_keys: Vec<Vec<String>> = client
+        .query(
+            "select array_agg(a.attname::text order by k.ord) from pg_index i
+               cross join lateral unnest(i.indkey) with ordinality as k(attnum, ord)
+               join pg_attribute a on a.attrelid = i.indrelid and a.attnum = k.attnum
+              where i.indrelid = $1 and i.indisunique and i.indpred is null
+                and not (0 = any (i.indkey::int2[]))
+              group by i.indexrelid, i.indisprimary
+              order by i.indisprimary desc, i.indexrelid",
+            &[&oid],
+        )
+        .await
+        .map_err(PgError::query("reading the unique indexes"))?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
     let primary_key = client
         .query(
             "select a.attname::text from pg_index i
@@ -140,6 +175,9 @@ pub async fn describe_table(client: &Client, oid: u32) -> Result<ResolvedTable, 
             primary_key,
             unsupported,
         },
+        partitioned,
+        referenced,
+        unique_keys,
     })
 }
 
@@ -220,7 +258,8 @@ fn builtin(oid: u32, typmod: i32) -> Option<PgType> {
         700 => PgType::Float4,
         701 => PgType::Float8,
         1042 => PgType::Bpchar {
-            chars: if typmod >= 4 { (typmod - 4) as u32 } else { 1 },
+            // No typmod: `bpchar` without a length, unbounded like text.
+            chars: (typmod >= 4).then(|| (typmod - 4) as u32),
         },
         1043 => PgType::Varchar {
             max_chars: (typmod >= 4).then(|| (typmod - 4) as u32),
@@ -233,9 +272,9 @@ fn builtin(oid: u32, typmod: i32) -> Option<PgType> {
             if typmod >= 4 {
                 let t = typmod - 4;
                 PgType::Numeric {
-                    precision: Some(((t >> 16) & 0xffff) as u8),
+                    precision: Some(((t >> 16) & 0xffff) as u16),
                     // The scale is an 11-bit signed field since PostgreSQL 15.
-                    scale: Some((((t & 0x7ff) ^ 0x400) - 0x400) as i8),
+                    scale: Some((((t & 0x7ff) ^ 0x400) - 0x400) as i16),
                 }
             } else {
                 PgType::Numeric {

@@ -79,8 +79,24 @@ fn config_from_env() -> Config {
     config
 }
 
-/// The URL without its password, for messages.
+/// The connection string without its password, for messages: a URL's `user:password@`
+/// and a key=value string's `password=…`.
 fn redact(url: &str) -> String {
+    if !url.contains("://") {
+        return url
+            .split_whitespace()
+            .map(|kv| {
+                if kv.starts_with("password=") {
+                    "password=***"
+                } else {
+                    kv
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" ");
+    }
+    let url = redact_query_password(url);
+    let url = url.as_str();
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme => {
             let userinfo = &url[scheme + 3..at];
@@ -115,6 +131,25 @@ fn describe_target(source: &ConnectSource, config: &Config) -> String {
     }
 }
 
+/// `?password=…` in a URL's query.
+fn redact_query_password(url: &str) -> String {
+    let Some((base, query)) = url.split_once('?') else {
+        return url.to_string();
+    };
+    let query = query
+        .split('&')
+        .map(|kv| {
+            if kv.starts_with("password=") {
+                "password=***"
+            } else {
+                kv
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("&");
+    format!("{base}?{query}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,5 +161,13 @@ mod tests {
             "postgres://bob:***@db:5432/x"
         );
         assert_eq!(redact("postgres://bob@db/x"), "postgres://bob@db/x");
+        assert_eq!(
+            redact("host=db user=bob password=s3cret dbname=x"),
+            "host=db user=bob password=*** dbname=x"
+        );
+        assert_eq!(
+            redact("postgres://db/x?user=bob&password=s3cret"),
+            "postgres://db/x?user=bob&password=***"
+        );
     }
 }

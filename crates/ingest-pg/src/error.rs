@@ -4,7 +4,7 @@ use tokio_postgres::error::SqlState;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum PgError {
-    #[error("cannot connect to PostgreSQL ({target}): {source}")]
+    #[error("cannot connect to PostgreSQL ({target}): {}", describe(.source))]
     Connect {
         target: String,
         source: tokio_postgres::Error,
@@ -77,6 +77,17 @@ fn describe(err: &tokio_postgres::Error) -> String {
             }
             s
         }
-        None => err.to_string(),
+        None => {
+            // The driver's Display says only "db error" or "error connecting to server";
+            // the cause carries the reason (refused, timed out, bad password...).
+            let mut s = err.to_string();
+            let mut cause = std::error::Error::source(err);
+            while let Some(c) = cause {
+                s.push_str(": ");
+                s.push_str(&c.to_string());
+                cause = c.source();
+            }
+            s
+        }
     }
 }

@@ -114,18 +114,34 @@ impl<'c> TableWriter<'c> {
             sink: None,
             copied: 0,
         };
+        // Every mode takes the table's load lock first, before touching the table at all:
+        // taken later (after the staging table's CREATE … AS, which locks the target), an
+        // upsert and a replace could each hold what the other waits for.
+        writer.lock_target().await?;
+        let table = &writer.plan.table;
         let copy_sql = match writer.plan.mode {
-            LoadMode::Insert => {
-                writer.lock_target().await?;
+            LoadMode::Insert => format!("COPY {target} ({cols}) FROM STDIN (FORMAT binary)"),
+            LoadMode::Replace if table.referenced => {
+                // TRUNCATE refuses a table another table's foreign key points at, even when
+                // nothing refers to its rows; DELETE checks the references row by row.
+                writer
+                    .exec(
+                        &format!("DELETE FROM {target}"),
+                        "emptying the table for replace",
+                    )
+                    .await?;
                 format!("COPY {target} ({cols}) FROM STDIN (FORMAT binary)")
             }
             LoadMode::Replace => {
-                writer.lock_target().await?;
-                client
-                    .batch_execute(&format!("TRUNCATE {target}"))
-                    .await
-                    .map_err(PgError::query(format!("emptying {target} for replace")))?;
-                format!("COPY {target} ({cols}) FROM STDIN (FORMAT binary, FREEZE)")
+                writer
+                    .exec(
+                        &format!("TRUNCATE {target}"),
+                        "emptying the table for replace",
+                    )
+                    .await?;
+                // FREEZE writes the rows already frozen; it does not apply to partitioned tables.
+                let freeze = if table.partitioned { "" } else { ", FREEZE" };
+                format!("COPY {target} ({cols}) FROM STDIN (FORMAT binary{freeze})")
             }
             LoadMode::Upsert | LoadMode::Merge => {
                 let staging = writer.create_staging(&target, &cols).await?;
@@ -154,9 +170,7 @@ impl<'c> TableWriter<'c> {
     /// Sends encoded rows.
     pub async fn send(&mut self, chunk: Bytes) -> Result<(), PgError> {
         let sink = self.sink.as_mut().expect("COPY is open");
-        sink.send(chunk)
-            .await
-            .map_err(PgError::query("sending rows with COPY"))
+        sink.send(chunk).await.map_err(PgError::query("COPY"))
     }
 
     /// Ends the COPY; returns the number of rows PostgreSQL took.
@@ -167,7 +181,7 @@ impl<'c> TableWriter<'c> {
             .as_mut()
             .finish()
             .await
-            .map_err(PgError::query("finishing COPY"))?;
+            .map_err(PgError::query("COPY"))?;
         Ok(self.copied)
     }
 
@@ -231,7 +245,6 @@ impl<'c> TableWriter<'c> {
         } else {
             self.drop_duplicates(&staging).await?
         };
-        self.lock_target().await?;
         let (inserted, updated) = self.upsert_from(&staging).await?;
         let deleted = if self.plan.mode == LoadMode::Merge && self.plan.delete_missing {
             self.delete_missing(&staging).await?
@@ -248,9 +261,15 @@ impl<'c> TableWriter<'c> {
             copied: self.copied,
             inserted,
             updated,
-            unchanged: kept - inserted - updated,
+            // A key matches one target row (it has a unique index), so this cannot go
+            // below zero; saturate all the same rather than print 2^64.
+            unchanged: kept.saturating_sub(inserted + updated),
             deleted: Some(deleted),
-            duplicates_dropped,
+            // Under `reject` the dropped rows are counted as rejects instead.
+            duplicates_dropped: match self.plan.on_duplicate {
+                DuplicatePolicy::Reject => 0,
+                _ => duplicates_dropped,
+            },
         })
     }
 
@@ -319,21 +338,24 @@ impl<'c> TableWriter<'c> {
         if !self.has_duplicates(staging).await? {
             return Ok(0);
         }
-        let same_key = self
-            .plan
-            .key
-            .iter()
-            .map(|k| format!("a.{k} IS NOT DISTINCT FROM b.{k}", k = quote_ident(k)))
-            .collect::<Vec<_>>()
-            .join(" AND ");
+        // Key columns hold no NULL here (the rows were refused), so a window partition
+        // is exactly "the same key"; a self-join on the key would be quadratic.
+        let keys = column_list(self.plan.key.iter().map(String::as_str), "");
         let line = quote_ident(LINE_COLUMN);
         let loser = match self.plan.on_duplicate {
-            DuplicatePolicy::Last => format!("a.{line} < b.{line}"),
-            DuplicatePolicy::First => format!("a.{line} > b.{line}"),
-            DuplicatePolicy::Reject => format!("a.{line} <> b.{line}"),
+            DuplicatePolicy::Last => {
+                format!("row_number() OVER (PARTITION BY {keys} ORDER BY {line} DESC) > 1")
+            }
+            DuplicatePolicy::First => {
+                format!("row_number() OVER (PARTITION BY {keys} ORDER BY {line}) > 1")
+            }
+            DuplicatePolicy::Reject => format!("count(*) OVER (PARTITION BY {keys}) > 1"),
         };
         self.exec(
-            &format!("DELETE FROM {staging} a USING {staging} b WHERE {same_key} AND {loser}"),
+            &format!(
+                "DELETE FROM {staging} WHERE ctid IN
+                   (SELECT ctid FROM (SELECT ctid, {loser} AS loser FROM {staging}) x WHERE loser)"
+            ),
             "dropping duplicate keys",
         )
         .await
@@ -369,11 +391,24 @@ impl<'c> TableWriter<'c> {
             .map(|k| format!("t.{k} = s.{k}", k = quote_ident(k)))
             .collect::<Vec<_>>()
             .join(" AND ");
+        let identity_always = |name: &str| {
+            plan.table
+                .schema
+                .column(name)
+                .is_some_and(|c| c.identity_always)
+        };
+        // An always-identity column cannot be updated; it can only be inserted with
+        // OVERRIDING SYSTEM VALUE (COPY, used by insert and replace, sets it freely).
         let others: Vec<&String> = plan
             .columns
             .iter()
-            .filter(|c| !plan.key.contains(c))
+            .filter(|c| !plan.key.contains(c) && !identity_always(c))
             .collect();
+        let overriding = if plan.columns.iter().any(|c| identity_always(c)) {
+            "OVERRIDING SYSTEM VALUE"
+        } else {
+            ""
+        };
         let when_matched = if others.is_empty() {
             String::new()
         } else {
@@ -398,7 +433,7 @@ impl<'c> TableWriter<'c> {
         let sql = format!(
             "MERGE INTO {target} AS t USING {staging} AS s ON {join}
              {when_matched}
-             WHEN NOT MATCHED THEN INSERT ({cols}) VALUES ({scols})"
+             WHEN NOT MATCHED THEN INSERT ({cols}) {overriding} VALUES ({scols})"
         );
         let before = self.row_counters().await?;
         self.client

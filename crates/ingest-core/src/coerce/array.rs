@@ -237,6 +237,24 @@ mod tests {
     }
 
     #[test]
+    fn wide_numeric_arrays_pad_and_never_round() {
+        let ty = array_of(PgType::Numeric {
+            precision: Some(40),
+            scale: Some(2),
+        });
+        let (a, e) = run(&ty, &br(), &[r#"{"1,5",2}"#, r#"{1,"1,005"}"#]);
+        let list = a.as_list::<i32>();
+        assert_eq!(
+            texts(list, 0),
+            [Some("1.50".to_owned()), Some("2.00".to_owned())]
+        );
+        assert_eq!(
+            e,
+            [(1, "element 2: more than 2 decimal places for numeric(40,2)")]
+        );
+    }
+
+    #[test]
     fn malformed_rows_keep_other_rows_aligned() {
         let (a, e) = run(
             &array_of(PgType::Int8),

@@ -1,7 +1,12 @@
-//! `numeric`: never rounds. `numeric(p,s)` with `p <= 38` becomes `Decimal128(p,s)` holding
-//! the unscaled value; a value needing more than `s` decimal places (other than trailing
-//! zeros) or more than `p - s` integer digits is refused. Unconstrained `numeric` becomes
-//! canonical text: `[-]digits[.digits]` or `NaN`, with the scale as written.
+//! `numeric`: never rounds. A constrained `numeric(p,s)` refuses a value needing more than
+//! `s` decimal places (other than trailing zeros; with a negative `s`, a value that is not a
+//! multiple of `10^-s`) or more than `p - s` integer digits.
+//!
+//! `numeric(p,s)` that Arrow's `Decimal128` can hold (`p <= 38`, see `PgType::arrow_type`)
+//! becomes `Decimal128(p,s)` holding the unscaled value. Any other `numeric` becomes
+//! canonical text, `[-]digits[.digits]` or `NaN`: with exactly `s` decimal places for a
+//! constrained `numeric(p,s)` (none when `s <= 0`), so that PostgreSQL's `numeric_recv` has
+//! nothing to round, or with the scale as written for an unconstrained `numeric`.
 
 use std::fmt::Write;
 use std::sync::Arc;
@@ -22,6 +27,7 @@ const MAX_SCALE: i64 = 16_383;
 
 const NOT_A_NUMBER: &str = "not a number";
 const BAD_EXPONENT: &str = "not a number (exponent beyond ±1000)";
+const INFINITY: &str = "infinity is not supported for numeric";
 
 pub(super) fn coerce(
     cells: Cells,
@@ -32,23 +38,24 @@ pub(super) fn coerce(
     let syntax = Syntax::new(fmt);
     match ty.arrow_type() {
         arrow_schema::DataType::Decimal128(p, s) => {
-            let reasons = Reasons::new(ty, p, s);
+            let reasons = Reasons::new(ty, p.into(), s.into());
             let array = primitive::<Decimal128Type>(cells, errors, |text| {
                 let text = trim_space(text);
                 if text.eq_ignore_ascii_case("nan") {
-                    return Err(format!(
-                        "nan is not supported for {ty}, only for unconstrained numeric"
-                    ));
+                    return Err(reasons.nan.clone());
                 }
                 if is_infinity(text) {
-                    return Err("infinity is not supported for numeric".to_owned());
+                    return Err(INFINITY.to_owned());
                 }
                 let lexed = lex(text, &syntax).ok_or(NOT_A_NUMBER)?;
                 to_unscaled(&lexed, p, s).map_err(|e| reasons.of(e))
             });
             Arc::new(array.with_data_type(ty.arrow_type()))
         }
-        _ => Arc::new(canonical_column(cells, &syntax, errors)),
+        _ => {
+            let bounds = Bounds::of(ty);
+            Arc::new(canonical_column(cells, &syntax, bounds.as_ref(), errors))
+        }
     }
 }
 
@@ -72,19 +79,20 @@ pub(super) enum Misfit {
 struct Reasons {
     scale: String,
     precision: String,
+    nan: String,
 }
 
 impl Reasons {
-    fn new(ty: &PgType, p: u8, s: i8) -> Reasons {
+    fn new(ty: &PgType, p: i64, s: i64) -> Reasons {
         let scale = match s {
             0 => format!("decimal places not allowed for {ty}"),
             s if s > 0 => format!("more than {s} decimal places for {ty}"),
             s => format!(
                 "not a multiple of 1{} for {ty}",
-                "0".repeat(s.unsigned_abs().into())
+                "0".repeat(s.unsigned_abs() as usize)
             ),
         };
-        let before = i32::from(p) - i32::from(s);
+        let before = p - s;
         let precision = if before > 0 {
             format!("too many digits for {ty} (at most {before} before the decimal point)")
         } else {
@@ -94,7 +102,12 @@ impl Reasons {
             };
             format!("too many digits for {ty} (absolute value must be below {limit})")
         };
-        Reasons { scale, precision }
+        let nan = format!("nan is not supported for {ty}, only for unconstrained numeric");
+        Reasons {
+            scale,
+            precision,
+            nan,
+        }
     }
 
     fn of(&self, misfit: Misfit) -> String {
@@ -154,10 +167,58 @@ pub(super) fn to_unscaled(lexed: &Lexed, p: u8, s: i8) -> Result<i128, Misfit> {
     Ok(if lexed.negative { -unscaled } else { unscaled })
 }
 
-/// Unconstrained `numeric`: canonical text, built in one pass with no per-value allocation.
+/// A constrained `numeric(p,s)` on the text path: its limits and messages.
+struct Bounds {
+    precision: i64,
+    scale: i64,
+    reasons: Reasons,
+}
+
+impl Bounds {
+    /// `None` for an unconstrained `numeric` (and for types that are not `numeric`).
+    fn of(ty: &PgType) -> Option<Bounds> {
+        let PgType::Numeric {
+            precision: Some(p),
+            scale,
+        } = ty
+        else {
+            return None;
+        };
+        let (precision, scale) = (i64::from(*p), i64::from(scale.unwrap_or(0)));
+        Some(Bounds {
+            precision,
+            scale,
+            reasons: Reasons::new(ty, precision, scale),
+        })
+    }
+
+    /// Checks the digits of a number whose decimal point is before `digits[point]` (the
+    /// digit at index `k` weighs `10^(point-1-k)`). The scale is checked first.
+    fn check(&self, digits: &[u8], point: i64) -> Result<(), Misfit> {
+        // Digits weighing less than 10^-scale must be zeros: they are dropped, never rounded.
+        let cut = usize::try_from(point + self.scale).unwrap_or(0);
+        if digits
+            .get(cut..)
+            .is_some_and(|rest| rest.iter().any(|&d| d != 0))
+        {
+            return Err(Misfit::Scale);
+        }
+        // The absolute value must be below 10^(p-s): the leading digit weighs 10^(p-s-1) at most.
+        match digits.iter().position(|&d| d != 0) {
+            Some(first) if point - first as i64 > self.precision - self.scale => {
+                Err(Misfit::Precision)
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// `numeric` as canonical text, built in one pass with no per-value allocation; `bounds`
+/// for a constrained `numeric(p,s)`.
 fn canonical_column(
     cells: Cells,
     syntax: &Syntax,
+    bounds: Option<&Bounds>,
     errors: &mut Vec<CellError>,
 ) -> arrow_array::StringArray {
     let raw = cells.raw;
@@ -168,13 +229,10 @@ fn canonical_column(
             out.append_null();
             continue;
         };
-        match write_canonical(trim_space(text), syntax, &mut digits, &mut out) {
+        match write_canonical(trim_space(text), syntax, bounds, &mut digits, &mut out) {
             Ok(()) => out.append_value(""),
             Err(reason) => {
-                errors.push(CellError {
-                    row,
-                    reason: reason.to_owned(),
-                });
+                errors.push(CellError { row, reason });
                 out.append_null();
             }
         }
@@ -186,24 +244,36 @@ fn canonical_column(
 fn write_canonical(
     text: &str,
     syntax: &Syntax,
+    bounds: Option<&Bounds>,
     digits: &mut Vec<u8>,
     out: &mut StringBuilder,
-) -> Result<(), &'static str> {
+) -> Result<(), String> {
     if text.eq_ignore_ascii_case("nan") {
+        if let Some(bounds) = bounds {
+            return Err(bounds.reasons.nan.clone());
+        }
         out.write_str("NaN").expect("writing to a builder");
         return Ok(());
     }
     if is_infinity(text) {
-        return Err("infinity is not supported for numeric");
+        return Err(INFINITY.to_owned());
     }
     let lexed = lex(text, syntax).ok_or(NOT_A_NUMBER)?;
     if lexed.exp.abs() > MAX_EXPONENT {
-        return Err(BAD_EXPONENT);
+        return Err(BAD_EXPONENT.to_owned());
     }
     digits.clear();
     digits.extend(lexed.digits());
     let point = lexed.int_digits as i64 + lexed.exp;
-    let scale = (lexed.frac.len() as i64 - lexed.exp).max(0);
+    let scale = match bounds {
+        Some(bounds) => {
+            bounds
+                .check(digits, point)
+                .map_err(|e| bounds.reasons.of(e))?;
+            bounds.scale.max(0)
+        }
+        None => (lexed.frac.len() as i64 - lexed.exp).max(0),
+    };
     let digit = |k: i64| {
         usize::try_from(k)
             .ok()
@@ -213,7 +283,7 @@ fn write_canonical(
     };
     let first_significant = (0..point).find(|&k| digit(k) != 0).unwrap_or(point.max(0));
     if point - first_significant > MAX_INT_DIGITS || scale > MAX_SCALE {
-        return Err("out of range for numeric");
+        return Err("out of range for numeric".to_owned());
     }
     let mut buf = [0u8; 64];
     let mut len = 0;
@@ -235,6 +305,7 @@ fn write_canonical(
     for k in first_significant..point {
         flush(b'0' + digit(k), out);
     }
+    // Digits beyond the written ones are zeros: padding up to a constrained scale.
     if scale > 0 {
         flush(b'.', out);
         for k in point..point + scale {
@@ -253,7 +324,7 @@ mod tests {
     use arrow_array::cast::AsArray;
     use proptest::prelude::*;
 
-    fn numeric(p: u8, s: i8) -> PgType {
+    fn numeric(p: u16, s: i16) -> PgType {
         PgType::Numeric {
             precision: Some(p),
             scale: Some(s),
@@ -270,7 +341,30 @@ mod tests {
     }
 
     fn canonical(fmt: &TextFormat, text: &str) -> Result<String, &'static str> {
-        one(&FREE, fmt, text).map(|a| a.as_string::<i32>().value(0).to_owned())
+        text_value(&FREE, fmt, text)
+    }
+
+    /// A value of a `numeric` that travels as text, through the public entry point.
+    fn text_value(ty: &PgType, fmt: &TextFormat, text: &str) -> Result<String, &'static str> {
+        assert_eq!(ty.arrow_type(), arrow_schema::DataType::Utf8, "{ty}");
+        one(ty, fmt, text).map(|a| a.as_string::<i32>().value(0).to_owned())
+    }
+
+    /// The text path with `ty`'s bounds, whatever path `ty` itself takes.
+    fn text_path(ty: &PgType, text: &str) -> Result<String, String> {
+        let bounds = Bounds::of(ty).expect("a constrained numeric");
+        let raw = arrow_array::StringArray::from(vec![text]);
+        let cells = Cells {
+            raw: &raw,
+            null: None,
+        };
+        let syntax = Syntax::new(&TextFormat::default());
+        let mut errors = Vec::new();
+        let out = canonical_column(cells, &syntax, Some(&bounds), &mut errors);
+        match errors.pop() {
+            Some(e) => Err(e.reason),
+            None => Ok(out.value(0).to_owned()),
+        }
     }
 
     #[test]
@@ -353,10 +447,22 @@ mod tests {
             unscaled(&numeric(2, 2), &fmt, "1"),
             Err("too many digits for numeric(2,2) (absolute value must be below 1)")
         );
-        assert_eq!(unscaled(&numeric(3, 5), &fmt, "0.00999"), Ok(999));
+        // A scale above the precision: no Decimal128, text with the same checks.
+        let p3s5 = numeric(3, 5);
+        assert_eq!(text_value(&p3s5, &fmt, "0.00999").as_deref(), Ok("0.00999"));
         assert_eq!(
-            unscaled(&numeric(3, 5), &fmt, "0.01"),
+            text_value(&p3s5, &fmt, "-9.99e-3").as_deref(),
+            Ok("-0.00999")
+        );
+        assert_eq!(text_value(&p3s5, &fmt, "0").as_deref(), Ok("0.00000"));
+        assert_eq!(text_value(&p3s5, &fmt, "0.0010").as_deref(), Ok("0.00100"));
+        assert_eq!(
+            text_value(&p3s5, &fmt, "0.01"),
             Err("too many digits for numeric(3,5) (absolute value must be below 0.01)")
+        );
+        assert_eq!(
+            text_value(&p3s5, &fmt, "0.000001"),
+            Err("more than 5 decimal places for numeric(3,5)")
         );
         assert_eq!(unscaled(&numeric(2, -3), &fmt, "12000"), Ok(12));
         assert_eq!(
@@ -455,18 +561,196 @@ mod tests {
         assert!(a.is_null(1) && a.is_null(2) && a.is_null(3));
         assert_eq!((a.value(0), a.value(4)), ("1", "2.5"));
         assert_eq!(e, [(3, NOT_A_NUMBER)]);
-        // Precision above 38 also travels as text.
-        let wide = PgType::Numeric {
-            precision: Some(50),
-            scale: Some(2),
-        };
+        // Precision above 38 also travels as text, with exactly the scale's decimal places.
         assert_eq!(
-            one(&wide, &fmt, "1.5").unwrap().as_string::<i32>().value(0),
-            "1.5"
+            text_value(&numeric(50, 2), &fmt, "1.5").as_deref(),
+            Ok("1.50")
         );
     }
 
+    #[test]
+    fn wide_numeric_never_rounds() {
+        let fmt = TextFormat::default();
+        let ty = numeric(40, 2);
+        let scale = "more than 2 decimal places for numeric(40,2)";
+        let digits = "too many digits for numeric(40,2) (at most 38 before the decimal point)";
+        let max = format!("{}.99", "9".repeat(38));
+        let accepted = [
+            ("1.0500", "1.05"),
+            ("1.5", "1.50"),
+            ("1", "1.00"),
+            (" -1 ", "-1.00"),
+            ("0", "0.00"),
+            ("-0.000", "0.00"),
+            (".5", "0.50"),
+            ("1e-2", "0.01"),
+            ("1.5e1", "15.00"),
+            ("100e-2", "1.00"),
+            ("0e999", "0.00"),
+            ("000123.40", "123.40"),
+            (max.as_str(), max.as_str()),
+        ];
+        for (text, want) in accepted {
+            assert_eq!(text_value(&ty, &fmt, text).as_deref(), Ok(want), "{text}");
+        }
+        let neg_max = format!("-{max}");
+        assert_eq!(text_value(&ty, &fmt, &neg_max), Ok(neg_max.clone()));
+        let big = format!("1{}", "0".repeat(38));
+        let refused = [
+            ("1.005", scale),
+            ("1.0050", scale),
+            ("1.0001", scale),
+            ("1e-3", scale),
+            ("-0.001", scale),
+            (big.as_str(), digits),
+            ("1e38", digits),
+            ("-1e38", digits),
+            ("100000000000000000000000000000000000000.00", digits),
+            ("1e1001", BAD_EXPONENT),
+            ("1e-1001", BAD_EXPONENT),
+            ("abc", NOT_A_NUMBER),
+            ("1.2.3", NOT_A_NUMBER),
+            ("-Infinity", "infinity is not supported for numeric"),
+            (
+                "NaN",
+                "nan is not supported for numeric(40,2), only for unconstrained numeric",
+            ),
+            (
+                " nan ",
+                "nan is not supported for numeric(40,2), only for unconstrained numeric",
+            ),
+        ];
+        for (text, want) in refused {
+            assert_eq!(text_value(&ty, &fmt, text), Err(want), "{text}");
+        }
+        // Both wrong: the scale is reported, as for Decimal128.
+        assert_eq!(text_value(&ty, &fmt, &format!("{big}.001")), Err(scale));
+        // 38 integer digits plus zeros beyond the scale: accepted, zeros dropped.
+        let nines = "9".repeat(38);
+        assert_eq!(
+            text_value(&ty, &fmt, &format!("{nines}.5000")),
+            Ok(format!("{nines}.50"))
+        );
+        // A decimal comma.
+        assert_eq!(
+            text_value(&ty, &br(), "-1.234,5").as_deref(),
+            Ok("-1234.50")
+        );
+        assert_eq!(text_value(&ty, &br(), "1,005"), Err(scale));
+        // Nulls and errors keep rows aligned.
+        let (a, e) = run(&ty, &fmt, &["1", NULL, "", "1.005", "2.5"]);
+        let a = a.as_string::<i32>();
+        assert!(a.is_null(1) && a.is_null(2) && a.is_null(3));
+        assert_eq!((a.value(0), a.value(4)), ("1.00", "2.50"));
+        assert_eq!(e, [(3, scale)]);
+    }
+
+    #[test]
+    fn wide_numeric_scales_and_precisions() {
+        let fmt = TextFormat::default();
+        assert_eq!(
+            text_value(&numeric(50, 10), &fmt, "1").as_deref(),
+            Ok("1.0000000000")
+        );
+        assert_eq!(
+            text_value(&numeric(50, 10), &fmt, "-12.5e-3").as_deref(),
+            Ok("-0.0125000000")
+        );
+        // numeric(p) has scale 0.
+        let p40 = PgType::Numeric {
+            precision: Some(40),
+            scale: None,
+        };
+        assert_eq!(text_value(&p40, &fmt, "15.000").as_deref(), Ok("15"));
+        assert_eq!(
+            text_value(&p40, &fmt, "1.5"),
+            Err("decimal places not allowed for numeric(40,0)")
+        );
+        // The widest numeric PostgreSQL allows.
+        let p1000 = numeric(1000, 0);
+        let nines = "9".repeat(1000);
+        assert_eq!(text_value(&p1000, &fmt, &nines), Ok(nines.clone()));
+        assert_eq!(
+            text_value(&p1000, &fmt, &format!("-{nines}.000")),
+            Ok(format!("-{nines}"))
+        );
+        assert_eq!(
+            text_value(&p1000, &fmt, "1e999"),
+            Ok(format!("1{}", "0".repeat(999)))
+        );
+        let too_many =
+            "too many digits for numeric(1000,0) (at most 1000 before the decimal point)";
+        assert_eq!(
+            text_value(&p1000, &fmt, &format!("{nines}9")),
+            Err(too_many)
+        );
+        assert_eq!(text_value(&p1000, &fmt, "1e1000"), Err(too_many));
+        assert_eq!(
+            text_value(&p1000, &fmt, "0.5"),
+            Err("decimal places not allowed for numeric(1000,0)")
+        );
+        let p1000s1000 = numeric(1000, 1000);
+        assert_eq!(
+            text_value(&p1000s1000, &fmt, "0.5"),
+            Ok(format!("0.5{}", "0".repeat(999)))
+        );
+        assert_eq!(
+            text_value(&p1000s1000, &fmt, "1e-1000"),
+            Ok(format!("0.{}1", "0".repeat(999)))
+        );
+        assert_eq!(
+            text_value(&p1000s1000, &fmt, "1"),
+            Err("too many digits for numeric(1000,1000) (absolute value must be below 1)")
+        );
+        // Negative scales: multiples of 10^-s, written without decimal places.
+        let p40m3 = numeric(40, -3);
+        assert_eq!(text_value(&p40m3, &fmt, "12000").as_deref(), Ok("12000"));
+        assert_eq!(text_value(&p40m3, &fmt, "1.2e4").as_deref(), Ok("12000"));
+        assert_eq!(
+            text_value(&p40m3, &fmt, "-12000.000").as_deref(),
+            Ok("-12000")
+        );
+        assert_eq!(text_value(&p40m3, &fmt, "-0.0").as_deref(), Ok("0"));
+        assert_eq!(
+            text_value(&p40m3, &fmt, "12345"),
+            Err("not a multiple of 1000 for numeric(40,-3)")
+        );
+        assert_eq!(
+            text_value(&p40m3, &fmt, "12000.5"),
+            Err("not a multiple of 1000 for numeric(40,-3)")
+        );
+        let top = format!("{}000", "9".repeat(40));
+        assert_eq!(text_value(&p40m3, &fmt, &top), Ok(top.clone()));
+        assert_eq!(
+            text_value(&p40m3, &fmt, &format!("1{}", "0".repeat(43))),
+            Err("too many digits for numeric(40,-3) (at most 43 before the decimal point)")
+        );
+        // A scale below i8: no Decimal128 even with a small precision.
+        let p3m200 = numeric(3, -200);
+        assert_eq!(
+            text_value(&p3m200, &fmt, "1.23e202"),
+            Ok(format!("123{}", "0".repeat(200)))
+        );
+        assert_eq!(
+            text_value(&p3m200, &fmt, "1e203"),
+            Err("too many digits for numeric(3,-200) (at most 203 before the decimal point)")
+        );
+        let refused = text_value(&p3m200, &fmt, "1e199").unwrap_err();
+        assert_eq!(
+            refused,
+            format!("not a multiple of 1{} for numeric(3,-200)", "0".repeat(200))
+        );
+        // The most negative scale PostgreSQL allows.
+        let p1m1000 = numeric(1, -1000);
+        assert_eq!(
+            text_value(&p1m1000, &fmt, "9e1000"),
+            Ok(format!("9{}", "0".repeat(1000)))
+        );
+        assert!(text_value(&p1m1000, &fmt, "1e999").is_err());
+    }
+
     fn write_scaled(v: i128, s: i8, decimal: char) -> String {
+        assert!(s >= 0);
         let digits = v.unsigned_abs().to_string();
         let s = s as usize;
         let padded = format!("{digits:0>width$}", width = s + 1);
@@ -476,6 +760,17 @@ mod tests {
             format!("{sign}{int}")
         } else {
             format!("{sign}{int}{decimal}{frac}")
+        }
+    }
+
+    /// `v * 10^-s` as the text path writes it.
+    fn decimal_text(v: i128, s: i8) -> String {
+        if s >= 0 {
+            write_scaled(v, s, '.')
+        } else if v == 0 {
+            "0".to_owned()
+        } else {
+            format!("{v}{}", "0".repeat(s.unsigned_abs().into()))
         }
     }
 
@@ -492,8 +787,40 @@ mod tests {
                 text.push_str(&"0".repeat(extra_zeros));
             }
             let fmt = TextFormat { decimal_comma: comma, ..TextFormat::default() };
-            prop_assert_eq!(unscaled(&numeric(p, s), &fmt, &text), Ok(v), "{}", text);
+            let ty = numeric(p.into(), s.into());
+            prop_assert_eq!(unscaled(&ty, &fmt, &text), Ok(v), "{}", text);
             prop_assert_eq!(canonical(&fmt, &text).unwrap(), text.replace(decimal, "."));
+            // With the same bounds, the text path keeps exactly `s` decimal places.
+            prop_assert_eq!(text_path(&ty, &text.replace(decimal, ".")), Ok(write_scaled(v, s, '.')));
+        }
+
+        /// Where both can hold `numeric(p,s)`, the text path accepts and refuses exactly as
+        /// the Decimal128 path does, with the same messages.
+        #[test]
+        fn text_path_agrees_with_decimal128(
+            p in 1u8..=38,
+            s in -40i8..=38,
+            negative in any::<bool>(),
+            int in "[0-9]{0,42}",
+            frac in "[0-9]{0,42}",
+            exp in proptest::option::of(-45i32..=45),
+        ) {
+            let s = s.min(p as i8);
+            let ty = numeric(p.into(), s.into());
+            let mut text = format!("{}{int}", if negative { "-" } else { "" });
+            if int.is_empty() || !frac.is_empty() {
+                text.push('.');
+                text.push_str(if int.is_empty() && frac.is_empty() { "0" } else { &frac });
+            }
+            if let Some(exp) = exp {
+                text.push_str(&format!("e{exp}"));
+            }
+            let fmt = TextFormat::default();
+            let want = one(&ty, &fmt, &text)
+                .map(|a| a.as_primitive::<Decimal128Type>().value(0))
+                .map(|v| decimal_text(v, s))
+                .map_err(str::to_owned);
+            prop_assert_eq!(text_path(&ty, &text), want, "{}", text);
         }
     }
 }

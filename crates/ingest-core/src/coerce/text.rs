@@ -67,9 +67,9 @@ impl<'a> Check<'a> {
                 max: *n as usize,
                 reason: format!("longer than {n} characters for {ty}"),
             },
-            PgType::Bpchar { chars } => Check::MaxChars {
-                max: *chars as usize,
-                reason: format!("longer than {chars} characters for {ty}"),
+            PgType::Bpchar { chars: Some(n) } => Check::MaxChars {
+                max: *n as usize,
+                reason: format!("longer than {n} characters for {ty}"),
             },
             PgType::Enum { name, labels } => {
                 let mut shown = labels
@@ -209,7 +209,7 @@ mod tests {
     #[test]
     fn bpchar_allows_trailing_blanks() {
         let fmt = TextFormat::default();
-        let ty = PgType::Bpchar { chars: 2 };
+        let ty = PgType::Bpchar { chars: Some(2) };
         let (a, e) = run(&ty, &fmt, &["ab", "ab   ", "a", "abc", " ab", "ã "]);
         assert_eq!(
             e,
@@ -219,6 +219,19 @@ mod tests {
             ]
         );
         assert_eq!(a.as_string::<i32>().value(1), "ab   ", "output unchanged");
+    }
+
+    #[test]
+    fn bpchar_without_length_is_unbounded() {
+        let fmt = TextFormat::default();
+        let ty = PgType::Bpchar { chars: None };
+        let long = "x".repeat(100_000);
+        let (a, e) = run(&ty, &fmt, &["hello", "", " a ", long.as_str(), "a\0"]);
+        let a = a.as_string::<i32>();
+        assert_eq!(e, [(4, NUL_REASON)]);
+        assert_eq!((a.value(0), a.value(2)), ("hello", " a "));
+        assert!(a.is_null(1), "the empty field is the NULL marker");
+        assert_eq!(a.value(3).len(), 100_000);
     }
 
     #[test]

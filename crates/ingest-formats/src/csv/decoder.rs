@@ -27,7 +27,9 @@ const REJECT_RAW_LIMIT: usize = 1024;
 /// records with [`flush`](Self::flush).
 ///
 /// Records are split by `csv-core` (CR, LF and CRLF all end a record; blank lines are
-/// skipped). With an `escape` byte, quotes inside quoted fields are escaped with it and not by
+/// skipped). Line numbers count the same three line breaks, a CRLF as one, inside quoted
+/// fields too, so a CR-only file (old Mac, Excel's "CSV (Macintosh)") is numbered as an editor
+/// shows it. With an `escape` byte, quotes inside quoted fields are escaped with it and not by
 /// doubling. Every field is checked as it is read: invalid UTF-8, a NUL byte or a record over
 /// `max_record_bytes` is an error from `decode` (or `finish`), and the decoder then keeps
 /// returning that error.
@@ -59,8 +61,46 @@ struct Core {
     max_record_bytes: usize,
     batch_rows: usize,
     header: Option<Vec<String>>,
+    /// The line of the next byte handed to csv-core (whose own `line()` counts LF only).
+    lines: LineCounter,
     rec: RecordBuf,
     batch: Batch,
+}
+
+/// Line numbering as an editor shows it: LF, CRLF and a CR not followed by LF each end a line.
+/// The input comes in pieces, so a CR is counted as soon as it is seen and an LF only when the
+/// byte before it (maybe at the end of the previous piece) was not a CR.
+#[derive(Debug, Clone, Copy)]
+struct LineCounter {
+    /// 1-based line of the next byte.
+    line: u64,
+    /// Whether the last byte counted was a CR.
+    after_cr: bool,
+}
+
+impl LineCounter {
+    fn new() -> Self {
+        LineCounter {
+            line: 1,
+            after_cr: false,
+        }
+    }
+
+    fn advance(&mut self, bytes: &[u8]) {
+        let Some(&last) = bytes.last() else {
+            return;
+        };
+        for i in memchr::memchr2_iter(b'\n', b'\r', bytes) {
+            let after_cr = match i {
+                0 => self.after_cr,
+                _ => bytes[i - 1] == b'\r',
+            };
+            if bytes[i] == b'\r' || !after_cr {
+                self.line += 1;
+            }
+        }
+        self.after_cr = last == b'\r';
+    }
 }
 
 /// The record in progress: csv-core's output for it, and where it started.
@@ -140,6 +180,7 @@ impl CsvDecoder {
                 max_record_bytes: options.max_record_bytes.min(RECORD_BYTES_CAP),
                 batch_rows: options.batch_rows.max(1),
                 header: None,
+                lines: LineCounter::new(),
                 rec: RecordBuf::new(),
                 batch: Batch::new(),
             },
@@ -316,7 +357,6 @@ impl Core {
             if respect_full && self.is_full() {
                 break;
             }
-            let line_before = self.reader.line();
             let rec = &mut self.rec;
             let (res, nin, nout, nend) = self.reader.read_record(
                 &data[pos..],
@@ -326,13 +366,18 @@ impl Core {
             let consumed = &data[pos..pos + nin];
             if rec.started {
                 rec.bytes += nin;
+                self.lines.advance(consumed);
             } else if let Some(i) = consumed.iter().position(|&b| b != b'\r' && b != b'\n') {
                 // csv-core skips line terminators before a record (blank lines, and the LF of
                 // a CRLF that ended the previous record): the record starts after them.
                 rec.started = true;
-                rec.line = line_before + count_newlines(&consumed[..i]);
+                self.lines.advance(&consumed[..i]);
+                rec.line = self.lines.line;
+                self.lines.advance(&consumed[i..]);
                 rec.bytes = nin - i;
                 raw_from = pos + i;
+            } else {
+                self.lines.advance(consumed);
             }
             pos += nin;
             rec.out_len += nout;
@@ -398,15 +443,15 @@ impl Core {
     /// with `rec.raw` holding all its bytes).
     fn end_record(&mut self, at_eof: bool) -> Result<(), CsvError> {
         let Core {
-            reader,
             quoting,
             has_header,
             header,
+            lines,
             rec,
             batch,
             ..
         } = self;
-        let line = if rec.started { rec.line } else { reader.line() };
+        let line = if rec.started { rec.line } else { lines.line };
         if at_eof && ends_inside_quotes(&rec.raw, *quoting) {
             return Err(CsvError::UnterminatedQuote { line });
         }
@@ -451,10 +496,6 @@ impl Core {
         rec.reset();
         Ok(())
     }
-}
-
-fn count_newlines(bytes: &[u8]) -> u64 {
-    bytes.iter().filter(|&&b| b == b'\n').count() as u64
 }
 
 /// What is wrong with a record's text: the field (0-based) and, for UTF-8, the first bad byte.
@@ -571,4 +612,37 @@ fn join_raw(data: &[u8], ends: &[usize], delimiter: u8) -> String {
         raw.push('…');
     }
     raw
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LineCounter;
+
+    /// The line after feeding `pieces` one after another.
+    fn line_after(pieces: &[&[u8]]) -> u64 {
+        let mut counter = LineCounter::new();
+        for piece in pieces {
+            counter.advance(piece);
+        }
+        counter.line
+    }
+
+    #[test]
+    fn line_breaks() {
+        assert_eq!(line_after(&[b""]), 1);
+        assert_eq!(line_after(&[b"a\nb\n"]), 3);
+        assert_eq!(line_after(&[b"a\r\nb\r\n"]), 3);
+        assert_eq!(line_after(&[b"a\rb\r"]), 3);
+        assert_eq!(line_after(&[b"\r\r\n\n\r"]), 5);
+        assert_eq!(line_after(&[b"\n\r"]), 3);
+    }
+
+    #[test]
+    fn crlf_split_between_pieces() {
+        assert_eq!(line_after(&[b"a\r", b"\nb"]), 2);
+        assert_eq!(line_after(&[b"a\r", b"", b"\nb"]), 2);
+        assert_eq!(line_after(&[b"a\r", b"b\n"]), 3);
+        assert_eq!(line_after(&[b"\r", b"\r", b"\n", b"\n"]), 4);
+        assert_eq!(line_after(&[b"\n", b"\n"]), 3);
+    }
 }

@@ -18,11 +18,22 @@ pub async fn run(args: LoadArgs) -> i32 {
     };
     let progress = Progress::new(args.quiet);
     let mut summary = LoadSummary::default();
-    let result = tokio::select! {
-        r = load::run(&req, &mut summary, &progress) => r,
-        _ = tokio::signal::ctrl_c() => {
-            eprintln!("ingest: interrupted; nothing was written");
-            return 130;
+    let result = {
+        let run = load::run(&req, &mut summary, &progress);
+        tokio::pin!(run);
+        loop {
+            tokio::select! {
+                r = &mut run => break r,
+                _ = tokio::signal::ctrl_c() => {
+                    if load::committing() {
+                        eprintln!("ingest: interrupt received while committing; letting the commit finish");
+                        continue;
+                    }
+                    // Leaving drops the connection: the server rolls the transaction back.
+                    eprintln!("ingest: interrupted; nothing was written");
+                    return 130;
+                }
+            }
         }
     };
     if args.json {
@@ -49,7 +60,7 @@ pub async fn run(args: LoadArgs) -> i32 {
 }
 
 fn describe(s: &LoadSummary) -> String {
-    let verb = if s.dry_run { "checked" } else { "loaded" };
+    let verb = if s.dry_run { "checked" } else { "read" };
     let mut out = format!(
         "{verb} {} rows from {} into {} ({})",
         s.rows_read, s.file, s.table, s.mode
@@ -84,6 +95,7 @@ fn request(a: &LoadArgs) -> Result<LoadRequest, String> {
         Some("pt-br") | Some("pt_br") => {
             text.delimiter = b';';
             text.encoding = Some(encoding_rs::WINDOWS_1252);
+            text.encoding_is_a_guess = true;
             text.format = TextFormat::pt_br();
         }
         Some(other) => {
@@ -109,6 +121,7 @@ fn request(a: &LoadArgs) -> Result<LoadRequest, String> {
             )
         })?;
         text.encoding = (enc != encoding_rs::UTF_8).then_some(enc);
+        text.encoding_is_a_guess = false;
     }
     if let Some(null) = &a.null {
         text.format.null = null.clone();

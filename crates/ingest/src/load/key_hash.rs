@@ -15,6 +15,27 @@ use arrow_array::types::{
 use arrow_array::{Array, ArrayRef};
 use ingest_core::PgType;
 
+use crate::load::transform::MappedColumn;
+
+/// One key column to hash: its index among the coerced arrays, and whether trailing
+/// blanks are left out of the hash (`varchar(n)` drops blanks beyond `n`, so `"ab "` and
+/// `"ab"` may be one key: hashing them alike sends the pair to the exact server check).
+#[derive(Debug, Clone, Copy)]
+pub struct KeyColumn {
+    pub index: usize,
+    pub trim_blanks: bool,
+}
+
+impl KeyColumn {
+    /// The key column at `index`, or `None` when its values cannot be hashed exactly.
+    pub fn of(index: usize, col: &MappedColumn) -> Option<KeyColumn> {
+        (col.byte_equality && hashable(&col.pg_type)).then_some(KeyColumn {
+            index,
+            trim_blanks: matches!(col.pg_type, PgType::Varchar { max_chars: Some(_) }),
+        })
+    }
+}
+
 /// Whether equality of the coerced value is PostgreSQL's equality for this type. Floats
 /// (`-0 = 0`), unconstrained numerics (`1.0 = 1.00`), `char(n)` (trailing blanks), json
 /// and arrays are left to the server.
@@ -39,20 +60,20 @@ pub fn hashable(t: &PgType) -> bool {
 }
 
 /// Appends the hash of each kept row's key (the `key` columns of `arrays`) to `out`.
-pub fn hash_keys(arrays: &[ArrayRef], key: &[usize], keep: &[bool], out: &mut Vec<u64>) {
+pub fn hash_keys(arrays: &[ArrayRef], key: &[KeyColumn], keep: &[bool], out: &mut Vec<u64>) {
     for (row, kept) in keep.iter().enumerate() {
         if !*kept {
             continue;
         }
         let mut h = DefaultHasher::new();
-        for &k in key {
-            hash_value(arrays[k].as_ref(), row, &mut h);
+        for k in key {
+            hash_value(arrays[k.index].as_ref(), row, k.trim_blanks, &mut h);
         }
         out.push(h.finish());
     }
 }
 
-fn hash_value(a: &dyn Array, row: usize, h: &mut DefaultHasher) {
+fn hash_value(a: &dyn Array, row: usize, trim_blanks: bool, h: &mut DefaultHasher) {
     if a.is_null(row) {
         0u8.hash(h);
         return;
@@ -73,7 +94,13 @@ fn hash_value(a: &dyn Array, row: usize, h: &mut DefaultHasher) {
     } else if let Some(a) = a.as_primitive_opt::<TimestampMicrosecondType>() {
         a.value(row).hash(h)
     } else if let Some(a) = a.as_string_opt::<i32>() {
-        a.value(row).hash(h)
+        let v = a.value(row);
+        if trim_blanks {
+            v.trim_end_matches(' ')
+        } else {
+            v
+        }
+        .hash(h)
     } else if let Some(a) = a.as_boolean_opt() {
         a.value(row).hash(h)
     } else if let Some(a) = a.as_fixed_size_binary_opt() {
@@ -103,16 +130,41 @@ mod tests {
     fn equal_keys_hash_equal_and_are_found() {
         let ids: ArrayRef = Arc::new(Int64Array::from(vec![Some(1), Some(2), Some(1), None]));
         let names: ArrayRef = Arc::new(StringArray::from(vec!["a", "b", "b", "a"]));
+        let k = |index| KeyColumn {
+            index,
+            trim_blanks: false,
+        };
         let mut by_id = Vec::new();
-        hash_keys(std::slice::from_ref(&ids), &[0], &[true; 4], &mut by_id);
+        hash_keys(std::slice::from_ref(&ids), &[k(0)], &[true; 4], &mut by_id);
         assert!(!all_distinct(&mut by_id));
         let mut by_pair = Vec::new();
-        hash_keys(&[ids.clone(), names], &[0, 1], &[true; 4], &mut by_pair);
+        hash_keys(
+            &[ids.clone(), names],
+            &[k(0), k(1)],
+            &[true; 4],
+            &mut by_pair,
+        );
         assert!(all_distinct(&mut by_pair));
         // A rejected row does not count.
         let mut kept = Vec::new();
-        hash_keys(&[ids], &[0], &[true, true, false, true], &mut kept);
+        hash_keys(&[ids], &[k(0)], &[true, true, false, true], &mut kept);
         assert!(all_distinct(&mut kept));
+    }
+
+    #[test]
+    fn varchar_keys_that_postgres_may_truncate_alike_hash_alike() {
+        let v: ArrayRef = Arc::new(StringArray::from(vec!["ab", "ab "]));
+        let mut out = Vec::new();
+        hash_keys(
+            &[v],
+            &[KeyColumn {
+                index: 0,
+                trim_blanks: true,
+            }],
+            &[true; 2],
+            &mut out,
+        );
+        assert!(!all_distinct(&mut out));
     }
 
     #[test]
@@ -127,6 +179,6 @@ mod tests {
             scale: None
         }));
         assert!(!hashable(&PgType::Float8));
-        assert!(!hashable(&PgType::Bpchar { chars: 3 }));
+        assert!(!hashable(&PgType::Bpchar { chars: Some(3) }));
     }
 }

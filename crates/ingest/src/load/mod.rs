@@ -12,6 +12,7 @@ pub mod source;
 mod summary;
 pub mod transform;
 
+pub use delivery::committing;
 pub use error::LoadError;
 pub use plan::{ColumnPlan, PlanError, plan_columns};
 pub use rejects::{Reject, RejectLimit, RejectSink};

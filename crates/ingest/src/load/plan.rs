@@ -218,6 +218,8 @@ mod tests {
             type_oid: 25,
             not_null,
             has_default,
+            identity_always: false,
+            byte_equality: true,
         };
         TableSchema {
             schema: "public".into(),

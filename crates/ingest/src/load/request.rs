@@ -38,6 +38,10 @@ pub struct TextOptions {
     pub has_header: bool,
     /// `None`: UTF-8, validated.
     pub encoding: Option<&'static Encoding>,
+    /// `encoding` comes from a locale, not from `--encoding`: a file that turns out to be
+    /// UTF-8 (a BOM, or multi-byte UTF-8 in its first 64 KiB) is read as UTF-8 instead, so
+    /// `--locale pt-BR` does not garble a UTF-8 export.
+    pub encoding_is_a_guess: bool,
     pub max_line_bytes: usize,
     pub format: TextFormat,
     /// An explicit `--timezone`; otherwise the session's TimeZone is used.
@@ -52,6 +56,7 @@ impl Default for TextOptions {
             escape: None,
             has_header: true,
             encoding: None,
+            encoding_is_a_guess: false,
             max_line_bytes: 64 << 20,
             format: TextFormat::default(),
             timezone: None,

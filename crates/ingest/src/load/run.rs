@@ -1,18 +1,21 @@
 //! The load itself: plan, then three stages joined by bounded channels.
 
 use std::fs::File;
+use std::io::{Cursor, Read};
 use std::time::Instant;
 
 use chrono_tz::Tz;
+use encoding_rs::Encoding;
 use ingest_core::PgType;
 use ingest_formats::csv::CsvOptions;
+use ingest_formats::{Sniffed, sniff_encoding};
 use ingest_pg::catalog::{ResolvedTable, resolve_table};
 use ingest_pg::{LoadMode, LoadPlanSql, TableWriter};
 use tokio::sync::mpsc;
 use tokio_postgres::Client;
 
 use crate::load::delivery::{Delivery, errors_file_error};
-use crate::load::key_hash;
+use crate::load::key_hash::KeyColumn;
 use crate::load::plan::positional_header;
 use crate::load::source::{CsvSource, SourceError};
 use crate::load::transform::{EncodedBatch, MappedColumn, Transformer};
@@ -22,6 +25,8 @@ use crate::progress::Progress;
 /// Batches in flight between two stages: enough to keep both cores busy, few enough that
 /// memory stays flat whatever the file size.
 const CHANNEL_DEPTH: usize = 4;
+/// How much of a file is looked at to tell UTF-8 from a locale's single-byte encoding.
+const SNIFF_BYTES: usize = 64 << 10;
 
 /// Runs one load to the end. On error the target is untouched; `summary` is filled in as
 /// far as the load got either way.
@@ -78,7 +83,15 @@ async fn load(
     let table = resolve_table(&client, &req.table).await?;
     summary.table = table.schema.display_name();
 
-    let mut source = CsvSource::new(Box::new(file), csv_options(req));
+    let (reader, encoding) = settle_encoding(file, req).map_err(|e| LoadError::Read {
+        file: file_name.to_string(),
+        source: e,
+    })?;
+    let options = CsvOptions {
+        encoding,
+        ..csv_options(req)
+    };
+    let mut source = CsvSource::new(reader, options);
     let input_err = |e: SourceError| match e {
         SourceError::Csv(source) => LoadError::Input {
             file: file_name.to_string(),
@@ -108,7 +121,7 @@ async fn load(
     }
     let plan =
         plan_columns(&header, &table.schema, &req.maps, req.ignore_unknown).map_err(plan_err)?;
-    let columns: Vec<MappedColumn> = plan
+    let mut columns: Vec<MappedColumn> = plan
         .pairs
         .iter()
         .map(|&(s, t)| {
@@ -118,11 +131,18 @@ async fn load(
                 name: c.name.clone(),
                 pg_type: c.pg_type.clone(),
                 not_null: c.not_null,
+                key: false,
+                byte_equality: c.byte_equality,
             }
         })
         .collect();
     let sql_plan = sql_plan(req, &table, &columns)?;
     let key_name = sql_plan.key.join(",");
+    if req.mode.uses_staging() {
+        for c in columns.iter_mut() {
+            c.key = sql_plan.key.contains(&c.name);
+        }
+    }
     let mut format = req.text.format.clone();
     format.timezone = match req.text.timezone {
         Some(tz) => tz,
@@ -135,14 +155,12 @@ async fn load(
     let with_line = TableWriter::wants_line_column(req.mode);
     let mut transformer = Transformer::new(columns.clone(), format, !req.dry_run, with_line);
     // Proving keys unique client-side saves the server a pass over the staged rows.
-    let key_idx: Option<Vec<usize>> = sql_plan
+    let key_idx: Option<Vec<KeyColumn>> = sql_plan
         .key
         .iter()
         .map(|k| {
-            columns
-                .iter()
-                .position(|c| &c.name == k)
-                .filter(|&i| key_hash::hashable(&columns[i].pg_type))
+            let i = columns.iter().position(|c| &c.name == k)?;
+            KeyColumn::of(i, &columns[i])
         })
         .collect();
     let hash_keys = req.mode.uses_staging() && !req.dry_run && key_idx.is_some();
@@ -185,13 +203,36 @@ async fn load(
     delivery.abandon().await;
     summary.rows_rejected = delivery.rejects.rows;
     summary.rejects_sample = delivery.rejects.sample.clone();
-    let errors_file = delivery
-        .rejects
-        .finish()
-        .map_err(|e| errors_file_error(req, e))?;
+    // After a successful load the file was flushed before the commit; after a failed one,
+    // a failure to write it must not hide the error that stopped the load.
+    let errors_file = match delivery.rejects.finish() {
+        Ok(path) => path,
+        Err(e) if outcome.is_ok() => return Err(errors_file_error(req, e)),
+        Err(_) => None,
+    };
     summary.errors_file = errors_file.map(|p| p.display().to_string());
     progress.finish();
     outcome
+}
+
+/// The encoding to read with: a locale's guess gives way to UTF-8 when the file's head
+/// shows UTF-8. Returns the reader (the head put back in front) and the encoding.
+fn settle_encoding(
+    mut file: File,
+    req: &LoadRequest,
+) -> std::io::Result<(Box<dyn Read + Send>, Option<&'static Encoding>)> {
+    if !req.text.encoding_is_a_guess {
+        return Ok((Box::new(file), req.text.encoding));
+    }
+    let mut head = Vec::with_capacity(SNIFF_BYTES);
+    (&mut file)
+        .take(SNIFF_BYTES as u64)
+        .read_to_end(&mut head)?;
+    let encoding = match sniff_encoding(&head) {
+        Sniffed::Utf8 => None,
+        Sniffed::Ascii | Sniffed::NotUtf8 => req.text.encoding,
+    };
+    Ok((Box::new(Cursor::new(head).chain(file)), encoding))
 }
 
 fn csv_options(req: &LoadRequest) -> CsvOptions {
@@ -250,6 +291,22 @@ fn sql_plan(
         if let Some(k) = key.iter().find(|k| !columns.iter().any(|c| &c.name == *k)) {
             return Err(LoadError::Usage(format!(
                 "key column {k:?} is not in the file, so rows cannot be matched"
+            )));
+        }
+        // A key without a unique index could match several rows: updates would multiply
+        // and counts would not add up.
+        let mut wanted = key.clone();
+        wanted.sort();
+        let unique = table.unique_keys.iter().any(|u| {
+            let mut u = u.clone();
+            u.sort();
+            u == wanted
+        });
+        if !unique {
+            return Err(LoadError::Usage(format!(
+                "--key {} is not unique in {}: upsert and merge need a primary key or a unique index on exactly these columns",
+                key.join(","),
+                schema.display_name()
             )));
         }
     }

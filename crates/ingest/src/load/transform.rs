@@ -7,7 +7,7 @@ use ingest_formats::TextBatch;
 use ingest_pg::CopyEncoder;
 
 use crate::load::Reject;
-use crate::load::key_hash::hash_keys;
+use crate::load::key_hash::{KeyColumn, hash_keys};
 
 /// A target column and the source field that feeds it.
 #[derive(Debug, Clone)]
@@ -16,6 +16,11 @@ pub struct MappedColumn {
     pub name: String,
     pub pg_type: PgType,
     pub not_null: bool,
+    /// Part of the key that matches rows (upsert, merge): a NULL there is refused, since
+    /// it would match nothing and insert a new row on every run.
+    pub key: bool,
+    /// Equal values have equal bytes (see `ingest_core::Column::byte_equality`).
+    pub byte_equality: bool,
 }
 
 /// One batch after stage two.
@@ -41,8 +46,8 @@ pub struct Transformer {
     format: TextFormat,
     /// `None` in a dry run: validate only.
     encoder: Option<CopyEncoder>,
-    /// Indices (into `columns`) of the key, when its uniqueness is checked client-side.
-    key: Option<Vec<usize>>,
+    /// The key's columns, when its uniqueness is checked client-side.
+    key: Option<Vec<KeyColumn>>,
     /// Rows go to a staging table with their source line as a last column.
     with_line: bool,
 }
@@ -71,7 +76,7 @@ impl Transformer {
 
     /// Also hash the key formed by these columns (indices into `columns`), for the
     /// client-side duplicate check.
-    pub fn with_key_hashes(mut self, key: Vec<usize>) -> Self {
+    pub fn with_key_hashes(mut self, key: Vec<KeyColumn>) -> Self {
         self.key = Some(key);
         self
     }
@@ -102,7 +107,12 @@ impl Transformer {
                     reason: e.reason.clone(),
                 });
             }
-            if col.not_null && coerced.array.null_count() > 0 {
+            if (col.not_null || col.key) && coerced.array.null_count() > 0 {
+                let reason = if col.not_null {
+                    "null in a NOT NULL column"
+                } else {
+                    "null in a key column (it would match no row, and insert a new one every time)"
+                };
                 for (row, kept) in keep.iter_mut().enumerate() {
                     // A refused value already cleared `keep`; this is a NULL in the file.
                     if *kept && coerced.array.is_null(row) {
@@ -111,7 +121,7 @@ impl Transformer {
                             line: batch.lines[row],
                             column: Some(col.name.clone()),
                             value: raw.value(row).to_string(),
-                            reason: "null in a NOT NULL column".into(),
+                            reason: reason.into(),
                         });
                     }
                 }

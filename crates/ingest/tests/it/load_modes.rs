@@ -244,6 +244,24 @@ fn pt_br_locale_reads_semicolons_decimal_commas_dates_and_windows_1252() {
 }
 
 #[test]
+fn pt_br_locale_reads_a_utf8_file_as_utf8() {
+    let mut db = TestDb::new("ptbrutf8");
+    db.exec("create table {s}.v (id int, cliente text)");
+    let f = db.file("v.csv", "id;cliente\n1;João Açúcar\n");
+    db.load(&f, &db.t("v"), &["--locale", "pt-BR"]).ok();
+    assert_eq!(db.value("select cliente from {s}.v"), "João Açúcar");
+    // An explicit --encoding is obeyed as given.
+    db.exec("truncate {s}.v");
+    db.load(
+        &f,
+        &db.t("v"),
+        &["--locale", "pt-BR", "--encoding", "windows-1252"],
+    )
+    .ok();
+    assert_eq!(db.value("select cliente from {s}.v"), "JoÃ£o AÃ§Ãºcar");
+}
+
+#[test]
 fn rejects_within_the_limit_are_reported_and_the_rest_loads() {
     let mut db = TestDb::new("limit");
     db.exec("create table {s}.n (id int primary key, v smallint)");

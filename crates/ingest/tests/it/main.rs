@@ -9,5 +9,6 @@ mod support;
 mod atomic;
 mod bad_input;
 mod demo;
+mod keys;
 mod load_modes;
 mod types;

@@ -118,3 +118,29 @@ fn escape_and_quote_characters_can_be_chosen() {
         ]
     );
 }
+
+#[test]
+fn wide_numerics_are_checked_never_rounded_and_bpchar_without_length_is_unbounded() {
+    let mut db = TestDb::new("widenum");
+    db.exec("create table {s}.w (id int, n numeric(40,2), c bpchar)");
+    let bad = db.file("bad.csv", "id,n,c\n1,1.005,x\n");
+    db.load(&bad, &db.t("w"), &[]).fails_with(
+        1,
+        "line 2, column n: more than 2 decimal places for numeric(40,2)",
+    );
+    let good = db.file(
+        "good.csv",
+        "id,n,c\n1,12345678901234567890123456789012345678.5,hello\n2,1.0500,\n",
+    );
+    db.load(&good, &db.t("w"), &[]).ok();
+    assert_eq!(
+        db.rows("select n::text, c from {s}.w order by id"),
+        vec![
+            vec![
+                Some("12345678901234567890123456789012345678.50".into()),
+                Some("hello".into())
+            ],
+            vec![Some("1.05".into()), None],
+        ]
+    );
+}
