@@ -90,7 +90,7 @@ impl<'a, 'c> Delivery<'a, 'c> {
             if let Some(w) = self.writer.as_mut()
                 && !batch.data.is_empty()
             {
-                self.sent.record(batch.lines);
+                self.sent.record(&batch.lines);
                 let sent = w.send(batch.data).await;
                 sent.map_err(|e| self.row_error(e))?;
             }

@@ -35,8 +35,7 @@ pub struct EncodedBatch {
     pub bytes_read: u64,
     /// Hashes of the kept rows' keys, when the transformer was asked for them.
     pub key_hashes: Vec<u64>,
-    /// Source lines of the rows in `data` when they go straight into the target (insert,
-    /// replace), to name the line of a row the server refuses.
+    /// Source lines of the rows in `data`, to name the line of a row the server refuses.
     pub lines: Vec<u64>,
 }
 
@@ -48,8 +47,6 @@ pub struct Transformer {
     encoder: Option<CopyEncoder>,
     /// The key's columns, when its uniqueness is checked client-side.
     key: Option<Vec<KeyColumn>>,
-    /// Rows go to a staging table with their source line as a last column.
-    with_line: bool,
 }
 
 impl Transformer {
@@ -70,7 +67,6 @@ impl Transformer {
             format,
             encoder,
             key: None,
-            with_line,
         }
     }
 
@@ -145,14 +141,14 @@ impl Transformer {
             hash_keys(&arrays, key, &keep, &mut key_hashes);
         }
         let lines = match &self.encoder {
-            Some(_) if !self.with_line => batch
+            Some(_) => batch
                 .lines
                 .iter()
                 .zip(&keep)
                 .filter(|(_, k)| **k)
                 .map(|(l, _)| *l)
                 .collect(),
-            _ => Vec::new(),
+            None => Vec::new(),
         };
         EncodedBatch {
             key_hashes,

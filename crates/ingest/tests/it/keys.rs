@@ -157,3 +157,14 @@ fn an_upsert_and_a_replace_at_once_both_finish() {
     let n = db.value("select count(*) from {s}.kv");
     assert!(n == "1" || n == "50000", "{n}");
 }
+
+#[test]
+fn a_row_a_domain_refuses_in_staging_is_named_by_its_line() {
+    let mut db = TestDb::new("domainline");
+    db.exec("create domain {s}.pos as int check (value > 0)");
+    db.exec("create table {s}.d (id int primary key, n {s}.pos)");
+    let f = db.file("d.csv", "id,n\n1,5\n2,\"-3\"\n");
+    db.load(&f, &db.t("d"), &["--mode", "upsert"])
+        .fails_with(1, "d.csv: line 3: COPY: value for domain");
+    assert_eq!(db.value("select count(*) from {s}.d"), "0");
+}
