@@ -65,6 +65,14 @@ pub enum PgType {
 }
 
 impl PgType {
+    /// `numeric(precision, scale)`.
+    pub fn numeric(precision: u16, scale: i16) -> PgType {
+        PgType::Numeric {
+            precision: Some(precision),
+            scale: Some(scale),
+        }
+    }
+
     /// The Arrow type values of this column have once coerced.
     pub fn arrow_type(&self) -> DataType {
         match self {
@@ -145,10 +153,7 @@ mod tests {
     use arrow_array::types::{Decimal128Type, validate_decimal_precision_and_scale};
 
     fn numeric(p: u16, s: i16) -> PgType {
-        PgType::Numeric {
-            precision: Some(p),
-            scale: Some(s),
-        }
+        PgType::numeric(p, s)
     }
 
     #[test]

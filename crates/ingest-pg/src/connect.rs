@@ -85,13 +85,7 @@ fn redact(url: &str) -> String {
     if !url.contains("://") {
         return url
             .split_whitespace()
-            .map(|kv| {
-                if kv.starts_with("password=") {
-                    "password=***"
-                } else {
-                    kv
-                }
-            })
+            .map(mask_password)
             .collect::<Vec<_>>()
             .join(" ");
     }
@@ -131,6 +125,15 @@ fn describe_target(source: &ConnectSource, config: &Config) -> String {
     }
 }
 
+/// A `password=…` setting with its value hidden; any other setting as it is.
+fn mask_password(kv: &str) -> &str {
+    if kv.starts_with("password=") {
+        "password=***"
+    } else {
+        kv
+    }
+}
+
 /// `?password=…` in a URL's query.
 fn redact_query_password(url: &str) -> String {
     let Some((base, query)) = url.split_once('?') else {
@@ -138,13 +141,7 @@ fn redact_query_password(url: &str) -> String {
     };
     let query = query
         .split('&')
-        .map(|kv| {
-            if kv.starts_with("password=") {
-                "password=***"
-            } else {
-                kv
-            }
-        })
+        .map(mask_password)
         .collect::<Vec<_>>()
         .join("&");
     format!("{base}?{query}")

@@ -325,10 +325,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn numeric(p: u16, s: i16) -> PgType {
-        PgType::Numeric {
-            precision: Some(p),
-            scale: Some(s),
-        }
+        PgType::numeric(p, s)
     }
 
     const FREE: PgType = PgType::Numeric {
