@@ -63,13 +63,14 @@ impl Progress {
         s.started = Instant::now();
         s.last_log = s.started;
         if let Kind::Bar(bar) = &self.kind {
-            bar.set_length(total_bytes);
-            bar.set_style(
-                ProgressStyle::with_template(
-                    "{bar:30.cyan/blue} {binary_bytes}/{binary_total_bytes} {msg} ({binary_bytes_per_sec}, eta {eta})",
-                )
-                .expect("valid template"),
-            );
+            // Standard input has no known size: no bar, no ETA, the rest as usual.
+            let template = if total_bytes > 0 {
+                bar.set_length(total_bytes);
+                "{bar:30.cyan/blue} {binary_bytes}/{binary_total_bytes} {msg} ({binary_bytes_per_sec}, eta {eta})"
+            } else {
+                "{spinner} {binary_bytes} {msg} ({binary_bytes_per_sec})"
+            };
+            bar.set_style(ProgressStyle::with_template(template).expect("valid template"));
         }
     }
 

@@ -9,6 +9,7 @@ const EXAMPLES: &str = "Examples:
   ingest load big.csv --into orders --max-errors 100 --errors-file rejects.csv --json
   ingest load big.csv --into orders --dry-run                     # validate everything, write nothing
   ingest load day.csv --into sales --mode merge --delete-missing --scope store=12
+  zcat day.csv.gz | ingest load - --into sales                    # from standard input
 
 The target changes only when the whole file went through: a reject over --max-errors,
 an error, Ctrl-C or a kill leaves it exactly as it was.
@@ -41,7 +42,7 @@ pub enum OnDuplicate {
 #[derive(Debug, Args)]
 #[command(after_help = EXAMPLES)]
 pub struct LoadArgs {
-    /// The file to load (CSV, TSV, any delimiter)
+    /// The file to load (CSV, TSV, any delimiter); `-` reads standard input
     pub file: PathBuf,
 
     /// Target table: `orders`, `public.orders`, or a quoted name like `"Odd Name"`

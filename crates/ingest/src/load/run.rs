@@ -74,11 +74,10 @@ async fn load(
     progress: &Progress,
     file_name: &str,
 ) -> Result<(), LoadError> {
-    let file = File::open(&req.file).map_err(|e| LoadError::Open {
+    let (file, file_size) = open_input(&req.file).map_err(|e| LoadError::Open {
         file: file_name.to_string(),
         source: e,
     })?;
-    let file_size = file.metadata().map(|m| m.len()).unwrap_or(0);
     let client = ingest_pg::connect(&req.database).await?;
     let table = resolve_table(&client, &req.table).await?;
     summary.table = table.schema.display_name();
@@ -215,14 +214,25 @@ async fn load(
     outcome
 }
 
+/// The input and its size in bytes (0 when unknown): `-` is standard input, so a file can
+/// be piped in (`zcat day.csv.gz | ingest load - --into t`).
+fn open_input(path: &std::path::Path) -> std::io::Result<(Box<dyn Read + Send>, u64)> {
+    if path.as_os_str() == "-" {
+        return Ok((Box::new(std::io::stdin()), 0));
+    }
+    let file = File::open(path)?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    Ok((Box::new(file), size))
+}
+
 /// The encoding to read with: a locale's guess gives way to UTF-8 when the file's head
 /// shows UTF-8. Returns the reader (the head put back in front) and the encoding.
 fn settle_encoding(
-    mut file: File,
+    mut file: Box<dyn Read + Send>,
     req: &LoadRequest,
 ) -> std::io::Result<(Box<dyn Read + Send>, Option<&'static Encoding>)> {
     if !req.text.encoding_is_a_guess {
-        return Ok((Box::new(file), req.text.encoding));
+        return Ok((file, req.text.encoding));
     }
     let mut head = Vec::with_capacity(SNIFF_BYTES);
     (&mut file)

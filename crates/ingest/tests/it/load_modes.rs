@@ -393,3 +393,29 @@ fn bom_crlf_and_embedded_newlines_give_editor_line_numbers_in_rejects() {
         "two\r\nlines"
     );
 }
+
+#[test]
+fn standard_input_is_read_for_a_dash() {
+    use std::io::Write;
+    let mut db = TestDb::new("stdin");
+    db.exec("create table {s}.kv (k int primary key, v text)");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ingest"))
+        .args(["load", "-", "--into", &db.t("kv"), "--json"])
+        .env("DATABASE_URL", crate::support::database_url())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"k,v\n1,a\n2,b\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        db.value("select string_agg(k || v, ' ' order by k) from {s}.kv"),
+        "1a 2b"
+    );
+}
