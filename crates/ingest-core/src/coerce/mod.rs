@@ -3,6 +3,13 @@
 //! Every type has its own submodule; this one holds the public entry point, the dispatch on
 //! [`PgType`] and the few helpers they share (reading a cell, building a primitive array with
 //! its null bitmap in one pass, passing text through without copying it).
+//!
+//! Why not arrow-cast's string parsers: they implement Arrow's rules, not PostgreSQL's.
+//! `parse_decimal` rounds or truncates extra fractional digits (we must refuse them), and
+//! none of them knows a decimal comma or thousands separators; its timestamp parser
+//! converts an offset instead of ignoring it for `timestamp without time zone`, and does
+//! not take PostgreSQL's one-digit months, `UTC` suffix or 24:00:00; its booleans lack
+//! `sim`/`não`/`on`/`off`. Matching `psql \copy` value for value is the contract here.
 
 use arrow_array::builder::BooleanBufferBuilder;
 use arrow_array::{Array, ArrayRef, ArrowPrimitiveType, PrimitiveArray, StringArray};
