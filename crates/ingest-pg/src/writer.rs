@@ -375,7 +375,9 @@ impl<'c> TableWriter<'c> {
     }
 
     /// Inserts new keys and updates changed rows with one MERGE; identical rows match no
-    /// action, so they are neither rewritten nor locked. MERGE beat `INSERT … ON CONFLICT`
+    /// action, so they are neither rewritten nor locked. If another session inserts one of
+    /// the new keys meanwhile, the MERGE is rolled back to a savepoint and redone as
+    /// `INSERT … ON CONFLICT`, which waits for that row and updates it. MERGE beat `INSERT … ON CONFLICT`
     /// with a changed-rows filter by 1.8x on 300k rows (its hash join replaces 300k index
     /// probes, and nothing is materialised for RETURNING). Returns (inserted, updated),
     /// read from the transaction's own row counters since PostgreSQL 15's MERGE reports
@@ -409,9 +411,8 @@ impl<'c> TableWriter<'c> {
         } else {
             ""
         };
-        let when_matched = if others.is_empty() {
-            String::new()
-        } else {
+        let keys = column_list(plan.key.iter().map(String::as_str), "");
+        let changed = |new: &str| {
             let side = |alias: &str| {
                 others
                     .iter()
@@ -419,29 +420,74 @@ impl<'c> TableWriter<'c> {
                     .collect::<Vec<_>>()
                     .join(", ")
             };
-            let set = others
+            format!("ROW({}) IS DISTINCT FROM ROW({})", side("t"), side(new))
+        };
+        let set = |new: &str| {
+            others
                 .iter()
-                .map(|c| format!("{c} = s.{c}", c = quote_ident(c)))
+                .map(|c| format!("{c} = {new}.{c}", c = quote_ident(c)))
                 .collect::<Vec<_>>()
-                .join(", ");
+                .join(", ")
+        };
+        let when_matched = if others.is_empty() {
+            String::new()
+        } else {
             format!(
-                "WHEN MATCHED AND ROW({}) IS DISTINCT FROM ROW({}) THEN UPDATE SET {set}",
-                side("t"),
-                side("s")
+                "WHEN MATCHED AND {} THEN UPDATE SET {}",
+                changed("s"),
+                set("s")
             )
         };
-        let sql = format!(
+        let merge = format!(
             "MERGE INTO {target} AS t USING {staging} AS s ON {join}
              {when_matched}
              WHEN NOT MATCHED THEN INSERT ({cols}) {overriding} VALUES ({scols})"
         );
+        self.exec("SAVEPOINT ingest_merge", "setting a savepoint")
+            .await?;
         let before = self.row_counters().await?;
-        self.client
-            .execute(&sql, &[])
+        match self.client.execute(&merge, &[]).await {
+            Ok(_) => {
+                let after = self.row_counters().await?;
+                self.exec("RELEASE SAVEPOINT ingest_merge", "releasing the savepoint")
+                    .await?;
+                return Ok((after.0 - before.0, after.1 - before.1));
+            }
+            // Another session inserted one of the new keys while the MERGE ran (MERGE in
+            // PostgreSQL 15 does not arbitrate that): redo it with ON CONFLICT, which does.
+            Err(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
+                self.exec(
+                    "ROLLBACK TO SAVEPOINT ingest_merge",
+                    "rolling back the MERGE",
+                )
+                .await?;
+            }
+            Err(e) => return Err(PgError::query(format!("merging into {target}"))(e)),
+        }
+        let on_conflict = if others.is_empty() {
+            "DO NOTHING".to_string()
+        } else {
+            format!(
+                "DO UPDATE SET {} WHERE {}",
+                set("EXCLUDED"),
+                changed("EXCLUDED")
+            )
+        };
+        let upsert = format!(
+            "WITH written AS (
+                INSERT INTO {target} AS t ({cols}) {overriding} SELECT {scols} FROM {staging} s
+                ON CONFLICT ({keys}) {on_conflict}
+                RETURNING (t.xmax = 0) AS inserted
+             )
+             SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM written"
+        );
+        let row = self
+            .client
+            .query_one(&upsert, &[])
             .await
             .map_err(PgError::query(format!("merging into {target}")))?;
-        let after = self.row_counters().await?;
-        Ok((after.0 - before.0, after.1 - before.1))
+        let (inserted, updated): (i64, i64) = (row.get(0), row.get(1));
+        Ok((inserted as u64, updated as u64))
     }
 
     /// Rows inserted and updated in the target (and its partitions, if it has any: a plain

@@ -168,3 +168,71 @@ fn a_row_a_domain_refuses_in_staging_is_named_by_its_line() {
         .fails_with(1, "d.csv: line 3: COPY: value for domain");
     assert_eq!(db.value("select count(*) from {s}.d"), "0");
 }
+
+#[test]
+fn a_key_another_session_inserts_during_the_merge_is_updated_not_a_failure() {
+    let mut db = TestDb::new("racekey");
+    db.exec("create table {s}.kv (k int primary key, v text)");
+    let f = db.file("kv.csv", "k,v\n1,file\n2,file\n");
+    // Another session inserts key 2 and holds its transaction open.
+    let mut other =
+        postgres::Client::connect(&crate::support::database_url(), postgres::NoTls).unwrap();
+    other
+        .batch_execute(&format!(
+            "begin; insert into {}.kv values (2, 'other')",
+            db.schema
+        ))
+        .unwrap();
+    let url = format!(
+        "{}?application_name={}",
+        crate::support::database_url(),
+        db.schema
+    );
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_ingest"))
+        .args([
+            "load",
+            f.to_str().unwrap(),
+            "--into",
+            &db.t("kv"),
+            "--mode",
+            "upsert",
+            "--json",
+        ])
+        .env("DATABASE_URL", url)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The MERGE waits for that row; once it does, the other session commits.
+    let waiting = format!(
+        "select count(*) from pg_stat_activity where application_name = '{}' and wait_event_type = 'Lock' and query like 'MERGE%'",
+        db.schema
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while db.value(&waiting) == "0" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the MERGE never waited on the other session"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    other.batch_execute("commit").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (
+            summary["rows_inserted"].as_u64(),
+            summary["rows_updated"].as_u64()
+        ),
+        (Some(1), Some(1))
+    );
+    assert_eq!(
+        db.value("select string_agg(k || v, ' ' order by k) from {s}.kv"),
+        "1file 2file"
+    );
+}
