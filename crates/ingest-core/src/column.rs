@@ -5,8 +5,6 @@ use crate::PgType;
 pub struct Column {
     pub name: String,
     pub pg_type: PgType,
-    /// The type's OID: binary COPY of arrays and enums needs it.
-    pub type_oid: u32,
     pub not_null: bool,
     /// A DEFAULT expression or an identity: the column may be left out of the file.
     pub has_default: bool,

@@ -24,21 +24,16 @@ pub struct ResolvedTable {
 /// in the search path, so a name with quotes, dots or semicolons works typed as it is.
 pub async fn resolve_table(client: &Client, name: &str) -> Result<ResolvedTable, PgError> {
     let row = client
-        .query_one(
-            "select coalesce(
-                 (select c.oid from pg_class c
-                   where c.oid = to_regclass($1) and c.relkind in ('r', 'p')),
-                 (select c.oid from pg_class c
-                   where c.relname = $1 and c.relkind in ('r', 'p')
-                     and pg_table_is_visible(c.oid)
-                   limit 1))",
+        .query_opt(
+            "select c.oid from pg_class c
+              where c.oid = to_regclass($1) and c.relkind in ('r', 'p')",
             &[&name],
         )
         .await;
     // to_regclass raises on a syntactically invalid name (e.g. `a"b`); the fallback query
     // then handles the literal name.
     let oid: Option<u32> = match row {
-        Ok(row) => row.get(0),
+        Ok(row) => row.map(|r| r.get(0)),
         Err(_) => None,
     };
     let oid = match oid {
@@ -123,7 +118,6 @@ pub async fn describe_table(client: &Client, oid: u32) -> Result<ResolvedTable, 
             Some(pg_type) => columns.push(Column {
                 name: col_name,
                 pg_type,
-                type_oid,
                 not_null,
                 has_default,
                 identity_always: row.get(6),
@@ -136,10 +130,10 @@ pub async fn describe_table(client: &Client, oid: u32) -> Result<ResolvedTable, 
             }),
         }
     }
-    // Unique indexes on plain columns, without a predicate, primary key first.
-    let unique_keys: Vec<Vec<String>> = client
+    // Unique indexes on plain columns, without a predicate, the primary key first.
+    let unique: Vec<(Vec<String>, bool)> = client
         .query(
-            "select array_agg(a.attname::text order by k.ord) from pg_index i
+            "select array_agg(a.attname::text order by k.ord), i.indisprimary from pg_index i
                cross join lateral unnest(i.indkey) with ordinality as k(attnum, ord)
                join pg_attribute a on a.attrelid = i.indrelid and a.attnum = k.attnum
               where i.indrelid = $1 and i.indisunique and i.indpred is null
@@ -151,21 +145,13 @@ pub async fn describe_table(client: &Client, oid: u32) -> Result<ResolvedTable, 
         .await
         .map_err(PgError::query("reading the unique indexes"))?
         .iter()
-        .map(|r| r.get(0))
+        .map(|r| (r.get(0), r.get(1)))
         .collect();
-    let primary_key = client
-        .query(
-            "select a.attname::text from pg_index i
-               cross join lateral unnest(i.indkey) with ordinality as k(attnum, ord)
-               join pg_attribute a on a.attrelid = i.indrelid and a.attnum = k.attnum
-              where i.indrelid = $1 and i.indisprimary order by k.ord",
-            &[&oid],
-        )
-        .await
-        .map_err(PgError::query("reading the primary key"))?
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+    let primary_key = match unique.first() {
+        Some((columns, true)) => columns.clone(),
+        _ => Vec::new(),
+    };
+    let unique_keys = unique.into_iter().map(|(columns, _)| columns).collect();
     Ok(ResolvedTable {
         oid,
         schema: TableSchema {

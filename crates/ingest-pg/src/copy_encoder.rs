@@ -12,6 +12,7 @@ use arrow_array::types::{
 };
 use arrow_array::{Array, ArrayRef, BooleanArray, PrimitiveArray};
 use arrow_array::{BinaryArray, FixedSizeBinaryArray, ListArray, StringArray};
+use arrow_buffer::NullBuffer;
 use bytes::{BufMut, Bytes, BytesMut};
 use ingest_core::PgType;
 
@@ -59,10 +60,10 @@ impl CopyEncoder {
         lines: &[u64],
         out: &mut BytesMut,
     ) {
-        let writers: Vec<ValueWriter> = columns
+        let writers: Vec<Field> = columns
             .iter()
             .zip(&self.types)
-            .map(|(a, t)| ValueWriter::new(a.as_ref(), t))
+            .map(|(a, t)| Field::new(a.as_ref(), t))
             .collect();
         let nfields = (writers.len() + self.with_line as usize) as i16;
         let rows = lines.len();
@@ -103,8 +104,36 @@ enum ValueWriter<'a> {
     Array {
         list: &'a ListArray,
         element_oid: u32,
-        values: Box<ValueWriter<'a>>,
+        values: Box<Field<'a>>,
     },
+}
+
+/// A column (or an array's elements): its null bitmap, taken once, and its values.
+struct Field<'a> {
+    nulls: Option<&'a NullBuffer>,
+    values: ValueWriter<'a>,
+}
+
+impl<'a> Field<'a> {
+    fn new(array: &'a dyn Array, ty: &PgType) -> Self {
+        Field {
+            nulls: array.nulls(),
+            values: ValueWriter::new(array, ty),
+        }
+    }
+
+    fn is_null(&self, row: usize) -> bool {
+        self.nulls.is_some_and(|n| n.is_null(row))
+    }
+
+    /// Writes one field: its length and value, or -1 for NULL.
+    fn write(&self, row: usize, out: &mut BytesMut) {
+        if self.is_null(row) {
+            out.put_i32(-1);
+        } else {
+            self.values.write(row, out);
+        }
+    }
 }
 
 impl<'a> ValueWriter<'a> {
@@ -139,39 +168,14 @@ impl<'a> ValueWriter<'a> {
                 ValueWriter::Array {
                     list,
                     element_oid: *element_oid,
-                    values: Box::new(ValueWriter::new(list.values().as_ref(), element)),
+                    values: Box::new(Field::new(list.values().as_ref(), element)),
                 }
             }
         }
     }
 
-    fn is_null(&self, row: usize) -> bool {
-        match self {
-            ValueWriter::I16(a) => a.is_null(row),
-            ValueWriter::I32(a) => a.is_null(row),
-            ValueWriter::I64(a) => a.is_null(row),
-            ValueWriter::F32(a) => a.is_null(row),
-            ValueWriter::F64(a) => a.is_null(row),
-            ValueWriter::Bool(a) => a.is_null(row),
-            ValueWriter::Decimal(a, _) => a.is_null(row),
-            ValueWriter::NumericText(a) | ValueWriter::Text(a) | ValueWriter::Jsonb(a) => {
-                a.is_null(row)
-            }
-            ValueWriter::Date(a) => a.is_null(row),
-            ValueWriter::Time(a) => a.is_null(row),
-            ValueWriter::Timestamp(a) => a.is_null(row),
-            ValueWriter::Uuid(a) => a.is_null(row),
-            ValueWriter::Bytea(a) => a.is_null(row),
-            ValueWriter::Array { list, .. } => list.is_null(row),
-        }
-    }
-
-    /// Writes one field: its length and value, or -1 for NULL.
+    /// Writes the value of a non-NULL field: its length and its bytes.
     fn write(&self, row: usize, out: &mut BytesMut) {
-        if self.is_null(row) {
-            out.put_i32(-1);
-            return;
-        }
         match self {
             ValueWriter::I16(a) => {
                 out.put_i32(2);

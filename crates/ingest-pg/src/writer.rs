@@ -162,11 +162,6 @@ impl<'c> TableWriter<'c> {
         Ok(writer)
     }
 
-    /// Whether the encoder must append the source line to each row.
-    pub fn wants_line_column(mode: LoadMode) -> bool {
-        mode.uses_staging()
-    }
-
     /// Sends encoded rows.
     pub async fn send(&mut self, chunk: Bytes) -> Result<(), PgError> {
         let sink = self.sink.as_mut().expect("COPY is open");
@@ -516,7 +511,7 @@ impl<'c> TableWriter<'c> {
             .table
             .schema
             .column(column)
-            .is_some_and(|c| matches!(c.pg_type, PgType::Json) || is_json_array(&c.pg_type));
+            .is_some_and(|c| has_no_equality(&c.pg_type));
         let c = format!("{alias}.{}", quote_ident(column));
         if is_json { format!("{c}::text") } else { c }
     }
@@ -548,8 +543,13 @@ impl<'c> TableWriter<'c> {
     }
 }
 
-fn is_json_array(t: &PgType) -> bool {
-    matches!(t, PgType::Array { element, .. } if matches!(**element, PgType::Json))
+/// `json`, and arrays of it, have no `=`: they are compared as text.
+fn has_no_equality(t: &PgType) -> bool {
+    match t {
+        PgType::Json => true,
+        PgType::Array { element, .. } => has_no_equality(element),
+        _ => false,
+    }
 }
 
 async fn ensure_staging_schema(client: &Client) -> Result<(), PgError> {

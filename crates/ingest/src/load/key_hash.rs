@@ -12,7 +12,8 @@ use arrow_array::types::{
     Date32Type, Decimal128Type, Int16Type, Int32Type, Int64Type, Time64MicrosecondType,
     TimestampMicrosecondType,
 };
-use arrow_array::{Array, ArrayRef};
+use arrow_array::{Array, ArrayRef, ArrowPrimitiveType};
+use arrow_schema::DataType;
 use ingest_core::PgType;
 
 use crate::load::transform::MappedColumn;
@@ -61,54 +62,75 @@ pub fn hashable(t: &PgType) -> bool {
 
 /// Appends the hash of each kept row's key (the `key` columns of `arrays`) to `out`.
 pub fn hash_keys(arrays: &[ArrayRef], key: &[KeyColumn], keep: &[bool], out: &mut Vec<u64>) {
+    // Each column's concrete array is found once per batch, not once per value.
+    let hashers: Vec<ValueHasher> = key
+        .iter()
+        .map(|k| value_hasher(arrays[k.index].as_ref(), k.trim_blanks))
+        .collect();
     for (row, kept) in keep.iter().enumerate() {
         if !*kept {
             continue;
         }
         let mut h = DefaultHasher::new();
-        for k in key {
-            hash_value(arrays[k.index].as_ref(), row, k.trim_blanks, &mut h);
+        for hash_value in &hashers {
+            hash_value(row, &mut h);
         }
         out.push(h.finish());
     }
 }
 
-fn hash_value(a: &dyn Array, row: usize, trim_blanks: bool, h: &mut DefaultHasher) {
-    if a.is_null(row) {
-        0u8.hash(h);
-        return;
+type ValueHasher<'a> = Box<dyn Fn(usize, &mut DefaultHasher) + 'a>;
+
+/// Feeds one row's value of `a` (or a NULL marker) to a hasher.
+fn value_hasher(a: &dyn Array, trim_blanks: bool) -> ValueHasher<'_> {
+    fn of<'a, T: Hash + ?Sized + 'a>(
+        a: &'a dyn Array,
+        value: impl Fn(usize) -> &'a T + 'a,
+    ) -> ValueHasher<'a> {
+        let nulls = a.nulls();
+        Box::new(move |row, h| match nulls.is_some_and(|n| n.is_null(row)) {
+            true => 0u8.hash(h),
+            false => {
+                1u8.hash(h);
+                value(row).hash(h)
+            }
+        })
     }
-    1u8.hash(h);
-    if let Some(a) = a.as_primitive_opt::<Int64Type>() {
-        a.value(row).hash(h)
-    } else if let Some(a) = a.as_primitive_opt::<Int32Type>() {
-        a.value(row).hash(h)
-    } else if let Some(a) = a.as_primitive_opt::<Int16Type>() {
-        a.value(row).hash(h)
-    } else if let Some(a) = a.as_primitive_opt::<Decimal128Type>() {
-        a.value(row).hash(h)
-    } else if let Some(a) = a.as_primitive_opt::<Date32Type>() {
-        a.value(row).hash(h)
-    } else if let Some(a) = a.as_primitive_opt::<Time64MicrosecondType>() {
-        a.value(row).hash(h)
-    } else if let Some(a) = a.as_primitive_opt::<TimestampMicrosecondType>() {
-        a.value(row).hash(h)
-    } else if let Some(a) = a.as_string_opt::<i32>() {
-        let v = a.value(row);
-        if trim_blanks {
-            v.trim_end_matches(' ')
-        } else {
-            v
+    fn primitive<'a, T: ArrowPrimitiveType>(a: &'a dyn Array) -> ValueHasher<'a>
+    where
+        T::Native: Hash,
+    {
+        let values = a.as_primitive::<T>().values();
+        of(a, move |row| &values[row])
+    }
+    match a.data_type() {
+        DataType::Int16 => primitive::<Int16Type>(a),
+        DataType::Int32 => primitive::<Int32Type>(a),
+        DataType::Int64 => primitive::<Int64Type>(a),
+        DataType::Decimal128(..) => primitive::<Decimal128Type>(a),
+        DataType::Date32 => primitive::<Date32Type>(a),
+        DataType::Time64(_) => primitive::<Time64MicrosecondType>(a),
+        DataType::Timestamp(..) => primitive::<TimestampMicrosecondType>(a),
+        DataType::Utf8 => {
+            let s = a.as_string::<i32>();
+            match trim_blanks {
+                true => of(a, move |row| s.value(row).trim_end_matches(' ')),
+                false => of(a, move |row| s.value(row)),
+            }
         }
-        .hash(h)
-    } else if let Some(a) = a.as_boolean_opt() {
-        a.value(row).hash(h)
-    } else if let Some(a) = a.as_fixed_size_binary_opt() {
-        a.value(row).hash(h)
-    } else if let Some(a) = a.as_binary_opt::<i32>() {
-        a.value(row).hash(h)
-    } else {
-        unreachable!("hash_keys is only used for types hashable() accepts")
+        DataType::Boolean => {
+            let b = a.as_boolean();
+            of(a, move |row| if b.value(row) { &true } else { &false })
+        }
+        DataType::FixedSizeBinary(_) => {
+            let f = a.as_fixed_size_binary();
+            of(a, move |row| f.value(row))
+        }
+        DataType::Binary => {
+            let b = a.as_binary::<i32>();
+            of(a, move |row| b.value(row))
+        }
+        other => unreachable!("hash_keys is only used for types hashable() accepts, not {other}"),
     }
 }
 

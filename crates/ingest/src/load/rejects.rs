@@ -163,17 +163,14 @@ impl RejectSink {
 
     /// Flushes the errors file; returns its path if there is one.
     pub fn finish(&mut self) -> std::io::Result<Option<PathBuf>> {
-        match &mut self.file {
-            None => Ok(None),
-            Some((path, Writer::Csv(w))) => {
-                w.flush()?;
-                Ok(Some(path.clone()))
-            }
-            Some((path, Writer::Ndjson(w))) => {
-                w.flush()?;
-                Ok(Some(path.clone()))
-            }
+        let Some((path, writer)) = &mut self.file else {
+            return Ok(None);
+        };
+        match writer {
+            Writer::Csv(w) => w.flush()?,
+            Writer::Ndjson(w) => w.flush()?,
         }
+        Ok(Some(path.clone()))
     }
 }
 

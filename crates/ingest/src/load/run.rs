@@ -151,7 +151,8 @@ async fn load(
         None => Tz::UTC,
     };
 
-    let with_line = TableWriter::wants_line_column(req.mode);
+    // Staged rows carry their source line, to choose among duplicate keys.
+    let with_line = req.mode.uses_staging();
     let mut transformer = Transformer::new(columns.clone(), format, !req.dry_run, with_line);
     // Proving keys unique client-side saves the server a pass over the staged rows.
     let key_idx: Option<Vec<KeyColumn>> = sql_plan

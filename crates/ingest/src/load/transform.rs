@@ -29,7 +29,6 @@ pub struct EncodedBatch {
     /// Binary COPY rows (no header or trailer); empty in a dry run.
     pub data: Bytes,
     pub rows_read: u64,
-    pub rows_valid: u64,
     pub rows_rejected: u64,
     pub rejects: Vec<Reject>,
     pub bytes_read: u64,
@@ -103,15 +102,17 @@ impl Transformer {
                     reason: e.reason.clone(),
                 });
             }
-            if (col.not_null || col.key) && coerced.array.null_count() > 0 {
+            if (col.not_null || col.key)
+                && let Some(nulls) = coerced.array.nulls()
+            {
                 let reason = if col.not_null {
                     "null in a NOT NULL column"
                 } else {
                     "null in a key column (it would match no row, and insert a new one every time)"
                 };
-                for (row, kept) in keep.iter_mut().enumerate() {
+                for (row, (kept, valid)) in keep.iter_mut().zip(nulls.iter()).enumerate() {
                     // A refused value already cleared `keep`; this is a NULL in the file.
-                    if *kept && coerced.array.is_null(row) {
+                    if *kept && !valid {
                         *kept = false;
                         rejects.push(Reject {
                             line: batch.lines[row],
@@ -155,7 +156,6 @@ impl Transformer {
             lines,
             data,
             rows_read: (rows + batch.rejects.len()) as u64,
-            rows_valid: valid,
             rows_rejected: rows as u64 - valid + batch.rejects.len() as u64,
             rejects,
             bytes_read: batch.bytes_read,
