@@ -5,7 +5,7 @@ use arrow_schema::{DataType, Field, TimeUnit};
 
 /// Precision above which `numeric` values travel as canonical decimal text instead of
 /// `Decimal128` (which holds at most 38 digits).
-pub const MAX_DECIMAL128_PRECISION: u8 = 38;
+const MAX_DECIMAL128_PRECISION: u8 = 38;
 
 /// The `Decimal128(p, s)` holding `numeric(precision, scale)`, when Arrow allows one:
 /// `1 <= p <= 38`, `s` fits an `i8` and a positive `s` is at most `p` (negative scales are

@@ -4,7 +4,7 @@
 //! text would need its accented letters to come in exactly UTF-8's lead and continuation
 //! pattern), so a locale's legacy default (e.g. Windows-1252 for pt-BR) should give way to it.
 
-const UTF8_BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
+pub(crate) const UTF8_BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
 
 /// What [`sniff_encoding`] found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,6 +5,8 @@ use std::ops::Range;
 
 use serde::de::IgnoredAny;
 
+use super::{is_space, trim_space};
+
 pub(super) const MULTI_DIMENSIONAL: &str = "only one-dimensional arrays are supported";
 
 /// The elements of one array value: their text in `text`, each a range of it or NULL.
@@ -29,7 +31,7 @@ impl Elements {
 /// decimal comma, to be read by a text format that has one.
 pub(super) fn split(value: &str, comma_numbers: bool, out: &mut Elements) -> Result<(), String> {
     out.clear();
-    let value = value.trim_matches(is_space);
+    let value = trim_space(value);
     if value.starts_with('[') {
         split_json(value, comma_numbers, out)
     } else {
@@ -38,11 +40,6 @@ pub(super) fn split(value: &str, comma_numbers: bool, out: &mut Elements) -> Res
             _ => format!("malformed array literal: {detail}"),
         })
     }
-}
-
-/// Whitespace as PostgreSQL's `array_isspace` sees it.
-fn is_space(c: char) -> bool {
-    matches!(c, ' ' | '\t' | '\n' | '\r' | '\x0b' | '\x0c')
 }
 
 fn split_literal(s: &str, out: &mut Elements) -> Result<(), &'static str> {

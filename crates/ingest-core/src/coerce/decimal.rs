@@ -15,7 +15,7 @@ use arrow_array::builder::StringBuilder;
 use arrow_array::types::Decimal128Type;
 use arrow_array::{Array, ArrayRef};
 
-use super::number::{Lexed, Syntax, lex};
+use super::number::{Lexed, Special, Syntax, lex, special};
 use super::{CellError, Cells, primitive, trim_space};
 use crate::{PgType, TextFormat};
 
@@ -39,17 +39,11 @@ pub(super) fn coerce(
     match ty.arrow_type() {
         arrow_schema::DataType::Decimal128(p, s) => {
             let reasons = Reasons::new(ty, p.into(), s.into());
-            let array = primitive::<Decimal128Type>(cells, errors, |text| {
-                let text = trim_space(text);
-                if text.eq_ignore_ascii_case("nan") {
-                    return Err(reasons.nan.clone());
-                }
-                if is_infinity(text) {
-                    return Err(INFINITY.to_owned());
-                }
-                let lexed = lex(text, &syntax).ok_or(NOT_A_NUMBER)?;
-                to_unscaled(&lexed, p, s).map_err(|e| reasons.of(e))
-            });
+            let array =
+                primitive::<Decimal128Type>(cells, errors, |text| match read(text, &syntax)? {
+                    Reading::NaN => Err(reasons.nan.clone()),
+                    Reading::Number(lexed) => to_unscaled(&lexed, p, s).map_err(|e| reasons.of(e)),
+                });
             Arc::new(array.with_data_type(ty.arrow_type()))
         }
         _ => {
@@ -59,9 +53,27 @@ pub(super) fn coerce(
     }
 }
 
-fn is_infinity(text: &str) -> bool {
-    let unsigned = text.strip_prefix(['+', '-']).unwrap_or(text);
-    unsigned.eq_ignore_ascii_case("infinity") || unsigned.eq_ignore_ascii_case("inf")
+/// What a `numeric` value's text reads as, before the column's bounds are applied.
+enum Reading<'a> {
+    NaN,
+    /// A finite number whose exponent PostgreSQL accepts.
+    Number(Lexed<'a>),
+}
+
+/// The reading both paths share: trims `text` and refuses infinities, text that is not a
+/// number and exponents beyond ±`MAX_EXPONENT`.
+fn read<'a>(text: &'a str, syntax: &Syntax) -> Result<Reading<'a>, &'static str> {
+    let text = trim_space(text);
+    match special(text) {
+        Some(Special::NaN) => return Ok(Reading::NaN),
+        Some(Special::Infinity | Special::NegInfinity) => return Err(INFINITY),
+        None => {}
+    }
+    let lexed = lex(text, syntax).ok_or(NOT_A_NUMBER)?;
+    if lexed.exp.abs() > MAX_EXPONENT {
+        return Err(BAD_EXPONENT);
+    }
+    Ok(Reading::Number(lexed))
 }
 
 /// Why a number does not fit `numeric(p,s)`.
@@ -71,8 +83,6 @@ pub(super) enum Misfit {
     Scale,
     /// More significant digits than the precision allows.
     Precision,
-    /// An exponent PostgreSQL refuses.
-    Exponent,
 }
 
 /// The messages of one column's misfits, built once.
@@ -114,16 +124,14 @@ impl Reasons {
         match misfit {
             Misfit::Scale => self.scale.clone(),
             Misfit::Precision => self.precision.clone(),
-            Misfit::Exponent => BAD_EXPONENT.to_owned(),
         }
     }
 }
 
-/// The unscaled `i128` of `lexed` in `numeric(p,s)`, `p <= 38`; exact or refused.
+/// The unscaled `i128` of `lexed` (from `read`: its exponent is within ±`MAX_EXPONENT`) in
+/// `numeric(p,s)`, `p <= 38`; exact or refused.
 pub(super) fn to_unscaled(lexed: &Lexed, p: u8, s: i8) -> Result<i128, Misfit> {
-    if lexed.exp.abs() > MAX_EXPONENT {
-        return Err(Misfit::Exponent);
-    }
+    debug_assert!(lexed.exp.abs() <= MAX_EXPONENT);
     let max = 10i128.pow(u32::from(p)) - 1;
     // Fraction digits as written once the exponent is applied (negative: a power of ten).
     let written_scale = lexed.frac.len() as i64 - lexed.exp;
@@ -229,7 +237,7 @@ fn canonical_column(
             out.append_null();
             continue;
         };
-        match write_canonical(trim_space(text), syntax, bounds, &mut digits, &mut out) {
+        match write_canonical(text, syntax, bounds, &mut digits, &mut out) {
             Ok(()) => out.append_value(""),
             Err(reason) => {
                 errors.push(CellError { row, reason });
@@ -248,20 +256,16 @@ fn write_canonical(
     digits: &mut Vec<u8>,
     out: &mut StringBuilder,
 ) -> Result<(), String> {
-    if text.eq_ignore_ascii_case("nan") {
-        if let Some(bounds) = bounds {
-            return Err(bounds.reasons.nan.clone());
+    let lexed = match read(text, syntax)? {
+        Reading::Number(lexed) => lexed,
+        Reading::NaN => {
+            if let Some(bounds) = bounds {
+                return Err(bounds.reasons.nan.clone());
+            }
+            out.write_str("NaN").expect("writing to a builder");
+            return Ok(());
         }
-        out.write_str("NaN").expect("writing to a builder");
-        return Ok(());
-    }
-    if is_infinity(text) {
-        return Err(INFINITY.to_owned());
-    }
-    let lexed = lex(text, syntax).ok_or(NOT_A_NUMBER)?;
-    if lexed.exp.abs() > MAX_EXPONENT {
-        return Err(BAD_EXPONENT.to_owned());
-    }
+    };
     digits.clear();
     digits.extend(lexed.digits());
     let point = lexed.int_digits as i64 + lexed.exp;

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use arrow_array::ArrayRef;
 use arrow_array::types::{Float32Type, Float64Type};
 
-use super::number::{Syntax, lex};
+use super::number::{Special, Syntax, lex, special};
 use super::{CellError, Cells, primitive, trim_space};
 use crate::TextFormat;
 
@@ -78,8 +78,11 @@ impl Reader {
 
     fn read<F: Float>(&mut self, text: &str) -> Result<F, String> {
         let text = trim_space(text);
-        if let Some(special) = special::<F>(text) {
-            return Ok(special);
+        match special(text) {
+            Some(Special::NaN) => return Ok(F::NAN),
+            Some(Special::Infinity) => return Ok(F::INFINITY),
+            Some(Special::NegInfinity) => return Ok(F::NEG_INFINITY),
+            None => {}
         }
         let lexed = lex(text, &self.syntax).ok_or("not a number")?;
         let plain = !lexed.has_separators && self.syntax.decimal == b'.';
@@ -112,28 +115,6 @@ impl Reader {
             (true, false) if !lexed.is_zero() => Err(self.out_of_range.to_owned()),
             _ => Ok(value),
         }
-    }
-}
-
-/// PostgreSQL's spellings of the special values, in any case.
-fn special<F: Float>(text: &str) -> Option<F> {
-    let lower = |s: &str| {
-        [
-            "nan",
-            "infinity",
-            "+infinity",
-            "-infinity",
-            "inf",
-            "+inf",
-            "-inf",
-        ]
-        .into_iter()
-        .find(|name| s.eq_ignore_ascii_case(name))
-    };
-    match lower(text)? {
-        "nan" => Some(F::NAN),
-        "-infinity" | "-inf" => Some(F::NEG_INFINITY),
-        _ => Some(F::INFINITY),
     }
 }
 

@@ -1,7 +1,6 @@
 //! `smallint`, `integer`, `bigint`: an optional sign and decimal digits, whitespace around
 //! them trimmed, thousands separators accepted only between groups of three.
 
-use arrow_array::types::{Int16Type, Int32Type, Int64Type};
 use arrow_array::{ArrayRef, ArrowPrimitiveType};
 use std::sync::Arc;
 
@@ -9,22 +8,11 @@ use super::number::{Sep, scan_int_part, split_sign};
 use super::{CellError, Cells, primitive, trim_space};
 use crate::{PgType, TextFormat};
 
-pub(super) fn coerce_int2(cells: Cells, fmt: &TextFormat, errors: &mut Vec<CellError>) -> ArrayRef {
-    coerce_as::<Int16Type>(cells, fmt, &PgType::Int2, errors)
-}
-
-pub(super) fn coerce_int4(cells: Cells, fmt: &TextFormat, errors: &mut Vec<CellError>) -> ArrayRef {
-    coerce_as::<Int32Type>(cells, fmt, &PgType::Int4, errors)
-}
-
-pub(super) fn coerce_int8(cells: Cells, fmt: &TextFormat, errors: &mut Vec<CellError>) -> ArrayRef {
-    coerce_as::<Int64Type>(cells, fmt, &PgType::Int8, errors)
-}
-
-fn coerce_as<T>(
+/// `ty` (`smallint`, `integer` or `bigint`) as `T` (`Int16Type`, `Int32Type`, `Int64Type`).
+pub(super) fn coerce<T>(
     cells: Cells,
-    fmt: &TextFormat,
     ty: &PgType,
+    fmt: &TextFormat,
     errors: &mut Vec<CellError>,
 ) -> ArrayRef
 where

@@ -12,6 +12,7 @@
 //! `sim`/`não`/`on`/`off`. Matching `psql \copy` value for value is the contract here.
 
 use arrow_array::builder::BooleanBufferBuilder;
+use arrow_array::types::{Int16Type, Int32Type, Int64Type};
 use arrow_array::{Array, ArrayRef, ArrowPrimitiveType, PrimitiveArray, StringArray};
 use arrow_buffer::NullBuffer;
 
@@ -93,9 +94,9 @@ impl<'a> Cells<'a> {
 fn coerce(cells: Cells<'_>, ty: &PgType, fmt: &TextFormat) -> Coerced {
     let mut errors = Vec::new();
     let array = match ty {
-        PgType::Int2 => integer::coerce_int2(cells, fmt, &mut errors),
-        PgType::Int4 => integer::coerce_int4(cells, fmt, &mut errors),
-        PgType::Int8 => integer::coerce_int8(cells, fmt, &mut errors),
+        PgType::Int2 => integer::coerce::<Int16Type>(cells, ty, fmt, &mut errors),
+        PgType::Int4 => integer::coerce::<Int32Type>(cells, ty, fmt, &mut errors),
+        PgType::Int8 => integer::coerce::<Int64Type>(cells, ty, fmt, &mut errors),
         PgType::Numeric { .. } => decimal::coerce(cells, ty, fmt, &mut errors),
         PgType::Float4 => float::coerce_float4(cells, fmt, &mut errors),
         PgType::Float8 => float::coerce_float8(cells, fmt, &mut errors),
@@ -156,9 +157,14 @@ fn primitive<T: ArrowPrimitiveType>(
 /// The reason for text PostgreSQL cannot hold (`text`, `varchar`, `json`, enums...).
 const NUL_REASON: &str = "contains a NUL byte, which PostgreSQL text cannot store";
 
-/// ASCII whitespace as PostgreSQL's `isspace` sees it, trimmed around numbers and dates.
+/// ASCII whitespace as PostgreSQL's `isspace` (and `array_isspace`) sees it.
+fn is_space(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\n' | '\r' | '\x0b' | '\x0c')
+}
+
+/// Trims `is_space` whitespace, as around numbers and dates.
 fn trim_space(s: &str) -> &str {
-    s.trim_matches(|c: char| matches!(c, ' ' | '\t' | '\n' | '\r' | '\x0b' | '\x0c'))
+    s.trim_matches(is_space)
 }
 
 #[cfg(test)]

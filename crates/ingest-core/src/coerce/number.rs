@@ -46,6 +46,31 @@ impl Syntax {
     }
 }
 
+/// A special value of `real`, `double precision` and `numeric`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Special {
+    NaN,
+    Infinity,
+    NegInfinity,
+}
+
+/// PostgreSQL's spellings of the special values, in any case: `NaN` (unsigned), `Infinity`
+/// and `inf` with an optional sign. `text` is already trimmed.
+pub(super) fn special(text: &str) -> Option<Special> {
+    if text.eq_ignore_ascii_case("nan") {
+        return Some(Special::NaN);
+    }
+    let (negative, unsigned) = split_sign(text.as_bytes());
+    if !(unsigned.eq_ignore_ascii_case(b"infinity") || unsigned.eq_ignore_ascii_case(b"inf")) {
+        return None;
+    }
+    Some(if negative {
+        Special::NegInfinity
+    } else {
+        Special::Infinity
+    })
+}
+
 /// Splits a leading `+` or `-` off.
 pub(super) fn split_sign(s: &[u8]) -> (bool, &[u8]) {
     match s.first() {
@@ -224,5 +249,27 @@ mod tests {
         // A thousands separator equal to the decimal point is ignored.
         let same = syntax(false, Some('.'));
         assert_eq!(parts("1.234", &same), Some((false, "1234/3".into(), 0)));
+    }
+
+    #[test]
+    fn specials() {
+        for (text, expected) in [
+            ("NaN", Some(Special::NaN)),
+            ("nan", Some(Special::NaN)),
+            ("Infinity", Some(Special::Infinity)),
+            ("+INFINITY", Some(Special::Infinity)),
+            ("inf", Some(Special::Infinity)),
+            ("+Inf", Some(Special::Infinity)),
+            ("-infinity", Some(Special::NegInfinity)),
+            ("-INF", Some(Special::NegInfinity)),
+            ("-nan", None),
+            ("+nan", None),
+            ("--inf", None),
+            ("infinityx", None),
+            ("in", None),
+            ("", None),
+        ] {
+            assert_eq!(special(text), expected, "{text}");
+        }
     }
 }

@@ -22,8 +22,6 @@ use crate::{PgType, TextFormat};
 /// PostgreSQL's first day, 4714-11-24 BC (Julian day 0), in days since 1970-01-01.
 const MIN_DAYS: i64 = -2_440_588;
 const MIN_MICROS: i64 = MIN_DAYS * MICROS_PER_DAY;
-/// `NaiveDate::num_days_from_ce` of 1970-01-01.
-const EPOCH_DAYS_FROM_CE: i64 = 719_163;
 
 const NO_SUCH_DATE: &str = "no such date (day or month out of range)";
 const NO_SUCH_TIMESTAMP: &str = "no such date or time (a field is out of range)";
@@ -134,7 +132,11 @@ fn checked_days<T: TryFrom<i64>>(days: i64) -> Result<T, String> {
 }
 
 fn date_days<T: TryFrom<i64>>(date: NaiveDate) -> Result<T, String> {
-    checked_days(i64::from(date.num_days_from_ce()) - EPOCH_DAYS_FROM_CE)
+    checked_days(iso::days_from_civil(
+        i64::from(date.year()),
+        date.month(),
+        date.day(),
+    ))
 }
 
 /// The reason for an unreadable value: PostgreSQL's special values get their own.
@@ -409,6 +411,28 @@ mod tests {
                 Err(reason),
                 "{text}"
             );
+        }
+    }
+
+    /// `date_days` counts with `iso::days_from_civil`: the same as chrono over all its dates.
+    #[test]
+    fn civil_days_agree_with_chrono_everywhere() {
+        let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap();
+        let civil = |d: NaiveDate| iso::days_from_civil(i64::from(d.year()), d.month(), d.day());
+        let chrono_days = |d: NaiveDate| (d - epoch).num_days();
+        for d in [NaiveDate::MIN, NaiveDate::MAX, epoch] {
+            assert_eq!(civil(d), chrono_days(d), "{d}");
+        }
+        // Around year 0 (1 BC), day by day, and spread over the whole range.
+        let mut d = NaiveDate::from_ymd_opt(-801, 1, 1).unwrap();
+        while d.year() < 801 {
+            assert_eq!(civil(d), chrono_days(d), "{d}");
+            d = d.succ_opt().unwrap();
+        }
+        let (min, max) = (chrono_days(NaiveDate::MIN), chrono_days(NaiveDate::MAX));
+        for days in (min..=max).step_by(9_973) {
+            let d = epoch + chrono::Duration::days(days);
+            assert_eq!(civil(d), days, "{d}");
         }
     }
 

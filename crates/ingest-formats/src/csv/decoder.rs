@@ -6,9 +6,9 @@ use encoding_rs::{CoderResult, Decoder as Transcoder, UTF_8};
 use crate::csv::columns::Batch;
 use crate::csv::quote_scan::{Quoting, ends_inside_quotes};
 use crate::csv::{CsvError, CsvOptions};
+use crate::sniff::UTF8_BOM;
 use crate::{RecordReject, TextBatch};
 
-const UTF8_BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
 /// UTF-8 produced per transcoding step. After `finish`, the last batch may exceed
 /// `batch_rows` by the records of at most one such step (see `CsvDecoder::finish`).
 const TRANSCODE_CHUNK: usize = 32 << 10;
@@ -57,6 +57,9 @@ struct Transcode {
 struct Core {
     reader: Reader,
     quoting: Quoting,
+    /// Whether a record's fields must be checked for invalid UTF-8 and for a character split
+    /// between two fields (see `CsvDecoder::new`); NUL bytes are checked either way.
+    check_utf8: bool,
     has_header: bool,
     max_record_bytes: usize,
     batch_rows: usize,
@@ -172,10 +175,20 @@ impl CsvDecoder {
                 pos: 0,
                 len: 0,
             });
+        // Transcoded input is valid UTF-8, and csv-core only removes or splits at the
+        // delimiter, quote, escape and line-break bytes: when those are ASCII they are never
+        // part of a multi-byte character, so the fields are valid UTF-8 as they are. Raw input
+        // is checked as a whole and at every field boundary (ASCII delimiters do not stop
+        // `\xC3,\xA9` from reading as "é" once the fields are put back to back).
+        let ascii_syntax = quoting.delimiter.is_ascii()
+            && quoting.quote.is_ascii()
+            && quoting.escape.is_none_or(|e| e.is_ascii());
+        let check_utf8 = transcode.is_none() || !ascii_syntax;
         CsvDecoder {
             core: Core {
                 reader,
                 quoting,
+                check_utf8,
                 has_header: options.has_header,
                 max_record_bytes: options.max_record_bytes.min(RECORD_BYTES_CAP),
                 batch_rows: options.batch_rows.max(1),
@@ -269,11 +282,8 @@ impl CsvDecoder {
             if self.bom_matched == UTF8_BOM.len() {
                 self.bom_done = true;
             } else if pos < input.len() {
-                // Not a BOM after all: the bytes held back are data (they cannot end a
-                // record, so the batch cannot fill here).
-                self.bom_done = true;
-                let held = self.bom_matched;
-                self.core.tokenize(&UTF8_BOM[..held], false)?;
+                // Not a BOM after all.
+                self.release_held_bom()?;
             } else {
                 // Everything so far may be the start of a BOM.
                 return Ok(pos);
@@ -281,6 +291,14 @@ impl CsvDecoder {
         }
         pos += self.core.tokenize(&input[pos..], true)?;
         Ok(pos)
+    }
+
+    /// Decides that the leading bytes held back as a possible BOM are data, and tokenises
+    /// them (they cannot end a record, so the batch cannot fill here).
+    fn release_held_bom(&mut self) -> Result<(), CsvError> {
+        self.bom_done = true;
+        self.core.tokenize(&UTF8_BOM[..self.bom_matched], false)?;
+        Ok(())
     }
 
     fn finish_inner(&mut self) -> Result<(), CsvError> {
@@ -301,9 +319,7 @@ impl CsvDecoder {
             None => {
                 if !self.bom_done {
                     // A file shorter than a BOM that starts like one.
-                    self.bom_done = true;
-                    let held = self.bom_matched;
-                    self.core.tokenize(&UTF8_BOM[..held], false)?;
+                    self.release_held_bom()?;
                 }
             }
         }
@@ -444,6 +460,7 @@ impl Core {
     fn end_record(&mut self, at_eof: bool) -> Result<(), CsvError> {
         let Core {
             quoting,
+            check_utf8,
             has_header,
             header,
             lines,
@@ -457,7 +474,8 @@ impl Core {
         }
         let data = &rec.out[..rec.out_len];
         let ends = &rec.ends[..rec.ends_len];
-        check_text(data, ends).map_err(|fault| fault.into_error(line, header.as_deref()))?;
+        check_text(data, ends, *check_utf8)
+            .map_err(|fault| fault.into_error(line, header.as_deref()))?;
 
         match header {
             None if *has_header => {
@@ -525,29 +543,40 @@ impl TextFault {
 }
 
 /// Checks that each field of a record is valid UTF-8 without NUL bytes: the fields back to
-/// back must be valid UTF-8 and each field boundary a char boundary.
-fn check_text(data: &[u8], ends: &[usize]) -> Result<(), TextFault> {
+/// back must be valid UTF-8 and each field boundary a char boundary. Without `check_utf8`
+/// (the fields are known to be valid UTF-8), only NUL bytes are looked for.
+fn check_text(data: &[u8], ends: &[usize], check_utf8: bool) -> Result<(), TextFault> {
     let field_of = |pos: usize| ends.partition_point(|&end| end <= pos);
-    if let Err(err) = std::str::from_utf8(data) {
-        let pos = err.valid_up_to();
-        return Err(TextFault::Utf8 {
-            field: field_of(pos),
-            byte: data[pos],
-        });
-    }
-    let is_continuation = |b: u8| b & 0xC0 == 0x80;
-    for &end in ends {
-        if end < data.len() && is_continuation(data[end]) {
-            // A character split between two fields: report its lead byte.
-            let mut pos = end;
-            while pos > 0 && is_continuation(data[pos]) {
-                pos -= 1;
-            }
+    if check_utf8 {
+        if let Err(err) = std::str::from_utf8(data) {
+            let pos = err.valid_up_to();
             return Err(TextFault::Utf8 {
                 field: field_of(pos),
                 byte: data[pos],
             });
         }
+        let is_continuation = |b: u8| b & 0xC0 == 0x80;
+        for &end in ends {
+            if end < data.len() && is_continuation(data[end]) {
+                // A character split between two fields: report its lead byte.
+                let mut pos = end;
+                while pos > 0 && is_continuation(data[pos]) {
+                    pos -= 1;
+                }
+                return Err(TextFault::Utf8 {
+                    field: field_of(pos),
+                    byte: data[pos],
+                });
+            }
+        }
+    } else {
+        debug_assert!(
+            std::str::from_utf8(data).is_ok()
+                && ends
+                    .iter()
+                    .all(|&end| end >= data.len() || data[end] & 0xC0 != 0x80),
+            "fields assumed valid UTF-8 are not"
+        );
     }
     if let Some(pos) = memchr::memchr(0, data) {
         return Err(TextFault::Nul {
@@ -564,7 +593,7 @@ fn header_names(data: &[u8], ends: &[usize]) -> Result<Vec<String>, CsvError> {
     let mut start = 0;
     for (i, &end) in ends.iter().enumerate() {
         let position = i + 1;
-        // Validated by `check_text`.
+        // Valid UTF-8 (see `check_text`).
         let name = String::from_utf8_lossy(&data[start..end]);
         start = end;
         let name = name.trim();
@@ -616,7 +645,32 @@ fn join_raw(data: &[u8], ends: &[usize], delimiter: u8) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::LineCounter;
+    use super::{CsvDecoder, LineCounter};
+    use crate::csv::{CsvError, CsvOptions};
+
+    /// Transcoded input skips the UTF-8 checks only when the syntax bytes are ASCII: a
+    /// non-ASCII delimiter matches inside the UTF-8 of a character and splits it.
+    #[test]
+    fn transcoded_with_non_ascii_delimiter_is_still_checked() {
+        let decode = |delimiter: u8| {
+            let mut decoder = CsvDecoder::new(CsvOptions {
+                delimiter,
+                encoding: Some(encoding_rs::WINDOWS_1252),
+                ..CsvOptions::default()
+            });
+            // "a§b": '§' is 0xA7 in Windows-1252 and C2 A7 in UTF-8.
+            decoder.decode(b"a\xa7b\n").and_then(|_| decoder.finish())
+        };
+        assert_eq!(
+            decode(0xA7),
+            Err(CsvError::InvalidUtf8 {
+                line: 1,
+                column: "column_1".into(),
+                byte: 0xC2
+            })
+        );
+        assert_eq!(decode(b','), Ok(()));
+    }
 
     /// The line after feeding `pieces` one after another.
     fn line_after(pieces: &[&[u8]]) -> u64 {
