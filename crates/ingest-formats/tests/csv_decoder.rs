@@ -733,3 +733,35 @@ fn header_is_known_before_any_batch() {
     assert_eq!(decoder.header().unwrap(), ["x", "y"]);
     assert!(decoder.flush().unwrap().is_none());
 }
+
+/// Regression: batches were cut only at 256 MiB of field data, so a file of wide rows
+/// kept over half a gigabyte in flight between the stages.
+#[test]
+fn wide_rows_make_small_batches() {
+    let field = "x".repeat(1 << 20);
+    let mut input = String::from("id,note\n");
+    for i in 0..20 {
+        input.push_str(&format!("{i},{field}\n"));
+    }
+    let mut decoder = CsvDecoder::new(CsvOptions::default());
+    let (mut rows, mut largest) = (0, 0);
+    let mut take = |batch: ingest_formats::TextBatch| {
+        let bytes: usize = batch.columns.iter().map(|c| c.values().len()).sum();
+        largest = largest.max(bytes);
+        rows += batch.num_rows();
+    };
+    let mut rest = input.as_bytes();
+    while !rest.is_empty() {
+        let n = decoder.decode(rest).unwrap();
+        rest = &rest[n..];
+        if !rest.is_empty() {
+            take(decoder.flush().unwrap().unwrap());
+        }
+    }
+    decoder.finish().unwrap();
+    while let Some(batch) = decoder.flush().unwrap() {
+        take(batch);
+    }
+    assert_eq!(rows, 20);
+    assert!(largest <= 6 << 20, "a batch held {largest} bytes of fields");
+}
