@@ -97,7 +97,12 @@ impl<'c> TableWriter<'c> {
     /// Opens the transaction and the COPY. For `insert` and `replace` the COPY goes into
     /// the target (after `TRUNCATE` for replace, with `FREEZE`); for `upsert` and `merge`
     /// into a new UNLOGGED staging table private to this load.
-    pub async fn begin(client: &'c Client, plan: LoadPlanSql) -> Result<Self, PgError> {
+    /// `on_wait` is told, once, when another load holds the table and this one waits.
+    pub async fn begin(
+        client: &'c Client,
+        plan: LoadPlanSql,
+        on_wait: &(dyn Fn(&str) + Sync),
+    ) -> Result<Self, PgError> {
         if plan.mode.uses_staging() {
             ensure_staging_schema(client).await?;
         }
@@ -117,7 +122,7 @@ impl<'c> TableWriter<'c> {
         // Every mode takes the table's load lock first, before touching the table at all:
         // taken later (after the staging table's CREATE … AS, which locks the target), an
         // upsert and a replace could each hold what the other waits for.
-        writer.lock_target().await?;
+        writer.lock_target(on_wait).await?;
         let table = &writer.plan.table;
         let copy_sql = match writer.plan.mode {
             LoadMode::Insert => format!("COPY {target} ({cols}) FROM STDIN (FORMAT binary)"),
@@ -294,8 +299,41 @@ impl<'c> TableWriter<'c> {
     }
 
     /// Serialises loads into the same table until this transaction ends.
-    async fn lock_target(&self) -> Result<(), PgError> {
+    async fn lock_target(&self, on_wait: &(dyn Fn(&str) + Sync)) -> Result<(), PgError> {
         let key = (LOCK_NAMESPACE << 32) | self.plan.table.oid as i64;
+        let free: bool = self
+            .client
+            .query_one("SELECT pg_try_advisory_xact_lock($1)", &[&key])
+            .await
+            .map_err(PgError::query("taking the table's load lock"))?
+            .get(0);
+        if free {
+            return Ok(());
+        }
+        // Say who holds it: a load that seems stuck is then easy to find (and end).
+        let holder = self
+            .client
+            .query_opt(
+                "SELECT a.pid, coalesce(a.application_name, ''),
+                        extract(epoch from now() - a.xact_start)::int8
+                   FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+                  WHERE l.locktype = 'advisory' AND l.granted
+                    AND ((l.classid::int8 << 32) | l.objid::int8) = $1",
+                &[&key],
+            )
+            .await
+            .map_err(PgError::query("finding the load that holds the table"))?;
+        let table = self.plan.table.schema.display_name();
+        on_wait(&match holder {
+            Some(h) => {
+                let (pid, app, secs): (i32, String, Option<i64>) = (h.get(0), h.get(1), h.get(2));
+                format!(
+                    "waiting for another load into {table} to finish (backend pid {pid}, application {app:?}, running for {} s)",
+                    secs.unwrap_or(0)
+                )
+            }
+            None => format!("waiting for another load into {table} to finish"),
+        });
         self.client
             .execute("SELECT pg_advisory_xact_lock($1)", &[&key])
             .await

@@ -126,6 +126,11 @@ impl Progress {
         }
     }
 
+    /// A line for the user (`ingest: …`), through the bar when there is one.
+    pub fn note(&self, message: &str) {
+        self.println(&format!("ingest: {message}"));
+    }
+
     fn println(&self, line: &str) {
         match &self.kind {
             Kind::Quiet => {}

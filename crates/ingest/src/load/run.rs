@@ -187,7 +187,7 @@ async fn load(
 
     let writer = match req.dry_run {
         true => None,
-        false => Some(TableWriter::begin(&client, sql_plan).await?),
+        false => Some(TableWriter::begin(&client, sql_plan, &|m| progress.note(m)).await?),
     };
     let mut delivery = Delivery::new(req, file_name, key_name, writer, hash_keys)?;
     progress.start(file_size);

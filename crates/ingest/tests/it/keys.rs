@@ -236,3 +236,56 @@ fn a_key_another_session_inserts_during_the_merge_is_updated_not_a_failure() {
         "1file 2file"
     );
 }
+
+#[test]
+fn a_load_waiting_for_another_says_who_holds_the_table() {
+    let mut db = TestDb::new("lockwait");
+    db.exec("create table {s}.kv (k int primary key, v text)");
+    let oid: i64 = db
+        .value("select '{s}.kv'::regclass::oid::int8")
+        .parse()
+        .unwrap();
+    // Another load (played by this session) holds the table's load lock.
+    let mut other =
+        postgres::Client::connect(&crate::support::database_url(), postgres::NoTls).unwrap();
+    other
+        .batch_execute("set application_name = 'other-load'; begin")
+        .unwrap();
+    other
+        .execute(
+            "select pg_advisory_xact_lock($1)",
+            &[&((0x696e_6765_i64 << 32) | oid)],
+        )
+        .unwrap();
+    let f = db.file("kv.csv", "k,v\n1,a\n");
+    let url = format!(
+        "{}?application_name={}",
+        crate::support::database_url(),
+        db.schema
+    );
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_ingest"))
+        .args(["load", f.to_str().unwrap(), "--into", &db.t("kv")])
+        .env("DATABASE_URL", url)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let waiting = format!(
+        "select count(*) from pg_stat_activity where application_name = '{}' and wait_event_type = 'Lock'",
+        db.schema
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while db.value(&waiting) == "0" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the load never waited"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    other.batch_execute("commit").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("waiting for another load into"), "{stderr}");
+    assert!(stderr.contains("application \"other-load\""), "{stderr}");
+    assert_eq!(db.value("select v from {s}.kv"), "a");
+}
