@@ -35,6 +35,9 @@ pub struct Delivery<'a, 'c> {
     pub rejects: RejectSink,
     /// Hashes of every kept row's key, while proving keys unique client-side is worth it.
     key_hashes: Option<Vec<u64>>,
+    /// In a dry run, which has no staging table to ask: each kept row's key hash and line,
+    /// to report the duplicate keys the real load would meet.
+    dry_run_keys: Option<Vec<(u64, u64)>>,
     sent: SentLines,
 }
 
@@ -54,7 +57,8 @@ impl<'a, 'c> Delivery<'a, 'c> {
             key_name,
             writer,
             rejects,
-            key_hashes: hash_keys.then(Vec::new),
+            key_hashes: (hash_keys && !req.dry_run).then(Vec::new),
+            dry_run_keys: (hash_keys && req.dry_run).then(Vec::new),
             sent: SentLines::default(),
         })
     }
@@ -74,6 +78,19 @@ impl<'a, 'c> Delivery<'a, 'c> {
                     self.key_hashes = None;
                 } else {
                     all.extend_from_slice(&batch.key_hashes);
+                }
+            }
+            if let Some(keys) = self.dry_run_keys.as_mut() {
+                if keys.len() + batch.key_hashes.len() > MAX_KEY_HASHES {
+                    self.dry_run_keys = None;
+                } else {
+                    keys.extend(
+                        batch
+                            .key_hashes
+                            .iter()
+                            .copied()
+                            .zip(batch.lines.iter().copied()),
+                    );
                 }
             }
             summary.rows_read += batch.rows_read;
@@ -100,7 +117,11 @@ impl<'a, 'c> Delivery<'a, 'c> {
     }
 
     /// After the last batch: duplicate keys, the limit, then merge and commit.
-    pub async fn finish(&mut self, summary: &mut LoadSummary) -> Result<(), LoadError> {
+    pub async fn finish(
+        &mut self,
+        summary: &mut LoadSummary,
+        progress: &Progress,
+    ) -> Result<(), LoadError> {
         let req = self.req;
         if summary.rows_read == 0 && !req.allow_empty {
             return Err(LoadError::Empty {
@@ -112,6 +133,9 @@ impl<'a, 'c> Delivery<'a, 'c> {
             .key_hashes
             .take()
             .is_some_and(|mut h| key_hash::all_distinct(&mut h));
+        if let Some(keys) = self.dry_run_keys.take() {
+            self.dry_run_duplicates(keys, summary, progress)?;
+        }
         let Some(writer) = self.writer.as_mut() else {
             // A dry run, or a COPY already abandoned over the limit.
             return self.check_limit(summary);
@@ -119,7 +143,7 @@ impl<'a, 'c> Delivery<'a, 'c> {
         let copied = writer.end_copy().await;
         copied.map_err(|e| self.row_error(e))?;
         if req.on_duplicate == DuplicatePolicy::Reject && req.mode.uses_staging() && !keys_unique {
-            self.reject_duplicates().await?;
+            self.reject_duplicates(progress).await?;
         }
         self.check_limit(summary)?;
         if req.delete_missing && self.rejects.rows > 0 {
@@ -177,7 +201,7 @@ impl<'a, 'c> Delivery<'a, 'c> {
     }
 
     /// Every row of a key found on several lines becomes a reject (`--on-duplicate reject`).
-    async fn reject_duplicates(&mut self) -> Result<(), LoadError> {
+    async fn reject_duplicates(&mut self, progress: &Progress) -> Result<(), LoadError> {
         let writer = self.writer.as_ref().expect("COPY was open");
         for dup in writer.duplicate_keys(i64::MAX).await? {
             let lines = dup
@@ -196,9 +220,47 @@ impl<'a, 'c> Delivery<'a, 'c> {
                     reason: format!("duplicate key (lines {lines})"),
                 })
                 .collect();
+            progress.rejects(&found);
             self.add_rejects(&found, found.len() as u64)?;
         }
         Ok(())
+    }
+
+    /// The duplicate keys of a dry run, found from key hashes (equal hashes of different
+    /// keys are a 2^-64 chance per pair): rejects under `--on-duplicate reject`, otherwise
+    /// the count of rows the real load would drop.
+    fn dry_run_duplicates(
+        &mut self,
+        mut keys: Vec<(u64, u64)>,
+        summary: &mut LoadSummary,
+        progress: &Progress,
+    ) -> Result<(), LoadError> {
+        keys.sort_unstable();
+        let mut found = Vec::new();
+        let mut dropped = 0;
+        for group in keys.chunk_by(|a, b| a.0 == b.0).filter(|g| g.len() > 1) {
+            dropped += group.len() as u64 - 1;
+            if self.req.on_duplicate == DuplicatePolicy::Reject {
+                let lines = group
+                    .iter()
+                    .map(|(_, l)| l.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                found.extend(group.iter().map(|&(_, line)| Reject {
+                    line,
+                    column: Some(self.key_name.clone()),
+                    value: String::new(),
+                    reason: format!("duplicate key (lines {lines})"),
+                }));
+            }
+        }
+        if found.is_empty() {
+            summary.rows_duplicate = dropped;
+            return Ok(());
+        }
+        found.sort_by_key(|r| r.line);
+        progress.rejects(&found);
+        self.add_rejects(&found, found.len() as u64)
     }
 
     fn add_rejects(&mut self, rejects: &[Reject], rows: u64) -> Result<(), LoadError> {

@@ -163,7 +163,7 @@ async fn load(
             KeyColumn::of(i, &columns[i])
         })
         .collect();
-    let hash_keys = req.mode.uses_staging() && !req.dry_run && key_idx.is_some();
+    let hash_keys = req.mode.uses_staging() && key_idx.is_some();
     if let Some(idx) = key_idx.filter(|_| hash_keys) {
         transformer = transformer.with_key_hashes(idx);
     }
@@ -198,7 +198,7 @@ async fn load(
     let outcome = match (streamed, read_result) {
         (Err(e), _) => Err(e),
         (Ok(()), Err(e)) => Err(input_err(e)),
-        (Ok(()), Ok(())) => delivery.finish(summary).await,
+        (Ok(()), Ok(())) => delivery.finish(summary, progress).await,
     };
     delivery.abandon().await;
     summary.rows_rejected = delivery.rejects.rows;

@@ -141,15 +141,15 @@ impl Transformer {
         if let Some(key) = &self.key {
             hash_keys(&arrays, key, &keep, &mut key_hashes);
         }
-        let lines = match &self.encoder {
-            Some(_) => batch
+        let lines = match self.encoder.is_some() || self.key.is_some() {
+            true => batch
                 .lines
                 .iter()
                 .zip(&keep)
                 .filter(|(_, k)| **k)
                 .map(|(l, _)| *l)
                 .collect(),
-            None => Vec::new(),
+            false => Vec::new(),
         };
         EncodedBatch {
             key_hashes,

@@ -289,3 +289,24 @@ fn a_load_waiting_for_another_says_who_holds_the_table() {
     assert!(stderr.contains("application \"other-load\""), "{stderr}");
     assert_eq!(db.value("select v from {s}.kv"), "a");
 }
+
+#[test]
+fn a_dry_run_finds_the_duplicate_keys_the_load_would_meet() {
+    let mut db = TestDb::new("drydups");
+    db.exec("create table {s}.kv (k int primary key, v text)");
+    let f = db.file("kv.csv", "k,v\n1,a\n2,b\n1,c\n");
+    let run = db.load(
+        &f,
+        &db.t("kv"),
+        &["--mode", "upsert", "--dry-run", "--json"],
+    );
+    run.ok();
+    assert_eq!(run.json()["rows_duplicate"], 1);
+    db.load(
+        &f,
+        &db.t("kv"),
+        &["--mode", "upsert", "--dry-run", "--on-duplicate", "reject"],
+    )
+    .fails_with(1, "rejected line 2, column k: duplicate key (lines 2, 4)");
+    assert_eq!(db.value("select count(*) from {s}.kv"), "0");
+}
