@@ -2,11 +2,12 @@
 
 use std::fs::File;
 use std::io::{Cursor, Read};
+use std::thread::JoinHandle;
 use std::time::Instant;
 
 use chrono_tz::Tz;
 use encoding_rs::Encoding;
-use ingest_core::PgType;
+use ingest_core::{PgType, TableSchema};
 use ingest_formats::csv::CsvOptions;
 use ingest_formats::{Sniffed, sniff_encoding};
 use ingest_pg::catalog::{ResolvedTable, resolve_table};
@@ -120,21 +121,7 @@ async fn load(
     }
     let plan =
         plan_columns(&header, &table.schema, &req.maps, req.ignore_unknown).map_err(plan_err)?;
-    let mut columns: Vec<MappedColumn> = plan
-        .pairs
-        .iter()
-        .map(|&(s, t)| {
-            let c = &table.schema.columns[t];
-            MappedColumn {
-                source: s,
-                name: c.name.clone(),
-                pg_type: c.pg_type.clone(),
-                not_null: c.not_null,
-                key: false,
-                byte_equality: c.byte_equality,
-            }
-        })
-        .collect();
+    let mut columns = mapped_columns(&plan.pairs, &table.schema);
     let sql_plan = sql_plan(req, &table, &columns)?;
     let key_name = sql_plan.key.join(",");
     if req.mode.uses_staging() {
@@ -154,8 +141,9 @@ async fn load(
     // Staged rows carry their source line, to choose among duplicate keys.
     let with_line = req.mode.uses_staging();
     let mut transformer = Transformer::new(columns.clone(), format, !req.dry_run, with_line);
-    // Proving keys unique client-side saves the server a pass over the staged rows.
-    let key_idx: Option<Vec<KeyColumn>> = sql_plan
+    // Hashing the keys proves them unique client-side (saving the server a pass over the
+    // staged rows) and lets a dry run report duplicates.
+    let key_columns: Option<Vec<KeyColumn>> = sql_plan
         .key
         .iter()
         .map(|k| {
@@ -163,27 +151,14 @@ async fn load(
             KeyColumn::of(i, &columns[i])
         })
         .collect();
-    let hash_keys = req.mode.uses_staging() && key_idx.is_some();
-    if let Some(idx) = key_idx.filter(|_| hash_keys) {
-        transformer = transformer.with_key_hashes(idx);
+    let mut hash_keys = false;
+    if req.mode.uses_staging()
+        && let Some(key) = key_columns
+    {
+        transformer = transformer.with_key_hashes(key);
+        hash_keys = true;
     }
-    let (text_tx, mut text_rx) = mpsc::channel(CHANNEL_DEPTH);
-    let (enc_tx, mut enc_rx) = mpsc::channel::<EncodedBatch>(CHANNEL_DEPTH);
-    let reader = std::thread::spawn(move || -> Result<(), SourceError> {
-        while let Some(batch) = source.next_batch()? {
-            if text_tx.blocking_send(batch).is_err() {
-                break; // the load stopped
-            }
-        }
-        Ok(())
-    });
-    let encoder = std::thread::spawn(move || {
-        while let Some(batch) = text_rx.blocking_recv() {
-            if enc_tx.blocking_send(transformer.transform(batch)).is_err() {
-                break;
-            }
-        }
-    });
+    let (mut enc_rx, reader, encoder) = spawn_stages(source, transformer);
 
     let writer = match req.dry_run {
         true => None,
@@ -213,6 +188,54 @@ async fn load(
     summary.errors_file = errors_file.map(|p| p.display().to_string());
     progress.finish();
     outcome
+}
+
+/// Target columns fed by the file, in the order rows are sent.
+fn mapped_columns(pairs: &[(usize, usize)], table: &TableSchema) -> Vec<MappedColumn> {
+    pairs
+        .iter()
+        .map(|&(source, target)| {
+            let c = &table.columns[target];
+            MappedColumn {
+                source,
+                name: c.name.clone(),
+                pg_type: c.pg_type.clone(),
+                not_null: c.not_null,
+                key: false,
+                byte_equality: c.byte_equality,
+            }
+        })
+        .collect()
+}
+
+/// Stages one and two on their own threads: read and split, then coerce and encode. The
+/// channels are bounded, so memory stays flat; dropping the receiver stops both.
+fn spawn_stages(
+    mut source: CsvSource,
+    transformer: Transformer,
+) -> (
+    mpsc::Receiver<EncodedBatch>,
+    JoinHandle<Result<(), SourceError>>,
+    JoinHandle<()>,
+) {
+    let (text_tx, mut text_rx) = mpsc::channel(CHANNEL_DEPTH);
+    let (enc_tx, enc_rx) = mpsc::channel::<EncodedBatch>(CHANNEL_DEPTH);
+    let reader = std::thread::spawn(move || -> Result<(), SourceError> {
+        while let Some(batch) = source.next_batch()? {
+            if text_tx.blocking_send(batch).is_err() {
+                break; // the load stopped
+            }
+        }
+        Ok(())
+    });
+    let encoder = std::thread::spawn(move || {
+        while let Some(batch) = text_rx.blocking_recv() {
+            if enc_tx.blocking_send(transformer.transform(batch)).is_err() {
+                break;
+            }
+        }
+    });
+    (enc_rx, reader, encoder)
 }
 
 /// The input and its size in bytes (0 when unknown): `-` is standard input, so a file can
