@@ -1,10 +1,9 @@
 //! A load that dies at any moment leaves the target exactly as it was, and nothing behind.
 
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
-use crate::support::{TestDb, database_url};
+use crate::support::TestDb;
 
 const ROWS: usize = 300_000;
 
@@ -21,46 +20,22 @@ fn big_file(db: &TestDb, first_id: usize) -> std::path::PathBuf {
     db.file(&format!("big_{first_id}.csv"), s)
 }
 
-/// Starts a load whose backend is named after the test's schema, so the test can watch
-/// it among the other tests' loads.
-fn start(db: &TestDb, file: &Path, table: &str, args: &[&str]) -> Child {
-    let url = format!("{}?application_name={}", database_url(), db.schema);
-    Command::new(env!("CARGO_BIN_EXE_ingest"))
-        .arg("load")
-        .arg(file)
-        .args(["--into", table, "-q"])
-        .args(args)
-        .env("DATABASE_URL", url)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
-}
-
 /// Waits until the load's backend runs a statement starting with `prefix`.
 fn wait_for_statement(db: &mut TestDb, prefix: &str) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let sql = format!(
-        "select count(*) from pg_stat_activity where application_name = '{}' and state = 'active' and query like '{prefix}%'",
-        db.schema
-    );
-    while db.value(&sql) == "0" {
-        assert!(Instant::now() < deadline, "the load never ran {prefix}");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    let sql = db.backends(&format!("state = 'active' and query like '{prefix}%'"));
+    let what = format!("the load never ran {prefix}");
+    db.wait_until(&sql, |n| n != "0", Duration::from_secs(60), &what);
 }
 
-/// Waits until no `ingest` backend is left (the server has seen the client go).
+/// Waits until the dead load's backend is gone (the server has seen the client go).
 fn wait_for_no_backend(db: &mut TestDb) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let sql = format!(
-        "select count(*) from pg_stat_activity where application_name = '{}'",
-        db.schema
+    let sql = db.backends("true");
+    db.wait_until(
+        &sql,
+        |n| n == "0",
+        Duration::from_secs(30),
+        "the dead load's backend stayed",
     );
-    while db.value(&sql) != "0" {
-        assert!(Instant::now() < deadline, "the dead load's backend stayed");
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 fn seeded(name: &str) -> (TestDb, String, String) {
@@ -80,7 +55,7 @@ fn staging_tables(db: &mut TestDb) -> String {
 fn kill_9_during_copy_leaves_the_target_untouched() {
     let (mut db, table, before) = seeded("kill_copy");
     let file = big_file(&db, 1001);
-    let mut child = start(&db, &file, &table, &[]);
+    let mut child = db.spawn_load(&file, &table, &["-q"]);
     wait_for_statement(&mut db, "COPY");
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
@@ -92,7 +67,7 @@ fn kill_9_during_copy_leaves_the_target_untouched() {
 fn kill_9_during_the_merge_leaves_the_target_untouched_and_no_staging_table() {
     let (mut db, table, before) = seeded("kill_merge");
     let file = big_file(&db, 500);
-    let mut child = start(&db, &file, &table, &["--mode", "upsert"]);
+    let mut child = db.spawn_load(&file, &table, &["-q", "--mode", "upsert"]);
     wait_for_statement(&mut db, "MERGE");
     child.kill().unwrap();
     child.wait().unwrap();
@@ -105,7 +80,7 @@ fn kill_9_during_the_merge_leaves_the_target_untouched_and_no_staging_table() {
 fn ctrl_c_exits_130_and_writes_nothing() {
     let (mut db, table, before) = seeded("ctrl_c");
     let file = big_file(&db, 1001);
-    let child = start(&db, &file, &table, &["--mode", "upsert"]);
+    let child = db.spawn_load(&file, &table, &["-q", "--mode", "upsert"]);
     wait_for_statement(&mut db, "COPY");
     Command::new("kill")
         .args(["-INT", &child.id().to_string()])
@@ -123,7 +98,7 @@ fn ctrl_c_exits_130_and_writes_nothing() {
 fn replace_is_seen_whole_or_not_at_all() {
     let (mut db, table, _) = seeded("replace_view");
     let file = big_file(&db, 1);
-    let mut child = start(&db, &file, &table, &["--mode", "replace"]);
+    let mut child = db.spawn_load(&file, &table, &["-q", "--mode", "replace"]);
     // Every read during the load sees the old 1000 rows or the new ones, never a mix.
     let mut seen = std::collections::BTreeSet::new();
     while child.try_wait().unwrap().is_none() {

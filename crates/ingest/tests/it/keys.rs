@@ -1,5 +1,7 @@
 //! Keys of upsert and merge: what may be a key, NULLs, duplicates of every kind.
 
+use std::time::Duration;
+
 use crate::support::TestDb;
 
 #[test]
@@ -183,39 +185,11 @@ fn a_key_another_session_inserts_during_the_merge_is_updated_not_a_failure() {
             db.schema
         ))
         .unwrap();
-    let url = format!(
-        "{}?application_name={}",
-        crate::support::database_url(),
-        db.schema
-    );
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_ingest"))
-        .args([
-            "load",
-            f.to_str().unwrap(),
-            "--into",
-            &db.t("kv"),
-            "--mode",
-            "upsert",
-            "--json",
-        ])
-        .env("DATABASE_URL", url)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = db.spawn_load(&f, &db.t("kv"), &["--mode", "upsert", "--json"]);
     // The MERGE waits for that row; once it does, the other session commits.
-    let waiting = format!(
-        "select count(*) from pg_stat_activity where application_name = '{}' and wait_event_type = 'Lock' and query like 'MERGE%'",
-        db.schema
-    );
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while db.value(&waiting) == "0" {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the MERGE never waited on the other session"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
+    let waiting = db.backends("wait_event_type = 'Lock' and query like 'MERGE%'");
+    let what = "the MERGE never waited on the other session";
+    db.wait_until(&waiting, |n| n != "0", Duration::from_secs(60), what);
     other.batch_execute("commit").unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(
@@ -258,29 +232,14 @@ fn a_load_waiting_for_another_says_who_holds_the_table() {
         )
         .unwrap();
     let f = db.file("kv.csv", "k,v\n1,a\n");
-    let url = format!(
-        "{}?application_name={}",
-        crate::support::database_url(),
-        db.schema
+    let child = db.spawn_load(&f, &db.t("kv"), &[]);
+    let waiting = db.backends("wait_event_type = 'Lock'");
+    db.wait_until(
+        &waiting,
+        |n| n != "0",
+        Duration::from_secs(60),
+        "the load never waited",
     );
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_ingest"))
-        .args(["load", f.to_str().unwrap(), "--into", &db.t("kv")])
-        .env("DATABASE_URL", url)
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let waiting = format!(
-        "select count(*) from pg_stat_activity where application_name = '{}' and wait_event_type = 'Lock'",
-        db.schema
-    );
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while db.value(&waiting) == "0" {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the load never waited"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
     other.batch_execute("commit").unwrap();
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -2,8 +2,9 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
 
 use postgres::{Client, NoTls, SimpleQueryMessage};
 
@@ -118,6 +119,47 @@ impl TestDb {
     /// Runs `ingest load FILE --into TABLE ARGS…` against the test database.
     pub fn load(&self, file: &Path, table: &str, args: &[&str]) -> Run {
         load(file, table, args)
+    }
+
+    /// Starts `ingest load …` without waiting for it, stdout and stderr piped. Its backend
+    /// is named after the test's schema, so the test can watch it among other tests' loads
+    /// (see [`TestDb::backends`]).
+    pub fn spawn_load(&self, file: &Path, table: &str, args: &[&str]) -> Child {
+        let url = format!("{}?application_name={}", database_url(), self.schema);
+        Command::new(env!("CARGO_BIN_EXE_ingest"))
+            .arg("load")
+            .arg(file)
+            .args(["--into", table])
+            .args(args)
+            .env("DATABASE_URL", url)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
+    /// SQL counting the backends of this test's spawned loads that match `filter`.
+    pub fn backends(&self, filter: &str) -> String {
+        format!(
+            "select count(*) from pg_stat_activity where application_name = '{}' and {filter}",
+            self.schema
+        )
+    }
+
+    /// Polls `count_sql` until `done` holds for its value; fails after `within`, saying
+    /// `what`.
+    pub fn wait_until(
+        &mut self,
+        count_sql: &str,
+        done: impl Fn(&str) -> bool,
+        within: Duration,
+        what: &str,
+    ) {
+        let deadline = Instant::now() + within;
+        while !done(&self.value(count_sql)) {
+            assert!(Instant::now() < deadline, "{what}");
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
 }
 
