@@ -23,6 +23,11 @@ impl Column {
     }
 }
 
+/// A column name compared as users type it: case and surrounding blanks do not count.
+pub fn loose_name(name: &str) -> String {
+    name.trim().to_lowercase()
+}
+
 /// A target table: its name (unquoted parts) and the columns a load may write.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TableSchema {
@@ -49,6 +54,20 @@ pub struct UnsupportedColumn {
 impl TableSchema {
     pub fn column(&self, name: &str) -> Option<&Column> {
         self.columns.iter().find(|c| c.name == name)
+    }
+
+    /// The index of the column a user means by `name`: the exact name first, else the one
+    /// equal to it ignoring case and surrounding blanks.
+    pub fn find_column(&self, name: &str) -> Option<usize> {
+        self.columns
+            .iter()
+            .position(|c| c.name == name)
+            .or_else(|| {
+                let want = loose_name(name);
+                self.columns
+                    .iter()
+                    .position(|c| loose_name(&c.name) == want)
+            })
     }
 
     /// `schema.name` as a user would type it, for messages (not for SQL).

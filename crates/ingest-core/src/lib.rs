@@ -14,6 +14,6 @@ mod pg_type;
 mod text_format;
 
 pub use coerce::{CellError, Coerced, coerce_column};
-pub use column::{Column, TableSchema, UnsupportedColumn};
+pub use column::{Column, TableSchema, UnsupportedColumn, loose_name};
 pub use pg_type::PgType;
 pub use text_format::TextFormat;

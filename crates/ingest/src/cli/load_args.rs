@@ -1,6 +1,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
+use ingest_formats::csv::CsvOptions;
 
 const EXAMPLES: &str = "Examples:
   ingest load orders.csv --into public.orders                     # append
@@ -153,7 +154,7 @@ pub struct LoadArgs {
     pub timezone: Option<String>,
 
     /// Largest record accepted, in bytes (protects memory from a runaway quote)
-    #[arg(long, default_value_t = 64 << 20, value_name = "BYTES")]
+    #[arg(long, default_value_t = CsvOptions::default().max_record_bytes, value_name = "BYTES")]
     pub max_line_bytes: usize,
 
     /// Print one JSON summary on stdout

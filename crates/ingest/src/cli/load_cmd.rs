@@ -93,8 +93,8 @@ fn request(a: &LoadArgs) -> Result<LoadRequest, String> {
     match a.locale.as_deref().map(str::to_ascii_lowercase).as_deref() {
         None | Some("c") | Some("en") | Some("en-us") | Some("en_us") => {}
         Some("pt-br") | Some("pt_br") => {
-            text.delimiter = b';';
-            text.encoding = Some(encoding_rs::WINDOWS_1252);
+            text.csv.delimiter = b';';
+            text.csv.encoding = Some(encoding_rs::WINDOWS_1252);
             text.encoding_is_a_guess = true;
             text.format = TextFormat::pt_br();
         }
@@ -105,22 +105,22 @@ fn request(a: &LoadArgs) -> Result<LoadRequest, String> {
         }
     }
     if let Some(d) = &a.delimiter {
-        text.delimiter = single_byte("--delimiter", d)?;
+        text.csv.delimiter = single_byte("--delimiter", d)?;
     }
-    text.quote = single_byte("--quote", &a.quote)?;
-    text.escape = a
+    text.csv.quote = single_byte("--quote", &a.quote)?;
+    text.csv.escape = a
         .escape
         .as_deref()
         .map(|e| single_byte("--escape", e))
         .transpose()?;
-    text.has_header = !a.no_header;
+    text.csv.has_header = !a.no_header;
     if let Some(label) = &a.encoding {
         let enc = Encoding::for_label(label.trim().as_bytes()).ok_or_else(|| {
             format!(
                 "--encoding {label:?}: unknown encoding (try utf-8, windows-1252, latin1, utf-16le)"
             )
         })?;
-        text.encoding = (enc != encoding_rs::UTF_8).then_some(enc);
+        text.csv.encoding = (enc != encoding_rs::UTF_8).then_some(enc);
         text.encoding_is_a_guess = false;
     }
     if let Some(null) = &a.null {
@@ -146,7 +146,7 @@ fn request(a: &LoadArgs) -> Result<LoadRequest, String> {
     if a.max_line_bytes == 0 {
         return Err("--max-line-bytes must be positive".into());
     }
-    text.max_line_bytes = a.max_line_bytes;
+    text.csv.max_record_bytes = a.max_line_bytes;
     let mode = match a.mode {
         Mode::Insert => LoadMode::Insert,
         Mode::Upsert => LoadMode::Upsert,

@@ -1,6 +1,6 @@
 //! Which source column feeds which target column.
 
-use ingest_core::{TableSchema, UnsupportedColumn};
+use ingest_core::{TableSchema, UnsupportedColumn, loose_name};
 
 /// The mapping of a file's columns onto a table's.
 #[derive(Debug, Clone, PartialEq)]
@@ -60,11 +60,6 @@ fn quoted(names: &[String]) -> String {
         .join(", ")
 }
 
-/// Case- and whitespace-insensitive form of a column name.
-fn normalize(name: &str) -> String {
-    name.trim().to_lowercase()
-}
-
 /// Maps `header` onto `table`: explicit `maps` (source=target) first, then by name, exact
 /// before case-insensitive. Fails before any row is read when a source column is unknown
 /// (unless `ignore_unknown`) or a required target column has no source.
@@ -78,23 +73,12 @@ pub fn plan_columns(
     if let Some(u) = table.unsupported.iter().find(|u| u.required) {
         return Err(unsupported(u, &table_name));
     }
-    let find_target = |name: &str| {
-        table
-            .columns
-            .iter()
-            .position(|c| c.name == name)
-            .or_else(|| {
-                table
-                    .columns
-                    .iter()
-                    .position(|c| normalize(&c.name) == normalize(name))
-            })
-    };
+    let find_target = |name: &str| table.find_column(name);
     let mut target_of: Vec<Option<usize>> = vec![None; header.len()];
     for (src, dst) in maps {
         let s = header
             .iter()
-            .position(|h| normalize(h) == normalize(src))
+            .position(|h| loose_name(h) == loose_name(src))
             .ok_or_else(|| PlanError::MapSourceMissing {
                 source_name: src.clone(),
             })?;
@@ -162,7 +146,7 @@ fn find_unsupported<'a>(table: &'a TableSchema, name: &str) -> Option<&'a Unsupp
     table
         .unsupported
         .iter()
-        .find(|u| normalize(&u.name) == normalize(name))
+        .find(|u| loose_name(&u.name) == loose_name(name))
 }
 
 fn unsupported(u: &UnsupportedColumn, table: &str) -> PlanError {

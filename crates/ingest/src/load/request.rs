@@ -1,7 +1,7 @@
 use std::path::PathBuf;
 
-use encoding_rs::Encoding;
 use ingest_core::TextFormat;
+use ingest_formats::csv::CsvOptions;
 use ingest_pg::{ConnectSource, DuplicatePolicy, LoadMode};
 
 use crate::load::RejectLimit;
@@ -29,37 +29,16 @@ pub struct LoadRequest {
     pub allow_empty: bool,
 }
 
-/// How the text file is written.
-#[derive(Debug, Clone)]
+/// How the text file is written: how to split it (the decoder's own options), how values
+/// are spelled, and where its encoding came from.
+#[derive(Debug, Clone, Default)]
 pub struct TextOptions {
-    pub delimiter: u8,
-    pub quote: u8,
-    pub escape: Option<u8>,
-    pub has_header: bool,
-    /// `None`: UTF-8, validated.
-    pub encoding: Option<&'static Encoding>,
-    /// `encoding` comes from a locale, not from `--encoding`: a file that turns out to be
+    pub csv: CsvOptions,
+    /// `csv.encoding` comes from a locale, not from `--encoding`: a file that turns out to be
     /// UTF-8 (a BOM, or multi-byte UTF-8 in its first 64 KiB) is read as UTF-8 instead, so
     /// `--locale pt-BR` does not garble a UTF-8 export.
     pub encoding_is_a_guess: bool,
-    pub max_line_bytes: usize,
     pub format: TextFormat,
     /// An explicit `--timezone`; otherwise the session's TimeZone is used.
     pub timezone: Option<chrono_tz::Tz>,
-}
-
-impl Default for TextOptions {
-    fn default() -> Self {
-        TextOptions {
-            delimiter: b',',
-            quote: b'"',
-            escape: None,
-            has_header: true,
-            encoding: None,
-            encoding_is_a_guess: false,
-            max_line_bytes: 64 << 20,
-            format: TextFormat::default(),
-            timezone: None,
-        }
-    }
 }

@@ -89,7 +89,7 @@ async fn load(
     })?;
     let options = CsvOptions {
         encoding,
-        ..csv_options(req)
+        ..req.text.csv.clone()
     };
     let mut source = CsvSource::new(reader, options);
     let input_err = |e: SourceError| match e {
@@ -116,7 +116,7 @@ async fn load(
         file: file_name.to_string(),
         source: e,
     };
-    if !req.text.has_header {
+    if !req.text.csv.has_header {
         header = positional_header(header.len(), &table.schema).map_err(plan_err)?;
     }
     let plan =
@@ -256,7 +256,7 @@ fn settle_encoding(
     req: &LoadRequest,
 ) -> std::io::Result<(Box<dyn Read + Send>, Option<&'static Encoding>)> {
     if !req.text.encoding_is_a_guess {
-        return Ok((file, req.text.encoding));
+        return Ok((file, req.text.csv.encoding));
     }
     let mut head = Vec::with_capacity(SNIFF_BYTES);
     (&mut file)
@@ -264,22 +264,9 @@ fn settle_encoding(
         .read_to_end(&mut head)?;
     let encoding = match sniff_encoding(&head) {
         Sniffed::Utf8 => None,
-        Sniffed::Ascii | Sniffed::NotUtf8 => req.text.encoding,
+        Sniffed::Ascii | Sniffed::NotUtf8 => req.text.csv.encoding,
     };
     Ok((Box::new(Cursor::new(head).chain(file)), encoding))
-}
-
-fn csv_options(req: &LoadRequest) -> CsvOptions {
-    let t = &req.text;
-    CsvOptions {
-        delimiter: t.delimiter,
-        quote: t.quote,
-        escape: t.escape,
-        has_header: t.has_header,
-        encoding: t.encoding,
-        max_record_bytes: t.max_line_bytes,
-        ..CsvOptions::default()
-    }
 }
 
 /// The SQL side of the plan: the key is `--key` or the primary key, and must be loaded.
@@ -296,16 +283,8 @@ fn sql_plan(
             .iter()
             .map(|k| {
                 schema
-                    .columns
-                    .iter()
-                    .find(|c| c.name == *k)
-                    .or_else(|| {
-                        schema
-                            .columns
-                            .iter()
-                            .find(|c| c.name.to_lowercase() == k.trim().to_lowercase())
-                    })
-                    .map(|c| c.name.clone())
+                    .find_column(k)
+                    .map(|i| schema.columns[i].name.clone())
                     .ok_or_else(|| {
                         LoadError::Usage(format!(
                             "--key {k:?}: {} has no such column",
