@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 INGEST_TEST_DATABASE_URL=$(scripts/pg-up.sh)
 export INGEST_TEST_DATABASE_URL
 echo "tests use $INGEST_TEST_DATABASE_URL"
+INGEST_TEST_PYTHON=$(scripts/py-env.sh)
+export INGEST_TEST_PYTHON
 if ! command -v cargo-nextest >/dev/null 2>&1; then
   cargo install --locked cargo-nextest >/dev/null 2>&1 || true
 fi

@@ -4,8 +4,9 @@ use chrono_tz::Tz;
 /// no thousands separator, ISO 8601 dates and timestamps, naive timestamps in UTC.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TextFormat {
-    /// A field equal to this is NULL (default: the empty string).
-    pub null: String,
+    /// A field equal to this is NULL (default: the empty string). `None`: only a null in
+    /// the source is NULL, as in JSON, where `""` is an empty string.
+    pub null: Option<String>,
     /// `1.234,56`: the decimal separator is `,` (default: false).
     pub decimal_comma: bool,
     /// A thousands separator to accept in numbers, only between groups of three digits
@@ -23,7 +24,7 @@ pub struct TextFormat {
 impl Default for TextFormat {
     fn default() -> Self {
         TextFormat {
-            null: String::new(),
+            null: Some(String::new()),
             decimal_comma: false,
             thousands: None,
             date_formats: Vec::new(),

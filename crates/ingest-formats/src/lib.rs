@@ -8,9 +8,14 @@
 //! [`sniff_encoding`] tells from the head of a file whether it is UTF-8, so that a legacy
 //! encoding implied by a locale does not garble a file that is really UTF-8.
 
+mod compression;
 pub mod csv;
+pub mod format;
+pub mod json;
 mod sniff;
 mod text_batch;
 
+pub use compression::{BombError, ByteCounter, Compression, Counted, DecompressLimits, decompress};
+pub use format::Format;
 pub use sniff::{Sniffed, sniff_encoding};
 pub use text_batch::{RecordReject, TextBatch};

@@ -1,7 +1,8 @@
 use arrow_array::StringArray;
 
 /// A batch of records as text, columnar: `columns[c].value(r)` is field `c` of record `r`.
-/// Fields are valid UTF-8 (decoded from the source encoding), never null.
+/// Fields are valid UTF-8 (decoded from the source encoding); a null is a NULL in the
+/// source (an unquoted NULL marker in CSV, `null` or a missing key in JSON).
 #[derive(Debug)]
 pub struct TextBatch {
     pub columns: Vec<StringArray>,

@@ -58,7 +58,7 @@ pub fn coerce_column(raw: &StringArray, ty: &PgType, fmt: &TextFormat) -> Coerce
     coerce(
         Cells {
             raw,
-            null: Some(&fmt.null),
+            null: fmt.null.as_deref(),
         },
         ty,
         fmt,
@@ -253,7 +253,7 @@ mod tests {
     #[test]
     fn sliced_input_and_custom_null_marker() {
         let fmt = TextFormat {
-            null: "NULL".into(),
+            null: Some("NULL".into()),
             ..TextFormat::default()
         };
         let full = StringArray::from(vec!["x", "1", "NULL", "", "3", "y"]);

@@ -177,7 +177,7 @@ mod tests {
     #[test]
     fn null_marker_is_exact() {
         let fmt = TextFormat {
-            null: "\\N".into(),
+            null: Some("\\N".into()),
             ..TextFormat::default()
         };
         let (a, e) = run(&PgType::Text, &fmt, &["", "\\N", " \\N"]);

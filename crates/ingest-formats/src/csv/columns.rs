@@ -2,7 +2,8 @@
 //! each record and the rejected records.
 
 use arrow_array::StringArray;
-use arrow_buffer::{Buffer, OffsetBuffer, ScalarBuffer};
+use arrow_array::builder::BooleanBufferBuilder;
+use arrow_buffer::{Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
 
 use crate::{RecordReject, TextBatch};
 
@@ -13,6 +14,8 @@ use crate::{RecordReject, TextBatch};
 pub(super) struct Column {
     values: Vec<u8>,
     offsets: Vec<i32>,
+    /// Validity, kept only once a NULL was pushed.
+    nulls: Option<BooleanBufferBuilder>,
 }
 
 impl Column {
@@ -20,6 +23,7 @@ impl Column {
         Column {
             values: Vec::new(),
             offsets: vec![0],
+            nulls: None,
         }
     }
 
@@ -28,6 +32,22 @@ impl Column {
     #[inline]
     pub(super) fn push(&mut self, field: &[u8]) {
         self.values.extend_from_slice(field);
+        self.offsets.push(self.values.len() as i32);
+        if let Some(n) = &mut self.nulls {
+            n.append(true);
+        }
+    }
+
+    /// Appends a NULL.
+    pub(super) fn push_null(&mut self) {
+        let len = self.offsets.len() - 1;
+        self.nulls
+            .get_or_insert_with(|| {
+                let mut n = BooleanBufferBuilder::new(len.max(64) * 2);
+                n.append_n(len, true);
+                n
+            })
+            .append(false);
         self.offsets.push(self.values.len() as i32);
     }
 
@@ -39,11 +59,13 @@ impl Column {
         let offsets = std::mem::replace(&mut self.offsets, fresh);
         let offsets = OffsetBuffer::new(ScalarBuffer::from(offsets));
         let values = Buffer::from_vec(values);
+        let nulls = self.nulls.take().map(|mut n| NullBuffer::new(n.finish()));
         // SAFETY: every field pushed was checked to be valid UTF-8 on its own (the record was
         // validated as a whole and each field boundary is a char boundary), so the values are
         // valid UTF-8 and every offset is a char boundary; offsets start at 0, never decrease
-        // and end at `values.len()`. That is all `StringArray::try_new` checks.
-        unsafe { StringArray::new_unchecked(offsets, values, None) }
+        // and end at `values.len()`; `nulls`, when present, has one bit per field. That is
+        // all `StringArray::try_new` checks.
+        unsafe { StringArray::new_unchecked(offsets, values, nulls) }
     }
 }
 

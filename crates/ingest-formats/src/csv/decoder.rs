@@ -4,7 +4,7 @@ use csv_core::{ReadRecordResult, Reader, ReaderBuilder};
 use encoding_rs::{CoderResult, Decoder as Transcoder, UTF_8};
 
 use crate::csv::columns::Batch;
-use crate::csv::quote_scan::{Quoting, ends_inside_quotes};
+use crate::csv::quote_scan::{Quoting, ends_inside_quotes, quoted_fields};
 use crate::csv::{CsvError, CsvOptions};
 use crate::sniff::UTF8_BOM;
 use crate::{RecordReject, TextBatch};
@@ -63,6 +63,8 @@ struct Core {
     /// between two fields (see `CsvDecoder::new`); NUL bytes are checked either way.
     check_utf8: bool,
     has_header: bool,
+    /// The NULL marker (`CsvOptions::null`).
+    null: Option<Vec<u8>>,
     max_record_bytes: usize,
     batch_rows: usize,
     header: Option<Vec<String>>,
@@ -192,6 +194,7 @@ impl CsvDecoder {
                 quoting,
                 check_utf8,
                 has_header: options.has_header,
+                null: options.null.map(String::into_bytes),
                 max_record_bytes: options.max_record_bytes.min(RECORD_BYTES_CAP),
                 batch_rows: options.batch_rows.max(1),
                 header: None,
@@ -425,7 +428,7 @@ impl Core {
                     rec.ends.resize(len * 2, 0);
                 }
                 ReadRecordResult::Record => {
-                    self.end_record(false)?;
+                    self.end_record(false, &data[raw_from..pos])?;
                     raw_from = pos;
                 }
                 ReadRecordResult::End => break,
@@ -445,7 +448,7 @@ impl Core {
             );
             rec.ends_len += nend;
             match res {
-                ReadRecordResult::Record => self.end_record(true)?,
+                ReadRecordResult::Record => self.end_record(true, &[])?,
                 ReadRecordResult::OutputEndsFull => {
                     let len = rec.ends.len();
                     rec.ends.resize(len * 2, 0);
@@ -458,12 +461,14 @@ impl Core {
     }
 
     /// Handles the record csv-core just completed (`at_eof`: completed by the end of input,
-    /// with `rec.raw` holding all its bytes).
-    fn end_record(&mut self, at_eof: bool) -> Result<(), CsvError> {
+    /// with `rec.raw` holding all its bytes; otherwise its raw bytes are `rec.raw` followed
+    /// by `tail`).
+    fn end_record(&mut self, at_eof: bool, tail: &[u8]) -> Result<(), CsvError> {
         let Core {
             quoting,
             check_utf8,
             has_header,
+            null,
             header,
             lines,
             rec,
@@ -497,9 +502,32 @@ impl Core {
 
         let ncols = batch.columns.len();
         if ends.len() == ncols {
+            let null = null.as_deref();
+            // Fields equal to the NULL marker that were quoted, and so are not NULL. Only
+            // looked for when the record has a quote and a field equal to the marker.
+            let mut quoted = Vec::new();
+            let has_quote = |raw: &[u8]| memchr::memchr(quoting.quote, raw).is_some();
+            if let Some(marker) = null
+                && (has_quote(&rec.raw) || has_quote(tail))
+            {
+                let mut start = 0;
+                let any = ends.iter().any(|&end| {
+                    let hit = &data[start..end] == marker;
+                    start = end;
+                    hit
+                });
+                if any {
+                    quoted_fields(rec.raw.iter().chain(tail), *quoting, |i| quoted.push(i));
+                }
+            }
             let mut start = 0;
-            for (column, &end) in batch.columns.iter_mut().zip(ends) {
-                column.push(&data[start..end]);
+            for (i, (column, &end)) in batch.columns.iter_mut().zip(ends).enumerate() {
+                let field = &data[start..end];
+                if null == Some(field) && !quoted.contains(&i) {
+                    column.push_null();
+                } else {
+                    column.push(field);
+                }
                 start = end;
             }
             batch.bytes += data.len();

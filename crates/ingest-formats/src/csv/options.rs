@@ -9,6 +9,9 @@ pub struct CsvOptions {
     /// An escape character inside quotes (e.g. `\`); `None`: quotes are escaped by doubling.
     pub escape: Option<u8>,
     pub has_header: bool,
+    /// An unquoted field equal to this is NULL (default: the empty field). A quoted field
+    /// never is, as in PostgreSQL's CSV: `""` is an empty string.
+    pub null: Option<String>,
     /// `None` is UTF-8 (validated); otherwise the bytes are decoded with this encoding.
     pub encoding: Option<&'static Encoding>,
     /// A record larger than this (in source bytes) is an error: it protects memory from a
@@ -24,6 +27,7 @@ impl Default for CsvOptions {
             quote: b'"',
             escape: None,
             has_header: true,
+            null: Some(String::new()),
             encoding: None,
             max_record_bytes: 64 << 20,
             batch_rows: 16384,

@@ -28,45 +28,71 @@ enum State {
 pub(super) fn ends_inside_quotes(raw: &[u8], q: Quoting) -> bool {
     let mut state = State::StartField;
     for &b in raw {
-        state = match state {
-            State::StartField => {
-                if b == q.quote {
-                    State::Quoted
-                } else if b == q.delimiter {
-                    State::StartField
-                } else {
-                    State::Unquoted
-                }
-            }
-            State::Unquoted => {
-                if b == q.delimiter {
-                    State::StartField
-                } else {
-                    State::Unquoted
-                }
-            }
-            State::Quoted => {
-                if b == q.quote {
-                    State::AfterQuote
-                } else if q.escape == Some(b) {
-                    State::Escaped
-                } else {
-                    State::Quoted
-                }
-            }
-            State::Escaped => State::Quoted,
-            State::AfterQuote => {
-                if q.double_quote && b == q.quote {
-                    State::Quoted
-                } else if b == q.delimiter {
-                    State::StartField
-                } else {
-                    State::Unquoted
-                }
-            }
-        };
+        state = step(state, b, q);
     }
     matches!(state, State::Quoted | State::Escaped)
+}
+
+/// Calls `quoted(i)` for each field `i` of the record in `raw` that starts with a quote.
+/// PostgreSQL's CSV rule: a quoted field is never the NULL marker (`""` is an empty
+/// string, `,,` is NULL).
+pub(super) fn quoted_fields<'a>(
+    raw: impl IntoIterator<Item = &'a u8>,
+    q: Quoting,
+    mut quoted: impl FnMut(usize),
+) {
+    let mut state = State::StartField;
+    let mut field = 0;
+    for &b in raw {
+        let next = step(state, b, q);
+        if state == State::StartField && next == State::Quoted {
+            quoted(field);
+        }
+        if next == State::StartField {
+            field += 1;
+        }
+        state = next;
+    }
+}
+
+fn step(state: State, b: u8, q: Quoting) -> State {
+    match state {
+        State::StartField => {
+            if b == q.quote {
+                State::Quoted
+            } else if b == q.delimiter {
+                State::StartField
+            } else {
+                State::Unquoted
+            }
+        }
+        State::Unquoted => {
+            if b == q.delimiter {
+                State::StartField
+            } else {
+                State::Unquoted
+            }
+        }
+        State::Quoted => {
+            if b == q.quote {
+                State::AfterQuote
+            } else if q.escape == Some(b) {
+                State::Escaped
+            } else {
+                State::Quoted
+            }
+        }
+        State::Escaped => State::Quoted,
+        State::AfterQuote => {
+            if q.double_quote && b == q.quote {
+                State::Quoted
+            } else if b == q.delimiter {
+                State::StartField
+            } else {
+                State::Unquoted
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -109,6 +135,18 @@ mod tests {
                 String::from_utf8_lossy(raw)
             );
         }
+    }
+
+    #[test]
+    fn which_fields_are_quoted() {
+        let found = |raw: &[u8]| {
+            let mut v = Vec::new();
+            quoted_fields(raw, DOUBLING, |i| v.push(i));
+            v
+        };
+        assert_eq!(found(b"a,\"\",,\"x,y\",\"\"\"\"\n"), [1, 3, 4]);
+        assert_eq!(found(b",,"), [] as [usize; 0]);
+        assert_eq!(found(b"\"\""), [0]);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
+use ingest_formats::DecompressLimits;
 use ingest_formats::csv::CsvOptions;
 
 const EXAMPLES: &str = "Examples:
@@ -10,6 +11,7 @@ const EXAMPLES: &str = "Examples:
   ingest load big.csv --into orders --max-errors 100 --errors-file rejects.csv --json
   ingest load big.csv --into orders --dry-run                     # validate everything, write nothing
   ingest load day.csv --into sales --mode merge --delete-missing --scope store=12
+  ingest load events.ndjson.gz --into events                      # NDJSON, gzip-compressed
   zcat day.csv.gz | ingest load - --into sales                    # from standard input
 
 The target changes only when the whole file went through: a reject over --max-errors,
@@ -43,7 +45,9 @@ pub enum OnDuplicate {
 #[derive(Debug, Args)]
 #[command(after_help = EXAMPLES)]
 pub struct LoadArgs {
-    /// The file to load (CSV, TSV, any delimiter); `-` reads standard input
+    /// The file to load; `-` reads standard input. Its format comes from the extension
+    /// (.csv .tsv .txt .json .ndjson .jsonl), checked against its first bytes, and a
+    /// .gz/.zst/.bz2 extension decompresses it on the fly
     pub file: PathBuf,
 
     /// Target table: `orders`, `public.orders`, or a quoted name like `"Odd Name"`
@@ -81,6 +85,24 @@ pub struct LoadArgs {
     /// Skip file columns the table does not have (default: refuse the file)
     #[arg(long)]
     pub ignore_unknown: bool,
+
+    /// The file's format, whatever its name says: csv, tsv, json (NDJSON or an array of
+    /// objects)
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<String>,
+
+    /// The file's compression, whatever its name says: none, gzip, zstd, bzip2
+    #[arg(long, value_name = "CODEC")]
+    pub compression: Option<String>,
+
+    /// Stop decompressing past this many bytes (a guard against decompression bombs)
+    #[arg(long, default_value_t = DecompressLimits::default().max_bytes, value_name = "BYTES")]
+    pub max_decompressed_bytes: u64,
+
+    /// Stop decompressing when the output passes this many times the input (checked after
+    /// the first 16 MiB; real data compresses 5-50x, a bomb 1000x)
+    #[arg(long, default_value_t = DecompressLimits::default().max_ratio, value_name = "N")]
+    pub max_compression_ratio: u64,
 
     /// Rejected rows tolerated: a count or a percentage of the rows read (e.g. 100, 0.5%)
     #[arg(long, default_value = "0", value_name = "N|N%")]

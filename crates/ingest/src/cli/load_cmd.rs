@@ -4,6 +4,7 @@ use encoding_rs::Encoding;
 use ingest::load::{self, LoadError, LoadRequest, LoadSummary, RejectLimit, TextOptions};
 use ingest::progress::Progress;
 use ingest_core::TextFormat;
+use ingest_formats::{Compression, DecompressLimits, Format};
 use ingest_pg::{ConnectSource, DuplicatePolicy, LoadMode};
 
 use crate::cli::load_args::{LoadArgs, Mode, OnDuplicate};
@@ -94,6 +95,7 @@ fn request(a: &LoadArgs) -> Result<LoadRequest, String> {
         None | Some("c") | Some("en") | Some("en-us") | Some("en_us") => {}
         Some("pt-br") | Some("pt_br") => {
             text.csv.delimiter = b';';
+            text.delimiter_given = true;
             text.csv.encoding = Some(encoding_rs::WINDOWS_1252);
             text.encoding_is_a_guess = true;
             text.format = TextFormat::pt_br();
@@ -106,6 +108,7 @@ fn request(a: &LoadArgs) -> Result<LoadRequest, String> {
     }
     if let Some(d) = &a.delimiter {
         text.csv.delimiter = single_byte("--delimiter", d)?;
+        text.delimiter_given = true;
     }
     text.csv.quote = single_byte("--quote", &a.quote)?;
     text.csv.escape = a
@@ -124,7 +127,7 @@ fn request(a: &LoadArgs) -> Result<LoadRequest, String> {
         text.encoding_is_a_guess = false;
     }
     if let Some(null) = &a.null {
-        text.format.null = null.clone();
+        text.format.null = Some(null.clone());
     }
     if a.decimal_comma {
         text.format.decimal_comma = true;
@@ -182,6 +185,27 @@ fn request(a: &LoadArgs) -> Result<LoadRequest, String> {
         scope: pairs("--scope", &a.scope)?,
         maps: pairs("--map", &a.map)?,
         ignore_unknown: a.ignore_unknown,
+        format: a
+            .format
+            .as_deref()
+            .map(|f| {
+                Format::parse(f)
+                    .ok_or_else(|| format!("--format {f:?}: known formats are {}", Format::NAMES))
+            })
+            .transpose()?,
+        compression: a
+            .compression
+            .as_deref()
+            .map(|c| {
+                Compression::parse(c).ok_or_else(|| {
+                    format!("--compression {c:?}: known codecs are none, gzip, zstd, bzip2")
+                })
+            })
+            .transpose()?,
+        decompress: DecompressLimits {
+            max_bytes: a.max_decompressed_bytes,
+            max_ratio: a.max_compression_ratio,
+        },
         text,
         max_errors: a
             .max_errors

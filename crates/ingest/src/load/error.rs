@@ -1,6 +1,6 @@
-use ingest_formats::csv::CsvError;
 use ingest_pg::PgError;
 
+use crate::load::source::SourceError;
 use crate::load::{PlanError, RejectLimit};
 
 /// Why a load did not commit. [`LoadError::exit_code`] is what the CLI exits with.
@@ -22,7 +22,10 @@ pub enum LoadError {
         source: std::io::Error,
     },
     #[error("{file}: {source}")]
-    Input { file: String, source: CsvError },
+    Input { file: String, source: SourceError },
+    /// The content is not what the name or `--format` says.
+    #[error("{file}: {reason}")]
+    Format { file: String, reason: String },
     #[error("{file}: {}", if *.header_only { "the file has a header but no rows (--allow-empty to accept)" } else { "the file is empty (--allow-empty to accept)" })]
     Empty { file: String, header_only: bool },
     #[error("{file}: {rejected} row{} rejected, more than --max-errors {limit} allows; nothing was written", if *.rejected == 1 { "" } else { "s" })]
@@ -59,6 +62,7 @@ impl LoadError {
             | LoadError::ErrorsFile { .. } => 2,
             LoadError::Read { .. }
             | LoadError::Input { .. }
+            | LoadError::Format { .. }
             | LoadError::Empty { .. }
             | LoadError::Rejected { .. }
             | LoadError::RejectsWithDeleteMissing { .. } => 1,

@@ -2,6 +2,7 @@
 
 mod delivery;
 mod error;
+mod input;
 mod key_hash;
 mod plan;
 mod rejects;

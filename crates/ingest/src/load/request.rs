@@ -2,6 +2,7 @@ use std::path::PathBuf;
 
 use ingest_core::TextFormat;
 use ingest_formats::csv::CsvOptions;
+use ingest_formats::{Compression, DecompressLimits, Format};
 use ingest_pg::{ConnectSource, DuplicatePolicy, LoadMode};
 
 use crate::load::RejectLimit;
@@ -21,6 +22,11 @@ pub struct LoadRequest {
     /// `--map source=target` pairs.
     pub maps: Vec<(String, String)>,
     pub ignore_unknown: bool,
+    /// `--format`; `None`: from the file name, confirmed by its first bytes.
+    pub format: Option<Format>,
+    /// `--compression`; `None`: from the file name, confirmed by its first bytes.
+    pub compression: Option<Compression>,
+    pub decompress: DecompressLimits,
     pub text: TextOptions,
     pub max_errors: RejectLimit,
     pub errors_file: Option<PathBuf>,
@@ -38,6 +44,9 @@ pub struct TextOptions {
     /// UTF-8 (a BOM, or multi-byte UTF-8 in its first 64 KiB) is read as UTF-8 instead, so
     /// `--locale pt-BR` does not garble a UTF-8 export.
     pub encoding_is_a_guess: bool,
+    /// `csv.delimiter` was set (by `--delimiter` or a locale): a `.tsv` name does not
+    /// change it to a tab.
+    pub delimiter_given: bool,
     pub format: TextFormat,
     /// An explicit `--timezone`; otherwise the session's TimeZone is used.
     pub timezone: Option<chrono_tz::Tz>,

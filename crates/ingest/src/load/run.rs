@@ -1,7 +1,5 @@
 //! The load itself: plan, then three stages joined by bounded channels.
 
-use std::fs::File;
-use std::io::{Cursor, Read};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
@@ -9,16 +7,18 @@ use chrono_tz::Tz;
 use encoding_rs::Encoding;
 use ingest_core::{PgType, TableSchema};
 use ingest_formats::csv::CsvOptions;
-use ingest_formats::{Sniffed, sniff_encoding};
+use ingest_formats::json::JsonOptions;
+use ingest_formats::{Format, Sniffed, sniff_encoding};
 use ingest_pg::catalog::{ResolvedTable, resolve_table};
 use ingest_pg::{LoadMode, LoadPlanSql, TableWriter};
 use tokio::sync::mpsc;
 use tokio_postgres::Client;
 
 use crate::load::delivery::{Delivery, errors_file_error};
+use crate::load::input;
 use crate::load::key_hash::KeyColumn;
 use crate::load::plan::positional_header;
-use crate::load::source::{CsvSource, SourceError};
+use crate::load::source::{RecordSource, SourceError, csv_source, json_source};
 use crate::load::transform::{EncodedBatch, MappedColumn, Transformer};
 use crate::load::{LoadError, LoadRequest, LoadSummary, plan_columns};
 use crate::progress::Progress;
@@ -26,8 +26,6 @@ use crate::progress::Progress;
 /// Batches in flight between two stages: enough to keep both cores busy, few enough that
 /// memory stays flat whatever the file size.
 const CHANNEL_DEPTH: usize = 4;
-/// How much of a file is looked at to tell UTF-8 from a locale's single-byte encoding.
-const SNIFF_BYTES: usize = 64 << 10;
 
 /// Runs one load to the end. On error the target is untouched; `summary` is filled in as
 /// far as the load got either way.
@@ -75,29 +73,49 @@ async fn load(
     progress: &Progress,
     file_name: &str,
 ) -> Result<(), LoadError> {
-    let (file, file_size) = open_input(&req.file).map_err(|e| LoadError::Open {
-        file: file_name.to_string(),
-        source: e,
-    })?;
+    let input = input::open(req, file_name)?;
+    let file_size = input.size;
     let client = ingest_pg::connect(&req.database).await?;
     let table = resolve_table(&client, &req.table).await?;
     summary.table = table.schema.display_name();
+    summary.format = input.format.name();
 
-    let (reader, encoding) = settle_encoding(file, req).map_err(|e| LoadError::Read {
-        file: file_name.to_string(),
-        source: e,
-    })?;
-    let options = CsvOptions {
-        encoding,
-        ..req.text.csv.clone()
+    let mut text_format = req.text.format.clone();
+    let mut source: Box<dyn RecordSource> = match input.format {
+        Format::Csv | Format::Tsv => {
+            // The decoder tells NULL from a quoted empty string, so it applies the marker.
+            let mut options = CsvOptions {
+                encoding: settle_encoding(&input.head, req),
+                null: text_format.null.take(),
+                ..req.text.csv.clone()
+            };
+            if input.format == Format::Tsv && !req.text.delimiter_given {
+                options.delimiter = b'\t';
+            }
+            Box::new(csv_source(input.reader, options, input.raw_bytes))
+        }
+        Format::Json => {
+            // In JSON only `null` is NULL: "" is an empty string.
+            text_format.null = None;
+            let options = JsonOptions {
+                max_record_bytes: req.text.csv.max_record_bytes,
+                ..JsonOptions::default()
+            };
+            Box::new(json_source(input.reader, options, input.raw_bytes))
+        }
+        other => {
+            return Err(LoadError::Format {
+                file: file_name.to_string(),
+                reason: format!("reading {} is not supported yet", other.name()),
+            });
+        }
     };
-    let mut source = CsvSource::new(reader, options);
     let input_err = |e: SourceError| match e {
-        SourceError::Csv(source) => LoadError::Input {
+        SourceError::Io(source) => LoadError::Read {
             file: file_name.to_string(),
             source,
         },
-        SourceError::Io(source) => LoadError::Read {
+        source => LoadError::Input {
             file: file_name.to_string(),
             source,
         },
@@ -116,7 +134,7 @@ async fn load(
         file: file_name.to_string(),
         source: e,
     };
-    if !req.text.csv.has_header {
+    if !req.text.csv.has_header && matches!(input.format, Format::Csv | Format::Tsv) {
         header = positional_header(header.len(), &table.schema).map_err(plan_err)?;
     }
     let plan =
@@ -129,7 +147,7 @@ async fn load(
             c.key = sql_plan.key.contains(&c.name);
         }
     }
-    let mut format = req.text.format.clone();
+    let mut format = text_format;
     format.timezone = match req.text.timezone {
         Some(tz) => tz,
         None if columns.iter().any(|c| has_timestamptz(&c.pg_type)) => {
@@ -211,7 +229,7 @@ fn mapped_columns(pairs: &[(usize, usize)], table: &TableSchema) -> Vec<MappedCo
 /// Stages one and two on their own threads: read and split, then coerce and encode. The
 /// channels are bounded, so memory stays flat; dropping the receiver stops both.
 fn spawn_stages(
-    mut source: CsvSource,
+    mut source: Box<dyn RecordSource>,
     transformer: Transformer,
 ) -> (
     mpsc::Receiver<EncodedBatch>,
@@ -238,35 +256,16 @@ fn spawn_stages(
     (enc_rx, reader, encoder)
 }
 
-/// The input and its size in bytes (0 when unknown): `-` is standard input, so a file can
-/// be piped in (`zcat day.csv.gz | ingest load - --into t`).
-fn open_input(path: &std::path::Path) -> std::io::Result<(Box<dyn Read + Send>, u64)> {
-    if path.as_os_str() == "-" {
-        return Ok((Box::new(std::io::stdin()), 0));
-    }
-    let file = File::open(path)?;
-    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-    Ok((Box::new(file), size))
-}
-
-/// The encoding to read with: a locale's guess gives way to UTF-8 when the file's head
-/// shows UTF-8. Returns the reader (the head put back in front) and the encoding.
-fn settle_encoding(
-    mut file: Box<dyn Read + Send>,
-    req: &LoadRequest,
-) -> std::io::Result<(Box<dyn Read + Send>, Option<&'static Encoding>)> {
+/// The encoding to read text with: a locale's guess gives way to UTF-8 when the file's
+/// head shows UTF-8.
+fn settle_encoding(head: &[u8], req: &LoadRequest) -> Option<&'static Encoding> {
     if !req.text.encoding_is_a_guess {
-        return Ok((file, req.text.csv.encoding));
+        return req.text.csv.encoding;
     }
-    let mut head = Vec::with_capacity(SNIFF_BYTES);
-    (&mut file)
-        .take(SNIFF_BYTES as u64)
-        .read_to_end(&mut head)?;
-    let encoding = match sniff_encoding(&head) {
+    match sniff_encoding(head) {
         Sniffed::Utf8 => None,
         Sniffed::Ascii | Sniffed::NotUtf8 => req.text.csv.encoding,
-    };
-    Ok((Box::new(Cursor::new(head).chain(file)), encoding))
+    }
 }
 
 /// The SQL side of the plan: the key is `--key` or the primary key, and must be loaded.

@@ -1,9 +1,10 @@
-//! Stage one: bytes from a reader, split into batches of text records.
+//! Stage one: bytes from a reader, split into batches of records by a push decoder.
 
 use std::io::Read;
 
-use ingest_formats::TextBatch;
 use ingest_formats::csv::{CsvDecoder, CsvError, CsvOptions};
+use ingest_formats::json::{JsonDecoder, JsonError, JsonOptions};
+use ingest_formats::{ByteCounter, TextBatch};
 
 /// Bytes read from the source per `read` call.
 const CHUNK: usize = 1 << 20;
@@ -13,51 +14,104 @@ pub enum SourceError {
     #[error(transparent)]
     Csv(#[from] CsvError),
     #[error(transparent)]
+    Json(#[from] JsonError),
+    #[error(transparent)]
     Io(#[from] std::io::Error),
 }
 
-/// A delimited-text source: a reader and the push decoder it feeds.
-pub struct CsvSource {
+/// What stage one hands on, whatever the format.
+pub trait RecordSource: Send {
+    /// The column names, read as far as needed to know them; `None` for an empty input.
+    fn header(&mut self) -> Result<Option<Vec<String>>, SourceError>;
+    /// The next batch, `None` at the end.
+    fn next_batch(&mut self) -> Result<Option<TextBatch>, SourceError>;
+}
+
+/// A decoder fed slices of bytes that yields text batches (CSV, JSON).
+pub trait PushDecoder: Send {
+    fn decode(&mut self, input: &[u8]) -> Result<usize, SourceError>;
+    /// The input ended.
+    fn finish(&mut self) -> Result<(), SourceError>;
+    fn flush(&mut self) -> Result<Option<TextBatch>, SourceError>;
+    /// The column names, once they are known.
+    fn header(&self) -> Option<Vec<String>>;
+}
+
+impl PushDecoder for CsvDecoder {
+    fn decode(&mut self, input: &[u8]) -> Result<usize, SourceError> {
+        Ok(CsvDecoder::decode(self, input)?)
+    }
+    fn finish(&mut self) -> Result<(), SourceError> {
+        match CsvDecoder::finish(self) {
+            // An empty file has no header: say so through `header()`.
+            Ok(()) | Err(CsvError::Empty) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+    fn flush(&mut self) -> Result<Option<TextBatch>, SourceError> {
+        Ok(CsvDecoder::flush(self)?)
+    }
+    fn header(&self) -> Option<Vec<String>> {
+        CsvDecoder::header(self).map(<[String]>::to_vec)
+    }
+}
+
+/// JSON's columns are the keys of its first batch of records, so they are known once that
+/// batch is full or the input ended.
+impl PushDecoder for JsonDecoder {
+    fn decode(&mut self, input: &[u8]) -> Result<usize, SourceError> {
+        Ok(JsonDecoder::decode(self, input)?)
+    }
+    fn finish(&mut self) -> Result<(), SourceError> {
+        Ok(JsonDecoder::finish(self)?)
+    }
+    fn flush(&mut self) -> Result<Option<TextBatch>, SourceError> {
+        Ok(JsonDecoder::flush(self))
+    }
+    fn header(&self) -> Option<Vec<String>> {
+        let any = self.has_records() || !self.keys().is_empty();
+        (self.columns_known() && any).then(|| self.keys().to_vec())
+    }
+}
+
+/// A byte stream and the push decoder it feeds.
+pub struct StreamSource<D> {
     reader: Box<dyn Read + Send>,
-    decoder: CsvDecoder,
+    decoder: D,
+    /// Bytes read from storage (before decompression), reported as progress.
+    raw_bytes: ByteCounter,
     buf: Vec<u8>,
     pos: usize,
     len: usize,
     finished: bool,
 }
 
-impl CsvSource {
-    pub fn new(reader: Box<dyn Read + Send>, options: CsvOptions) -> Self {
-        CsvSource {
+pub fn csv_source(
+    reader: Box<dyn Read + Send>,
+    options: CsvOptions,
+    raw_bytes: ByteCounter,
+) -> StreamSource<CsvDecoder> {
+    StreamSource::new(reader, CsvDecoder::new(options), raw_bytes)
+}
+
+pub fn json_source(
+    reader: Box<dyn Read + Send>,
+    options: JsonOptions,
+    raw_bytes: ByteCounter,
+) -> StreamSource<JsonDecoder> {
+    StreamSource::new(reader, JsonDecoder::new(options), raw_bytes)
+}
+
+impl<D: PushDecoder> StreamSource<D> {
+    fn new(reader: Box<dyn Read + Send>, decoder: D, raw_bytes: ByteCounter) -> Self {
+        StreamSource {
             reader,
-            decoder: CsvDecoder::new(options),
+            decoder,
+            raw_bytes,
             buf: vec![0; CHUNK],
             pos: 0,
             len: 0,
             finished: false,
-        }
-    }
-
-    /// Reads until the header (or, without one, the first record) is known. `None` for an
-    /// empty file.
-    pub fn header(&mut self) -> Result<Option<Vec<String>>, SourceError> {
-        while self.decoder.header().is_none() && !self.finished {
-            self.step()?;
-        }
-        Ok(self.decoder.header().map(<[String]>::to_vec))
-    }
-
-    /// The next batch of records, `None` at the end.
-    pub fn next_batch(&mut self) -> Result<Option<TextBatch>, SourceError> {
-        loop {
-            if self.finished {
-                return Ok(self.decoder.flush()?);
-            }
-            if self.step()?
-                && let Some(batch) = self.decoder.flush()?
-            {
-                return Ok(Some(batch));
-            }
         }
     }
 
@@ -73,12 +127,7 @@ impl CsvSource {
             };
             self.pos = 0;
             if self.len == 0 {
-                match self.decoder.finish() {
-                    Ok(()) => {}
-                    // An empty file has no header: say so through `header()`.
-                    Err(CsvError::Empty) => {}
-                    Err(e) => return Err(e.into()),
-                }
+                self.decoder.finish()?;
                 self.finished = true;
                 return Ok(false);
             }
@@ -86,5 +135,32 @@ impl CsvSource {
         let n = self.decoder.decode(&self.buf[self.pos..self.len])?;
         self.pos += n;
         Ok(self.pos < self.len)
+    }
+
+    fn with_progress(&self, mut batch: TextBatch) -> TextBatch {
+        batch.bytes_read = self.raw_bytes.get();
+        batch
+    }
+}
+
+impl<D: PushDecoder> RecordSource for StreamSource<D> {
+    fn header(&mut self) -> Result<Option<Vec<String>>, SourceError> {
+        while self.decoder.header().is_none() && !self.finished {
+            self.step()?;
+        }
+        Ok(self.decoder.header())
+    }
+
+    fn next_batch(&mut self) -> Result<Option<TextBatch>, SourceError> {
+        loop {
+            if self.finished {
+                return Ok(self.decoder.flush()?.map(|b| self.with_progress(b)));
+            }
+            if self.step()?
+                && let Some(batch) = self.decoder.flush()?
+            {
+                return Ok(Some(self.with_progress(batch)));
+            }
+        }
     }
 }

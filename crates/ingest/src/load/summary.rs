@@ -7,6 +7,8 @@ use crate::load::Reject;
 pub struct LoadSummary {
     pub file: String,
     pub table: String,
+    /// The format the file was read as (`CSV`, `JSON`, `Parquet`...).
+    pub format: &'static str,
     pub mode: &'static str,
     pub dry_run: bool,
     /// `succeeded` or `failed`.

@@ -4,11 +4,13 @@
 //! `INGEST_TEST_DATABASE_URL` (default `postgres://postgres@127.0.0.1:5432/test`), and its
 //! own temporary directory for files. `scripts/test.sh` starts PostgreSQL first.
 
+mod fixtures;
 mod support;
 
 mod atomic;
 mod bad_input;
 mod demo;
+mod formats;
 mod keys;
 mod load_modes;
 mod types;

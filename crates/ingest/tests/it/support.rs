@@ -1,5 +1,6 @@
 //! A schema per test, the binary, and a reference loader (server-side `COPY … CSV`).
 
+use std::ffi::OsStr;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -117,7 +118,7 @@ impl TestDb {
     }
 
     /// Runs `ingest load FILE --into TABLE ARGS…` against the test database.
-    pub fn load(&self, file: &Path, table: &str, args: &[&str]) -> Run {
+    pub fn load(&self, file: impl AsRef<OsStr>, table: &str, args: &[&str]) -> Run {
         load(file, table, args)
     }
 
@@ -205,7 +206,7 @@ impl Run {
 }
 
 /// Runs `ingest load FILE --into TABLE ARGS…` against the test database.
-pub fn load(file: &Path, table: &str, args: &[&str]) -> Run {
+pub fn load(file: impl AsRef<OsStr>, table: &str, args: &[&str]) -> Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ingest"));
     cmd.arg("load")
         .arg(file)

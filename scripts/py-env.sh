@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# A Python virtualenv with the independent writers the tests use for fixtures (pyarrow,
+# fastavro, openpyxl) and a real S3-compatible server (moto) with its client (boto3).
+# Created once under target/py-env; prints the path of its python.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+venv=target/py-env
+want="pyarrow fastavro cramjam openpyxl moto[server] boto3"
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import pyarrow, fastavro, cramjam, openpyxl, moto.server, boto3' 2>/dev/null; then
+  mkdir -p target
+  python3 -m venv "$venv" >&2
+  "$venv/bin/pip" install -q --disable-pip-version-check $want >&2
+fi
+echo "$PWD/$venv/bin/python"
