@@ -11,7 +11,7 @@ pub fn python() -> PathBuf {
     }
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let out = succeeded(
-        Command::new(root.join("scripts/py-env.sh")),
+        &mut Command::new(root.join("scripts/py-env.sh")),
         "scripts/py-env.sh",
     );
     String::from_utf8(out.stdout).unwrap().trim().into()
