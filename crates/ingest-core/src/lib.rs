@@ -8,11 +8,13 @@
 //! - [`coerce::coerce_column`] turns a column of raw text into a typed Arrow array plus the
 //!   [`CellError`]s of the values that do not fit; rows with an error are null in the array.
 
+pub mod cast;
 pub mod coerce;
 mod column;
 mod pg_type;
 mod text_format;
 
+pub use cast::{cast_column, castable};
 pub use coerce::{CellError, Coerced, coerce_column};
 pub use column::{Column, TableSchema, UnsupportedColumn, loose_name};
 pub use pg_type::PgType;

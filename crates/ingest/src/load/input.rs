@@ -110,3 +110,22 @@ fn peek(mut reader: Box<dyn Read + Send>) -> io::Result<(Vec<u8>, Box<dyn Read +
         .read_to_end(&mut head)?;
     Ok((head.clone(), Box::new(Cursor::new(head).chain(reader))))
 }
+
+/// The input as a local file a reader can seek in (Parquet reads its footer first, then
+/// the row groups). Standard input cannot be.
+pub fn random_access(
+    req: &LoadRequest,
+    file_name: &str,
+    format: Format,
+) -> Result<File, LoadError> {
+    if req.file.as_os_str() == "-" {
+        return Err(LoadError::Usage(format!(
+            "{} cannot be read from standard input (the reader needs to seek): pass the file's path",
+            format.name()
+        )));
+    }
+    File::open(&req.file).map_err(|e| LoadError::Open {
+        file: file_name.to_string(),
+        source: e,
+    })
+}

@@ -12,6 +12,7 @@ mod sent_lines;
 pub mod source;
 mod summary;
 pub mod transform;
+mod typed_source;
 
 pub use delivery::committing;
 pub use error::LoadError;

@@ -3,9 +3,10 @@
 use std::thread::JoinHandle;
 use std::time::Instant;
 
+use arrow_schema::DataType;
 use chrono_tz::Tz;
 use encoding_rs::Encoding;
-use ingest_core::{PgType, TableSchema};
+use ingest_core::{PgType, TableSchema, castable};
 use ingest_formats::csv::CsvOptions;
 use ingest_formats::json::JsonOptions;
 use ingest_formats::{Format, Sniffed, sniff_encoding};
@@ -20,6 +21,7 @@ use crate::load::key_hash::KeyColumn;
 use crate::load::plan::positional_header;
 use crate::load::source::{RecordSource, SourceError, csv_source, json_source};
 use crate::load::transform::{EncodedBatch, MappedColumn, Transformer};
+use crate::load::typed_source::{AvroSource, ParquetSource};
 use crate::load::{LoadError, LoadRequest, LoadSummary, plan_columns};
 use crate::progress::Progress;
 
@@ -103,6 +105,14 @@ async fn load(
             };
             Box::new(json_source(input.reader, options, input.raw_bytes))
         }
+        Format::Avro => Box::new(
+            AvroSource::open(input.reader, input.raw_bytes)
+                .map_err(|e| input_error(file_name, e))?,
+        ),
+        Format::Parquet => {
+            let file = input::random_access(req, file_name, Format::Parquet)?;
+            Box::new(ParquetSource::open(file, file_size).map_err(|e| input_error(file_name, e))?)
+        }
         other => {
             return Err(LoadError::Format {
                 file: file_name.to_string(),
@@ -110,16 +120,7 @@ async fn load(
             });
         }
     };
-    let input_err = |e: SourceError| match e {
-        SourceError::Io(source) => LoadError::Read {
-            file: file_name.to_string(),
-            source,
-        },
-        source => LoadError::Input {
-            file: file_name.to_string(),
-            source,
-        },
-    };
+    let input_err = |e: SourceError| input_error(file_name, e);
     let Some(mut header) = source.header().map_err(input_err)? else {
         return if req.allow_empty {
             Ok(())
@@ -140,6 +141,14 @@ async fn load(
     let plan =
         plan_columns(&header, &table.schema, &req.maps, req.ignore_unknown).map_err(plan_err)?;
     let mut columns = mapped_columns(&plan.pairs, &table.schema);
+    if let Some(types) = source.column_types() {
+        check_castable(&columns, &header, &types, input.format).map_err(|reason| {
+            LoadError::Format {
+                file: file_name.to_string(),
+                reason,
+            }
+        })?;
+    }
     let sql_plan = sql_plan(req, &table, &columns)?;
     let key_name = sql_plan.key.join(",");
     if req.mode.uses_staging() {
@@ -206,6 +215,42 @@ async fn load(
     summary.errors_file = errors_file.map(|p| p.display().to_string());
     progress.finish();
     outcome
+}
+
+fn input_error(file_name: &str, e: SourceError) -> LoadError {
+    match e {
+        SourceError::Io(source) => LoadError::Read {
+            file: file_name.to_string(),
+            source,
+        },
+        source => LoadError::Input {
+            file: file_name.to_string(),
+            source,
+        },
+    }
+}
+
+/// Every typed source column can become its target column's type (a boolean cannot
+/// become a date): said before any row is read.
+fn check_castable(
+    columns: &[MappedColumn],
+    header: &[String],
+    types: &[DataType],
+    format: Format,
+) -> Result<(), String> {
+    for c in columns {
+        let from = &types[c.source];
+        if !castable(from, &c.pg_type) {
+            return Err(format!(
+                "column {:?} is {from} in the {} file and cannot be loaded into {} column {:?}",
+                header[c.source],
+                format.name(),
+                c.pg_type,
+                c.name
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Target columns fed by the file, in the order rows are sent.

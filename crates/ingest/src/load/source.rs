@@ -2,6 +2,9 @@
 
 use std::io::Read;
 
+use arrow_array::ArrayRef;
+use arrow_schema::DataType;
+
 use ingest_formats::csv::{CsvDecoder, CsvError, CsvOptions};
 use ingest_formats::json::{JsonDecoder, JsonError, JsonOptions};
 use ingest_formats::{ByteCounter, TextBatch};
@@ -15,16 +18,47 @@ pub enum SourceError {
     Csv(#[from] CsvError),
     #[error(transparent)]
     Json(#[from] JsonError),
+    #[error("Parquet: {0}")]
+    Parquet(String),
+    #[error("Avro: {0}")]
+    Avro(String),
     #[error(transparent)]
     Io(#[from] std::io::Error),
 }
 
-/// What stage one hands on, whatever the format.
+/// What stage one hands on: text fields to parse, or typed columns to cast.
+#[derive(Debug)]
+pub enum SourceBatch {
+    Text(TextBatch),
+    Typed(TypedBatch),
+}
+
+/// Columns read from a typed format (Parquet, Avro), in the order of `header()`.
+#[derive(Debug)]
+pub struct TypedBatch {
+    pub columns: Vec<ArrayRef>,
+    /// The 1-based row number of the first row in the file.
+    pub first_row: u64,
+    /// Source bytes read so far, for progress.
+    pub bytes_read: u64,
+}
+
+impl TypedBatch {
+    pub fn num_rows(&self) -> usize {
+        self.columns.first().map_or(0, |c| c.len())
+    }
+}
+
+/// What stage one reads from, whatever the format.
 pub trait RecordSource: Send {
     /// The column names, read as far as needed to know them; `None` for an empty input.
     fn header(&mut self) -> Result<Option<Vec<String>>, SourceError>;
+    /// The Arrow type of each column, for a typed format (known before any row is read).
+    fn column_types(&self) -> Option<Vec<DataType>> {
+        None
+    }
     /// The next batch, `None` at the end.
-    fn next_batch(&mut self) -> Result<Option<TextBatch>, SourceError>;
+    fn next_batch(&mut self) -> Result<Option<SourceBatch>, SourceError>;
 }
 
 /// A decoder fed slices of bytes that yields text batches (CSV, JSON).
@@ -151,15 +185,16 @@ impl<D: PushDecoder> RecordSource for StreamSource<D> {
         Ok(self.decoder.header())
     }
 
-    fn next_batch(&mut self) -> Result<Option<TextBatch>, SourceError> {
+    fn next_batch(&mut self) -> Result<Option<SourceBatch>, SourceError> {
         loop {
             if self.finished {
-                return Ok(self.decoder.flush()?.map(|b| self.with_progress(b)));
+                let batch = self.decoder.flush()?;
+                return Ok(batch.map(|b| SourceBatch::Text(self.with_progress(b))));
             }
             if self.step()?
                 && let Some(batch) = self.decoder.flush()?
             {
-                return Ok(Some(self.with_progress(batch)));
+                return Ok(Some(SourceBatch::Text(self.with_progress(batch))));
             }
         }
     }

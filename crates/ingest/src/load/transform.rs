@@ -1,13 +1,16 @@
-//! Stage two: text records to validated, typed columns, encoded for binary COPY.
+//! Stage two: text records or typed columns to validated columns of the target's types,
+//! encoded for binary COPY.
 
 use arrow_array::{Array, ArrayRef};
+use arrow_cast::display::{ArrayFormatter, FormatOptions};
 use bytes::{Bytes, BytesMut};
-use ingest_core::{PgType, TextFormat, coerce_column};
+use ingest_core::{Coerced, PgType, TextFormat, cast_column, coerce_column};
 use ingest_formats::TextBatch;
 use ingest_pg::CopyEncoder;
 
 use crate::load::Reject;
 use crate::load::key_hash::{KeyColumn, hash_keys};
+use crate::load::source::{SourceBatch, TypedBatch};
 
 /// A target column and the source field that feeds it.
 #[derive(Debug, Clone)]
@@ -76,10 +79,15 @@ impl Transformer {
         self
     }
 
-    pub fn transform(&self, batch: TextBatch) -> EncodedBatch {
-        let rows = batch.num_rows();
-        let mut keep = vec![true; rows];
-        let mut rejects: Vec<Reject> = batch
+    pub fn transform(&self, batch: SourceBatch) -> EncodedBatch {
+        match batch {
+            SourceBatch::Text(b) => self.transform_text(b),
+            SourceBatch::Typed(b) => self.transform_typed(b),
+        }
+    }
+
+    fn transform_text(&self, batch: TextBatch) -> EncodedBatch {
+        let rejects: Vec<Reject> = batch
             .rejects
             .iter()
             .map(|r| Reject {
@@ -89,16 +97,69 @@ impl Transformer {
                 reason: r.reason.clone(),
             })
             .collect();
+        let coerced = self
+            .columns
+            .iter()
+            .map(|col| coerce_column(&batch.columns[col.source], &col.pg_type, &self.format))
+            .collect();
+        let raw = |col: &MappedColumn, row: usize| batch.columns[col.source].value(row).to_string();
+        let rows_read = (batch.num_rows() + batch.rejects.len()) as u64;
+        self.assemble(
+            coerced,
+            &batch.lines,
+            rejects,
+            &raw,
+            rows_read,
+            batch.bytes_read,
+        )
+    }
+
+    fn transform_typed(&self, batch: TypedBatch) -> EncodedBatch {
+        let coerced = self
+            .columns
+            .iter()
+            .map(|col| cast_column(&batch.columns[col.source], &col.pg_type, &self.format))
+            .collect();
+        let rows = batch.num_rows();
+        let lines: Vec<u64> = (batch.first_row..batch.first_row + rows as u64).collect();
+        let raw = |col: &MappedColumn, row: usize| {
+            let options = FormatOptions::default().with_null("");
+            ArrayFormatter::try_new(batch.columns[col.source].as_ref(), &options)
+                .map(|f| f.value(row).to_string())
+                .unwrap_or_default()
+        };
+        self.assemble(
+            coerced,
+            &lines,
+            Vec::new(),
+            &raw,
+            rows as u64,
+            batch.bytes_read,
+        )
+    }
+
+    /// Rejects refused values and NULLs in NOT NULL or key columns, then encodes the rows
+    /// kept. `rejects` holds the records refused before any column was looked at.
+    fn assemble(
+        &self,
+        coerced: Vec<Coerced>,
+        batch_lines: &[u64],
+        mut rejects: Vec<Reject>,
+        raw: &dyn Fn(&MappedColumn, usize) -> String,
+        rows_read: u64,
+        bytes_read: u64,
+    ) -> EncodedBatch {
+        let rows = batch_lines.len();
+        let record_rejects = rejects.len() as u64;
+        let mut keep = vec![true; rows];
         let mut arrays: Vec<ArrayRef> = Vec::with_capacity(self.columns.len());
-        for col in &self.columns {
-            let raw = &batch.columns[col.source];
-            let coerced = coerce_column(raw, &col.pg_type, &self.format);
+        for (col, coerced) in self.columns.iter().zip(coerced) {
             for e in &coerced.errors {
                 keep[e.row] = false;
                 rejects.push(Reject {
-                    line: batch.lines[e.row],
+                    line: batch_lines[e.row],
                     column: Some(col.name.clone()),
-                    value: raw.value(e.row).to_string(),
+                    value: raw(col, e.row),
                     reason: e.reason.clone(),
                 });
             }
@@ -115,9 +176,9 @@ impl Transformer {
                     if *kept && !valid {
                         *kept = false;
                         rejects.push(Reject {
-                            line: batch.lines[row],
+                            line: batch_lines[row],
                             column: Some(col.name.clone()),
-                            value: raw.value(row).to_string(),
+                            value: raw(col, row),
                             reason: reason.into(),
                         });
                     }
@@ -132,7 +193,7 @@ impl Transformer {
             Some(encoder) if valid > 0 => {
                 let mut out = BytesMut::new();
                 let mask = (valid < rows as u64).then_some(keep.as_slice());
-                encoder.encode(&arrays, mask, &batch.lines, &mut out);
+                encoder.encode(&arrays, mask, batch_lines, &mut out);
                 out.freeze()
             }
             _ => Bytes::new(),
@@ -142,8 +203,7 @@ impl Transformer {
             hash_keys(&arrays, key, &keep, &mut key_hashes);
         }
         let lines = match self.encoder.is_some() || self.key.is_some() {
-            true => batch
-                .lines
+            true => batch_lines
                 .iter()
                 .zip(&keep)
                 .filter(|(_, k)| **k)
@@ -155,10 +215,10 @@ impl Transformer {
             key_hashes,
             lines,
             data,
-            rows_read: (rows + batch.rejects.len()) as u64,
-            rows_rejected: rows as u64 - valid + batch.rejects.len() as u64,
+            rows_read,
+            rows_rejected: rows as u64 - valid + record_rejects,
             rejects,
-            bytes_read: batch.bytes_read,
+            bytes_read,
         }
     }
 }

@@ -51,6 +51,17 @@ fn text_formats_and_codecs_give_the_rows_copy_gives() {
 }
 
 #[test]
+fn typed_formats_give_the_rows_copy_gives() {
+    loads_the_same_rows(&[
+        "data.parquet",
+        "data_snappy.parquet",
+        "data.avro",
+        "data_null.avro",
+        "data_snappy.avro",
+    ]);
+}
+
+#[test]
 fn a_gzip_bomb_is_refused_and_the_table_untouched() {
     let mut db = TestDb::new("bomb");
     db.exec("create table {s}.t (a text); insert into {s}.t values ('seed')");
