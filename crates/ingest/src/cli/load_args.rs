@@ -12,6 +12,8 @@ const EXAMPLES: &str = "Examples:
   ingest load big.csv --into orders --dry-run                     # validate everything, write nothing
   ingest load day.csv --into sales --mode merge --delete-missing --scope store=12
   ingest load events.ndjson.gz --into events                      # NDJSON, gzip-compressed
+  ingest load s3://landing/orders.parquet --into orders --key id --mode upsert
+  ingest load https://partner.example/export.csv.gz --into partner_rows
   zcat day.csv.gz | ingest load - --into sales                    # from standard input
 
 The target changes only when the whole file went through: a reject over --max-errors,
@@ -45,9 +47,12 @@ pub enum OnDuplicate {
 #[derive(Debug, Args)]
 #[command(after_help = EXAMPLES)]
 pub struct LoadArgs {
-    /// The file to load; `-` reads standard input. Its format comes from the extension
-    /// (.csv .tsv .txt .json .ndjson .jsonl), checked against its first bytes, and a
-    /// .gz/.zst/.bz2 extension decompresses it on the fly
+    /// The file to load: a path, `-` for standard input, or a URL: s3://bucket/key,
+    /// gs://bucket/key, az://container/path, http(s)://host/path, file:///path. Its format
+    /// comes from the extension (.csv .tsv .txt .json .ndjson .jsonl .parquet .avro
+    /// .xlsx), checked against its first bytes; .gz/.zst/.bz2 decompresses it on the fly.
+    /// Store credentials come from the environment (AWS_ACCESS_KEY_ID, AWS_ENDPOINT_URL,
+    /// GOOGLE_APPLICATION_CREDENTIALS, AZURE_STORAGE_ACCOUNT_NAME, ...)
     pub file: PathBuf,
 
     /// Target table: `orders`, `public.orders`, or a quoted name like `"Odd Name"`
@@ -87,7 +92,7 @@ pub struct LoadArgs {
     pub ignore_unknown: bool,
 
     /// The file's format, whatever its name says: csv, tsv, json (NDJSON or an array of
-    /// objects)
+    /// objects), parquet, avro, xlsx
     #[arg(long, value_name = "FORMAT")]
     pub format: Option<String>,
 
@@ -103,6 +108,10 @@ pub struct LoadArgs {
     /// the first 16 MiB; real data compresses 5-50x, a bomb 1000x)
     #[arg(long, default_value_t = DecompressLimits::default().max_ratio, value_name = "N")]
     pub max_compression_ratio: u64,
+
+    /// Seconds a remote read may wait for the next byte before the load fails
+    #[arg(long, default_value_t = 30, value_name = "SECONDS")]
+    pub read_timeout: u64,
 
     /// Rejected rows tolerated: a count or a percentage of the rows read (e.g. 100, 0.5%)
     #[arg(long, default_value = "0", value_name = "N|N%")]

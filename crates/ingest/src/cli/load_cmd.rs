@@ -202,6 +202,7 @@ fn request(a: &LoadArgs) -> Result<LoadRequest, String> {
                 })
             })
             .transpose()?,
+        read_timeout: std::time::Duration::from_secs(a.read_timeout),
         decompress: DecompressLimits {
             max_bytes: a.max_decompressed_bytes,
             max_ratio: a.max_compression_ratio,

@@ -16,6 +16,12 @@ pub enum LoadError {
         file: String,
         source: std::io::Error,
     },
+    /// The object store refused or failed the request.
+    #[error("{file}: {source}")]
+    Store {
+        file: String,
+        source: crate::load::store::StoreError,
+    },
     #[error("{file}: read error: {source}")]
     Read {
         file: String,
@@ -66,6 +72,8 @@ impl LoadError {
             | LoadError::Empty { .. }
             | LoadError::Rejected { .. }
             | LoadError::RejectsWithDeleteMissing { .. } => 1,
+            LoadError::Store { source, .. } if source.is_usage() => 2,
+            LoadError::Store { .. } => 3,
             LoadError::Database(e) | LoadError::Row { source: e, .. } if e.is_data_error() => 1,
             LoadError::Database(PgError::NoSuchTable(_) | PgError::BadUrl(_)) => 2,
             LoadError::Database(_) | LoadError::Row { .. } => 3,

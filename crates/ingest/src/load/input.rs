@@ -1,21 +1,58 @@
-//! Opening the input: where the bytes come from, how they are compressed and which format
-//! they hold (from the name, confirmed by the first bytes).
+//! Opening the input: where the bytes come from (a path, standard input or an object in a
+//! store), how they are compressed and which format they hold (from the name, confirmed
+//! by the first bytes).
 
 use std::fs::File;
-use std::io::{self, Cursor, Read};
+use std::io::{self, Cursor, Read, Seek, SeekFrom};
+use std::path::PathBuf;
 
 use ingest_formats::format::{self, Format};
 use ingest_formats::{ByteCounter, Compression, Counted, decompress};
+use tokio::runtime::Handle;
 
+use crate::load::store::{self, ObjectRanges, Remote, StoreError};
 use crate::load::{LoadError, LoadRequest};
 
 /// How much of a stream is looked at to tell its codec, format and encoding.
 pub const HEAD_BYTES: usize = 64 << 10;
 
-/// An input ready to decode: decompressed, its format known.
+/// Where the input is.
+#[derive(Clone)]
+pub enum Location {
+    Stdin,
+    Local(PathBuf),
+    Remote(Remote),
+}
+
+impl Location {
+    /// `-`, a path, a `file://` URL, or an object URL.
+    pub fn of(source: &str, req: &LoadRequest) -> Result<Location, LoadError> {
+        if source == "-" {
+            return Ok(Location::Stdin);
+        }
+        if let Some(rest) = source.strip_prefix("file://") {
+            return Ok(Location::Local(PathBuf::from(rest)));
+        }
+        if store::is_url(source) {
+            return store::resolve(source, req.read_timeout)
+                .map(Location::Remote)
+                .map_err(|e| store_error(&store::redacted(source), e));
+        }
+        Ok(Location::Local(PathBuf::from(source)))
+    }
+}
+
+/// A reader that needs to seek (Parquet) reads from here.
+pub enum Seekable {
+    Local(File),
+    Remote(ObjectRanges),
+}
+
+/// An input ready to decode: its format known, and either a decompressed stream or
+/// random access.
 pub struct Input {
     pub format: Format,
-    /// The decompressed bytes, from the start.
+    /// The decompressed bytes, from the start (empty when `seekable` is set).
     pub reader: Box<dyn Read + Send>,
     /// The first (decompressed) bytes, also still in `reader`.
     pub head: Vec<u8>,
@@ -23,14 +60,17 @@ pub struct Input {
     pub raw_bytes: ByteCounter,
     /// The stored size, 0 when unknown.
     pub size: u64,
+    pub seekable: Option<Seekable>,
 }
 
-/// Opens `req.file` (`-` is standard input) and settles its codec and format.
-pub fn open(req: &LoadRequest, file_name: &str) -> Result<Input, LoadError> {
-    let open_err = |e| LoadError::Open {
-        file: file_name.to_string(),
-        source: e,
-    };
+/// Opens the input and settles its codec and format. Blocks: call it off the runtime's
+/// threads.
+pub fn open(
+    req: &LoadRequest,
+    location: &Location,
+    file_name: &str,
+    handle: &Handle,
+) -> Result<Input, LoadError> {
     let read_err = |e| LoadError::Read {
         file: file_name.to_string(),
         source: e,
@@ -39,31 +79,43 @@ pub fn open(req: &LoadRequest, file_name: &str) -> Result<Input, LoadError> {
         file: file_name.to_string(),
         reason,
     };
-    let stdin = req.file.as_os_str() == "-";
-    let (named_format, named_codec) = if stdin {
-        (None, Compression::None)
-    } else {
-        match format::from_name(file_name) {
-            Ok(named) => named,
-            Err(_) if req.format.is_some() => (None, Compression::from_name(file_name).0),
-            Err(reason) => return Err(LoadError::Usage(format!("{file_name}: {reason}"))),
+    let named = match location {
+        Location::Stdin => (None, Compression::None),
+        Location::Local(p) => name_says(req, &p.to_string_lossy(), file_name)?,
+        Location::Remote(r) => name_says(req, r.path.as_ref(), file_name)?,
+    };
+    let (named_format, named_codec) = named;
+    let codec_given = req
+        .compression
+        .or(Some(named_codec).filter(|c| *c != Compression::None));
+    let wanted = req.format.or(named_format);
+    // Parquet is read by ranges (footer first), never as a stream.
+    if let Some(f) = wanted.filter(|f| f.needs_random_access())
+        && codec_given.is_none()
+    {
+        return open_seekable(location, f, req.format.is_some(), file_name, handle);
+    }
+    let raw_bytes = ByteCounter::default();
+    let (raw, size): (Box<dyn Read + Send>, u64) = match location {
+        Location::Stdin => (Box::new(io::stdin()), 0),
+        Location::Local(path) => {
+            let f = File::open(path).map_err(|e| open_error(file_name, e))?;
+            let size = f.metadata().map(|m| m.len()).unwrap_or(0);
+            (Box::new(f), size)
+        }
+        Location::Remote(remote) => {
+            let (body, size) =
+                store::open_stream(remote, handle).map_err(|e| store_error(file_name, e))?;
+            (Box::new(body), size)
         }
     };
-    let (raw, size): (Box<dyn Read + Send>, u64) = if stdin {
-        (Box::new(io::stdin()), 0)
-    } else {
-        let f = File::open(&req.file).map_err(open_err)?;
-        let size = f.metadata().map(|m| m.len()).unwrap_or(0);
-        (Box::new(f), size)
-    };
-    let raw_bytes = ByteCounter::default();
     let counted: Box<dyn Read + Send> = Box::new(Counted::new(raw, raw_bytes.clone()));
     let (stored_head, counted) = peek(counted).map_err(read_err)?;
     let sniffed_codec = Compression::from_magic(&stored_head);
     let codec = match req.compression {
         Some(c) => c,
         // Standard input has no name: its magic bytes are all there is to go by.
-        None if stdin => sniffed_codec.unwrap_or(Compression::None),
+        None if matches!(location, Location::Stdin) => sniffed_codec.unwrap_or(Compression::None),
         None => named_codec,
     };
     if req.compression.is_none() && codec != Compression::None && sniffed_codec != Some(codec) {
@@ -92,13 +144,133 @@ pub fn open(req: &LoadRequest, file_name: &str) -> Result<Input, LoadError> {
             format.name()
         )));
     }
+    if format.needs_random_access() {
+        // Found by its magic bytes: start again with random access.
+        return open_seekable(location, format, true, file_name, handle);
+    }
     Ok(Input {
         format,
         reader,
         head,
         raw_bytes,
         size,
+        seekable: None,
     })
+}
+
+/// The format and codec the name gives; an unknown extension is an error unless
+/// `--format` says what the file is.
+fn name_says(
+    req: &LoadRequest,
+    name: &str,
+    file_name: &str,
+) -> Result<(Option<Format>, Compression), LoadError> {
+    match format::from_name(name) {
+        Ok(named) => Ok(named),
+        Err(_) if req.format.is_some() => Ok((None, Compression::from_name(name).0)),
+        Err(reason) => Err(LoadError::Usage(format!("{file_name}: {reason}"))),
+    }
+}
+
+fn open_seekable(
+    location: &Location,
+    format: Format,
+    forced: bool,
+    file_name: &str,
+    handle: &Handle,
+) -> Result<Input, LoadError> {
+    let (head, size, seekable) = match location {
+        Location::Stdin => {
+            return Err(LoadError::Usage(format!(
+                "{} cannot be read from standard input (its reader needs to seek): pass the file's path",
+                format.name()
+            )));
+        }
+        Location::Local(path) => {
+            let mut f = File::open(path).map_err(|e| open_error(file_name, e))?;
+            let size = f.metadata().map(|m| m.len()).unwrap_or(0);
+            let mut head = Vec::new();
+            (&mut f)
+                .take(8)
+                .read_to_end(&mut head)
+                .map_err(|e| open_error(file_name, e))?;
+            let f = File::open(path).map_err(|e| open_error(file_name, e))?;
+            (head, size, Seekable::Local(f))
+        }
+        Location::Remote(remote) => {
+            let size = store::size(remote, handle).map_err(|e| store_error(file_name, e))?;
+            let head = handle.block_on(object_store::ObjectStoreExt::get_range(
+                remote.store.as_ref(),
+                &remote.path,
+                0..size.min(8),
+            ));
+            match head {
+                Ok(head) => {
+                    let ranges = ObjectRanges {
+                        remote: remote.clone(),
+                        size,
+                    };
+                    (head.to_vec(), size, Seekable::Remote(ranges))
+                }
+                // A plain web server without range requests: the file is fetched whole
+                // into a temporary file first.
+                Err(object_store::Error::NotSupported { .. }) => {
+                    let mut f = spool(remote, handle, file_name)?;
+                    let mut head = Vec::new();
+                    (&mut f)
+                        .take(8)
+                        .read_to_end(&mut head)
+                        .map_err(|e| open_error(file_name, e))?;
+                    f.seek(SeekFrom::Start(0))
+                        .map_err(|e| open_error(file_name, e))?;
+                    (head, size, Seekable::Local(f))
+                }
+                Err(e) => return Err(store_error(file_name, e.into())),
+            }
+        }
+    };
+    if !forced {
+        format::confirm(format, &head).map_err(|reason| LoadError::Format {
+            file: file_name.to_string(),
+            reason,
+        })?;
+    }
+    Ok(Input {
+        format,
+        reader: Box::new(io::empty()),
+        head,
+        raw_bytes: ByteCounter::default(),
+        size,
+        seekable: Some(seekable),
+    })
+}
+
+/// Copies an object into an anonymous temporary file (gone when closed).
+fn spool(remote: &Remote, handle: &Handle, file_name: &str) -> Result<File, LoadError> {
+    let (mut body, _) =
+        store::open_stream(remote, handle).map_err(|e| store_error(file_name, e))?;
+    let mut f = tempfile::tempfile().map_err(|e| open_error(file_name, e))?;
+    io::copy(&mut body, &mut f).map_err(|e| LoadError::Read {
+        file: file_name.to_string(),
+        source: e,
+    })?;
+    f.seek(SeekFrom::Start(0))
+        .map_err(|e| open_error(file_name, e))?;
+    Ok(f)
+}
+
+fn open_error(file_name: &str, source: io::Error) -> LoadError {
+    LoadError::Open {
+        file: file_name.to_string(),
+        source,
+    }
+}
+
+pub fn store_error(file_name: &str, e: StoreError) -> LoadError {
+    LoadError::Store {
+        file: file_name.to_string(),
+        source: e,
+    }
 }
 
 /// Reads the first `HEAD_BYTES` and returns them with a reader that still starts at the
@@ -109,23 +281,4 @@ fn peek(mut reader: Box<dyn Read + Send>) -> io::Result<(Vec<u8>, Box<dyn Read +
         .take(HEAD_BYTES as u64)
         .read_to_end(&mut head)?;
     Ok((head.clone(), Box::new(Cursor::new(head).chain(reader))))
-}
-
-/// The input as a local file a reader can seek in (Parquet reads its footer first, then
-/// the row groups). Standard input cannot be.
-pub fn random_access(
-    req: &LoadRequest,
-    file_name: &str,
-    format: Format,
-) -> Result<File, LoadError> {
-    if req.file.as_os_str() == "-" {
-        return Err(LoadError::Usage(format!(
-            "{} cannot be read from standard input (the reader needs to seek): pass the file's path",
-            format.name()
-        )));
-    }
-    File::open(&req.file).map_err(|e| LoadError::Open {
-        file: file_name.to_string(),
-        source: e,
-    })
 }

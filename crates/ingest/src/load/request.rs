@@ -27,6 +27,8 @@ pub struct LoadRequest {
     /// `--compression`; `None`: from the file name, confirmed by its first bytes.
     pub compression: Option<Compression>,
     pub decompress: DecompressLimits,
+    /// How long a remote read may wait for the next byte before the load fails.
+    pub read_timeout: std::time::Duration,
     pub text: TextOptions,
     pub max_errors: RejectLimit,
     pub errors_file: Option<PathBuf>,

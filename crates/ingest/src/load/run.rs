@@ -16,12 +16,13 @@ use tokio::sync::mpsc;
 use tokio_postgres::Client;
 
 use crate::load::delivery::{Delivery, errors_file_error};
-use crate::load::input;
+use crate::load::input::{self, Location, Seekable};
 use crate::load::key_hash::KeyColumn;
 use crate::load::plan::positional_header;
 use crate::load::source::{RecordSource, SourceError, csv_source, json_source};
+use crate::load::store;
 use crate::load::transform::{EncodedBatch, MappedColumn, Transformer};
-use crate::load::typed_source::{AvroSource, ParquetSource};
+use crate::load::typed_source::{AvroSource, ParquetSource, RemoteParquetSource};
 use crate::load::{LoadError, LoadRequest, LoadSummary, plan_columns};
 use crate::progress::Progress;
 
@@ -37,7 +38,8 @@ pub async fn run(
     progress: &Progress,
 ) -> Result<(), LoadError> {
     let started = Instant::now();
-    let file_name = req.file.display().to_string();
+    // A URL's password or signature never reaches a message.
+    let file_name = store::redacted(&req.file.to_string_lossy());
     summary.file = file_name.clone();
     summary.table = req.table.clone();
     summary.mode = mode_name(req.mode);
@@ -75,7 +77,14 @@ async fn load(
     progress: &Progress,
     file_name: &str,
 ) -> Result<(), LoadError> {
-    let input = input::open(req, file_name)?;
+    let location = Location::of(&req.file.to_string_lossy(), req)?;
+    let input = {
+        let (req, location, name) = (req.clone(), location.clone(), file_name.to_string());
+        let handle = tokio::runtime::Handle::current();
+        tokio::task::spawn_blocking(move || input::open(&req, &location, &name, &handle))
+            .await
+            .expect("opening the input panicked")?
+    };
     let file_size = input.size;
     let client = ingest_pg::connect(&req.database).await?;
     let table = resolve_table(&client, &req.table).await?;
@@ -109,10 +118,20 @@ async fn load(
             AvroSource::open(input.reader, input.raw_bytes)
                 .map_err(|e| input_error(file_name, e))?,
         ),
-        Format::Parquet => {
-            let file = input::random_access(req, file_name, Format::Parquet)?;
-            Box::new(ParquetSource::open(file, file_size).map_err(|e| input_error(file_name, e))?)
-        }
+        Format::Parquet => match input.seekable {
+            Some(Seekable::Local(file)) => Box::new(
+                ParquetSource::open(file, file_size).map_err(|e| input_error(file_name, e))?,
+            ),
+            Some(Seekable::Remote(ranges)) => {
+                let handle = tokio::runtime::Handle::current();
+                let source =
+                    tokio::task::spawn_blocking(move || RemoteParquetSource::open(ranges, handle))
+                        .await
+                        .expect("opening the Parquet file panicked");
+                Box::new(source.map_err(|e| input_error(file_name, e))?)
+            }
+            None => unreachable!("Parquet is always opened for random access"),
+        },
         other => {
             return Err(LoadError::Format {
                 file: file_name.to_string(),

@@ -7,9 +7,14 @@ use std::sync::{Arc, Mutex};
 
 use arrow_array::RecordBatch;
 use arrow_schema::{DataType, SchemaRef};
+use futures_util::StreamExt;
+use parquet::arrow::ParquetRecordBatchStreamBuilder;
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
+use parquet::arrow::async_reader::ParquetRecordBatchStream;
+use tokio::runtime::Handle;
 
 use crate::load::source::{RecordSource, SourceBatch, SourceError, TypedBatch};
+use crate::load::store::ObjectRanges;
 
 /// Rows per batch from a typed reader.
 const BATCH_ROWS: usize = 16384;
@@ -55,6 +60,58 @@ impl RecordSource for ParquetSource {
             return Ok(None);
         };
         // Progress in bytes, estimated from the rows read: row groups are decoded whole.
+        let rows = batch.num_rows() as u64;
+        let bytes_read = (self.next_row - 1 + rows) * self.file_size / self.rows_total.max(1);
+        Ok(Some(typed(batch, &mut self.next_row, bytes_read)))
+    }
+}
+
+/// A Parquet object in a store, read by range requests: the footer, then each row group's
+/// column chunks (parquet's async reader, driven from stage one's thread).
+pub struct RemoteParquetSource {
+    schema: SchemaRef,
+    stream: ParquetRecordBatchStream<ObjectRanges>,
+    handle: Handle,
+    rows_total: u64,
+    file_size: u64,
+    next_row: u64,
+}
+
+impl RemoteParquetSource {
+    /// Reads the footer. Blocks: call it off the runtime's threads.
+    pub fn open(ranges: ObjectRanges, handle: Handle) -> Result<Self, SourceError> {
+        let file_size = ranges.size;
+        let builder = handle
+            .block_on(ParquetRecordBatchStreamBuilder::new(ranges))
+            .map_err(parquet_error)?
+            .with_batch_size(BATCH_ROWS);
+        let rows_total = builder.metadata().file_metadata().num_rows().max(0) as u64;
+        let schema = builder.schema().clone();
+        Ok(RemoteParquetSource {
+            schema,
+            stream: builder.build().map_err(parquet_error)?,
+            handle,
+            rows_total,
+            file_size,
+            next_row: 1,
+        })
+    }
+}
+
+impl RecordSource for RemoteParquetSource {
+    fn header(&mut self) -> Result<Option<Vec<String>>, SourceError> {
+        Ok(Some(field_names(&self.schema)))
+    }
+
+    fn column_types(&self) -> Option<Vec<DataType>> {
+        Some(field_types(&self.schema))
+    }
+
+    fn next_batch(&mut self) -> Result<Option<SourceBatch>, SourceError> {
+        let Some(batch) = self.handle.block_on(self.stream.next()) else {
+            return Ok(None);
+        };
+        let batch = batch.map_err(parquet_error)?;
         let rows = batch.num_rows() as u64;
         let bytes_read = (self.next_row - 1 + rows) * self.file_size / self.rows_total.max(1);
         Ok(Some(typed(batch, &mut self.next_row, bytes_read)))

@@ -1,0 +1,300 @@
+//! Where the bytes live: a local path, or an object in a store named by URL (`s3://`,
+//! `gs://`, `az://`, `http(s)://`), all through the `object_store` crate.
+//!
+//! Reading is blocking (stage one runs on its own thread): each chunk of an object's body
+//! is awaited with the runtime's handle, so a multi-gigabyte object streams in bounded
+//! memory. Credentials come from the environment each store's SDK reads (`AWS_*`,
+//! `GOOGLE_*`, `AZURE_*`); credentials or signatures in the URL itself are never shown.
+
+use std::io::{self, Read};
+use std::ops::Range;
+use std::sync::{Arc, Once};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use futures_util::future::{BoxFuture, FutureExt};
+use futures_util::stream::BoxStream;
+use object_store::path::Path as ObjectPath;
+use object_store::{ClientOptions, ObjectStore, ObjectStoreExt, RetryConfig};
+use tokio::runtime::Handle;
+use url::Url;
+
+/// Seconds a connection may take to open, and a response to go without sending a byte.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// An object in a store.
+#[derive(Clone)]
+pub struct Remote {
+    pub store: Arc<dyn ObjectStore>,
+    pub path: ObjectPath,
+}
+
+/// Whether `source` names an object in a store rather than a local path.
+pub fn is_url(source: &str) -> bool {
+    source.split_once("://").is_some_and(|(scheme, _)| {
+        !scheme.is_empty()
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '+')
+    })
+}
+
+/// `source` as it may appear in messages: a URL loses its password and query string
+/// (a presigned URL's signature is a credential too).
+pub fn redacted(source: &str) -> String {
+    let Ok(mut url) = Url::parse(source) else {
+        return source.to_string();
+    };
+    if url.password().is_some() {
+        let _ = url.set_password(Some("***"));
+    }
+    if url.query().is_some() {
+        url.set_query(Some("…"));
+    }
+    url.to_string()
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0}")]
+    Url(String),
+    #[error("{}", short(.0))]
+    Store(#[from] object_store::Error),
+}
+
+/// A store error in one line: object_store's messages carry the whole response body.
+fn short(e: &object_store::Error) -> String {
+    let full = e.to_string();
+    let first = full.lines().next().unwrap_or_default();
+    let first: String = first.chars().take(300).collect();
+    match e {
+        object_store::Error::NotFound { .. } => format!("no such object ({first})"),
+        object_store::Error::PermissionDenied { .. }
+        | object_store::Error::Unauthenticated { .. } => {
+            format!("access denied: check the credentials ({first})")
+        }
+        _ => first,
+    }
+}
+
+impl StoreError {
+    /// The object is missing or the credentials are refused: the request, not the
+    /// network, is wrong.
+    pub fn is_usage(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Url(_)
+                | StoreError::Store(
+                    object_store::Error::NotFound { .. }
+                        | object_store::Error::PermissionDenied { .. }
+                        | object_store::Error::Unauthenticated { .. }
+                )
+        )
+    }
+}
+
+/// The store and path a URL names.
+pub fn resolve(source: &str, read_timeout: Duration) -> Result<Remote, StoreError> {
+    install_crypto_provider();
+    let display = redacted(source);
+    let url = Url::parse(source)
+        .map_err(|e| StoreError::Url(format!("{display}: not a valid URL ({e})")))?;
+    let options = ClientOptions::new()
+        .with_connect_timeout(CONNECT_TIMEOUT)
+        .with_read_timeout(read_timeout)
+        // A large object streams for as long as it takes; a stalled one hits the read
+        // timeout.
+        .with_timeout_disabled();
+    let retry = RetryConfig {
+        max_retries: 3,
+        retry_timeout: Duration::from_secs(60),
+        ..Default::default()
+    };
+    let path = |p: &str| {
+        ObjectPath::from_url_path(p).map_err(|e| StoreError::Url(format!("{display}: {e}")))
+    };
+    let (store, object): (Arc<dyn ObjectStore>, ObjectPath) = match url.scheme() {
+        "s3" | "s3a" => {
+            let endpoint_is_http = ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL", "AWS_ENDPOINT"]
+                .iter()
+                .find_map(|v| std::env::var(v).ok())
+                .is_some_and(|e| e.starts_with("http://"));
+            let store = object_store::aws::AmazonS3Builder::from_env()
+                .with_url(bucket_url(&url))
+                .with_client_options(options.with_allow_http(endpoint_is_http))
+                .with_retry(retry)
+                .build()?;
+            (Arc::new(store), path(url.path())?)
+        }
+        "gs" => {
+            let store = object_store::gcp::GoogleCloudStorageBuilder::from_env()
+                .with_url(bucket_url(&url))
+                .with_client_options(options)
+                .with_retry(retry)
+                .build()?;
+            (Arc::new(store), path(url.path())?)
+        }
+        "az" | "abfs" | "abfss" | "azure" => {
+            let store = object_store::azure::MicrosoftAzureBuilder::from_env()
+                .with_url(bucket_url(&url))
+                .with_client_options(options)
+                .with_retry(retry)
+                .build()?;
+            (Arc::new(store), path(url.path())?)
+        }
+        "http" | "https" => {
+            let mut base = url.clone();
+            base.set_path("/");
+            base.set_query(None);
+            let mut options = options.with_allow_http(url.scheme() == "http");
+            if !url.username().is_empty() {
+                options = options.with_default_headers(basic_auth(&url));
+                let _ = base.set_username("");
+                let _ = base.set_password(None);
+            }
+            let store = object_store::http::HttpBuilder::new()
+                .with_url(base.as_str())
+                .with_client_options(options)
+                .with_retry(retry)
+                .build()?;
+            let mut object = url.path().trim_start_matches('/').to_string();
+            if let Some(q) = url.query() {
+                // A presigned URL's query is part of the object's address.
+                object = format!("{object}?{q}");
+            }
+            (Arc::new(store), ObjectPath::from(object))
+        }
+        other => {
+            return Err(StoreError::Url(format!(
+                "{display}: unknown scheme {other}:// (use a path, file://, s3://, gs://, az://, http:// or https://)"
+            )));
+        }
+    };
+    Ok(Remote {
+        store,
+        path: object,
+    })
+}
+
+/// `scheme://bucket`, which the builders take (the path is given per request).
+fn bucket_url(url: &Url) -> String {
+    format!("{}://{}", url.scheme(), url.host_str().unwrap_or_default())
+}
+
+fn basic_auth(url: &Url) -> reqwest::header::HeaderMap {
+    use base64::Engine;
+    let user = percent_decode(url.username());
+    let pass = percent_decode(url.password().unwrap_or(""));
+    let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
+    let mut headers = reqwest::header::HeaderMap::new();
+    if let Ok(mut v) = reqwest::header::HeaderValue::from_str(&format!("Basic {token}")) {
+        v.set_sensitive(true);
+        headers.insert(reqwest::header::AUTHORIZATION, v);
+    }
+    headers
+}
+
+fn percent_decode(s: &str) -> String {
+    url::form_urlencoded::parse(format!("x={s}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+/// rustls needs one crypto provider for the process: ring (aws-lc-rs is not built).
+fn install_crypto_provider() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
+/// Starts a GET of the whole object: its body as a blocking reader, and its size. Must be
+/// called off the runtime's threads (the caller is on a blocking thread).
+pub fn open_stream(remote: &Remote, handle: &Handle) -> Result<(ObjectRead, u64), StoreError> {
+    let result = handle.block_on(remote.store.get(&remote.path))?;
+    let size = result.meta.size;
+    Ok((
+        ObjectRead {
+            handle: handle.clone(),
+            stream: result.into_stream(),
+            chunk: Bytes::new(),
+        },
+        size,
+    ))
+}
+
+/// An object's body, read chunk by chunk as it arrives.
+pub struct ObjectRead {
+    handle: Handle,
+    stream: BoxStream<'static, object_store::Result<Bytes>>,
+    chunk: Bytes,
+}
+
+impl Read for ObjectRead {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.chunk.is_empty() {
+            match self.handle.block_on(self.stream.next()) {
+                Some(Ok(chunk)) => self.chunk = chunk,
+                Some(Err(e)) => return Err(io::Error::other(e)),
+                None => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.chunk.len());
+        buf[..n].copy_from_slice(&self.chunk[..n]);
+        self.chunk = self.chunk.slice(n..);
+        Ok(n)
+    }
+}
+
+/// Random access to an object for Parquet: footer first, then each row group's column
+/// chunks by range requests.
+#[derive(Clone)]
+pub struct ObjectRanges {
+    pub remote: Remote,
+    pub size: u64,
+}
+
+impl parquet::arrow::async_reader::AsyncFileReader for ObjectRanges {
+    fn get_bytes(&mut self, range: Range<u64>) -> BoxFuture<'_, parquet::errors::Result<Bytes>> {
+        let store = self.remote.store.clone();
+        let path = self.remote.path.clone();
+        async move { store.get_range(&path, range).await.map_err(external) }.boxed()
+    }
+
+    fn get_byte_ranges(
+        &mut self,
+        ranges: Vec<Range<u64>>,
+    ) -> BoxFuture<'_, parquet::errors::Result<Vec<Bytes>>> {
+        let store = self.remote.store.clone();
+        let path = self.remote.path.clone();
+        async move { store.get_ranges(&path, &ranges).await.map_err(external) }.boxed()
+    }
+
+    fn get_metadata<'a>(
+        &'a mut self,
+        options: Option<&'a parquet::arrow::arrow_reader::ArrowReaderOptions>,
+    ) -> BoxFuture<'a, parquet::errors::Result<Arc<parquet::file::metadata::ParquetMetaData>>> {
+        async move {
+            let size = self.size;
+            let metadata = parquet::file::metadata::ParquetMetaDataReader::new()
+                .with_arrow_reader_options(options)
+                .with_prefetch_hint(Some(64 << 10))
+                .load_and_finish(self, size)
+                .await?;
+            Ok(Arc::new(metadata))
+        }
+        .boxed()
+    }
+}
+
+fn external(e: object_store::Error) -> parquet::errors::ParquetError {
+    parquet::errors::ParquetError::External(Box::new(e))
+}
+
+/// The object's size, from a HEAD request.
+pub fn size(remote: &Remote, handle: &Handle) -> Result<u64, StoreError> {
+    Ok(handle.block_on(remote.store.head(&remote.path))?.size)
+}
