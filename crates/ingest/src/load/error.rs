@@ -62,6 +62,16 @@ impl LoadError {
     /// database.
     pub fn exit_code(&self) -> i32 {
         match self {
+            LoadError::Read { source, .. }
+                if matches!(
+                    source.kind(),
+                    std::io::ErrorKind::TimedOut
+                        | std::io::ErrorKind::ConnectionAborted
+                        | std::io::ErrorKind::ConnectionReset
+                ) =>
+            {
+                3
+            }
             LoadError::Usage(_)
             | LoadError::Plan { .. }
             | LoadError::Open { .. }

@@ -82,7 +82,7 @@ pub fn open(
     let named = match location {
         Location::Stdin => (None, Compression::None),
         Location::Local(p) => name_says(req, &p.to_string_lossy(), file_name)?,
-        Location::Remote(r) => name_says(req, r.path.as_ref(), file_name)?,
+        Location::Remote(r) => name_says(req, &r.name, file_name)?,
     };
     let (named_format, named_codec) = named;
     let codec_given = req

@@ -92,7 +92,7 @@ async fn load(
     summary.format = input.format.name();
 
     let mut text_format = req.text.format.clone();
-    let mut source: Box<dyn RecordSource> = match input.format {
+    let source: Box<dyn RecordSource> = match input.format {
         Format::Csv | Format::Tsv => {
             // The decoder tells NULL from a quoted empty string, so it applies the marker.
             let mut options = CsvOptions {
@@ -140,7 +140,15 @@ async fn load(
         }
     };
     let input_err = |e: SourceError| input_error(file_name, e);
-    let Some(mut header) = source.header().map_err(input_err)? else {
+    // Reading up to the header may block on a remote stream: off the runtime's threads.
+    let (source, header) = tokio::task::spawn_blocking(move || {
+        let mut source = source;
+        let header = source.header();
+        (source, header)
+    })
+    .await
+    .expect("reading the header panicked");
+    let Some(mut header) = header.map_err(input_err)? else {
         return if req.allow_empty {
             Ok(())
         } else {

@@ -29,6 +29,8 @@ pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct Remote {
     pub store: Arc<dyn ObjectStore>,
     pub path: ObjectPath,
+    /// The object's name, to tell its format by (the path without a query string).
+    pub name: String,
 }
 
 /// Whether `source` names an object in a store rather than a local path.
@@ -51,7 +53,8 @@ pub fn redacted(source: &str) -> String {
         let _ = url.set_password(Some("***"));
     }
     if url.query().is_some() {
-        url.set_query(Some("…"));
+        url.set_query(None);
+        return format!("{url}?…");
     }
     url.to_string()
 }
@@ -159,12 +162,14 @@ pub fn resolve(source: &str, read_timeout: Duration) -> Result<Remote, StoreErro
                 .with_client_options(options)
                 .with_retry(retry)
                 .build()?;
-            let mut object = url.path().trim_start_matches('/').to_string();
-            if let Some(q) = url.query() {
-                // A presigned URL's query is part of the object's address.
-                object = format!("{object}?{q}");
+            if url.query().is_some() {
+                // object_store's HTTP store cannot send a query string.
+                return Err(StoreError::Url(format!(
+                    "{display}: URLs with a query string (presigned URLs) are not supported yet; download the file first"
+                )));
             }
-            (Arc::new(store), ObjectPath::from(object))
+            let object = url.path().trim_start_matches('/');
+            (Arc::new(store), path(object)?)
         }
         other => {
             return Err(StoreError::Url(format!(
@@ -175,6 +180,7 @@ pub fn resolve(source: &str, read_timeout: Duration) -> Result<Remote, StoreErro
     Ok(Remote {
         store,
         path: object,
+        name: url.path().to_string(),
     })
 }
 
@@ -238,7 +244,7 @@ impl Read for ObjectRead {
         while self.chunk.is_empty() {
             match self.handle.block_on(self.stream.next()) {
                 Some(Ok(chunk)) => self.chunk = chunk,
-                Some(Err(e)) => return Err(io::Error::other(e)),
+                Some(Err(e)) => return Err(body_error(&e)),
                 None => return Ok(0),
             }
         }
@@ -247,6 +253,26 @@ impl Read for ObjectRead {
         self.chunk = self.chunk.slice(n..);
         Ok(n)
     }
+}
+
+/// A failed body read as an I/O error whose kind says the connection, not the file,
+/// failed; the message carries the whole cause chain (reqwest hides "timed out" inside).
+fn body_error(e: &object_store::Error) -> io::Error {
+    let mut msg = short(e);
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        let part = s.to_string();
+        if !msg.contains(&part) {
+            msg = format!("{msg}: {part}");
+        }
+        source = s.source();
+    }
+    let kind = if msg.contains("timed out") {
+        io::ErrorKind::TimedOut
+    } else {
+        io::ErrorKind::ConnectionAborted
+    };
+    io::Error::new(kind, format!("the store stopped sending: {msg}"))
 }
 
 /// Random access to an object for Parquet: footer first, then each row group's column

@@ -57,3 +57,88 @@ pub fn dataset(rows: usize) -> PathBuf {
     assert!(dir.join("data.csv").exists());
     dir
 }
+
+/// A server process the test started, stopped when dropped.
+pub struct Server {
+    child: std::process::Child,
+    pub port: u16,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    fn start(mut cmd: Command, port: u16) -> Server {
+        let child = cmd
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start server");
+        let server = Server { child, port };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "server on {port} did not start"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        server
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A real S3-compatible server (moto, from the virtualenv) on a port of its own.
+pub fn s3_server() -> Server {
+    let port = free_port();
+    let moto = python().with_file_name("moto_server");
+    let mut cmd = Command::new(moto);
+    cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
+    Server::start(cmd, port)
+}
+
+/// The environment `ingest` and boto3 need to reach `s3`.
+pub fn s3_env(s3: &Server) -> Vec<(&'static str, String)> {
+    vec![
+        ("AWS_ENDPOINT_URL", s3.url()),
+        ("AWS_ACCESS_KEY_ID", "test".into()),
+        ("AWS_SECRET_ACCESS_KEY", "test".into()),
+        ("AWS_REGION", "us-east-1".into()),
+    ]
+}
+
+/// Creates `bucket` and uploads `files` (paths under `dir`) as `prefix/NAME`.
+pub fn s3_upload(s3: &Server, bucket: &str, dir: &Path, prefix: &str, files: &[&str]) {
+    let code = "import boto3,sys\ns=boto3.client('s3')\nb,d,p=sys.argv[1],sys.argv[2],sys.argv[3]\ntry: s.create_bucket(Bucket=b)\nexcept s.exceptions.BucketAlreadyOwnedByYou: pass\nfor f in sys.argv[4:]: s.upload_file(d+'/'+f,b,p+f)";
+    let mut cmd = Command::new(python());
+    cmd.arg("-c")
+        .arg(code)
+        .args([bucket, dir.to_str().unwrap(), prefix])
+        .args(files)
+        .envs(s3_env(s3));
+    succeeded(&mut cmd, "upload to S3");
+}
+
+/// A web server over `dir` (`tests/fixtures/http_server.py`).
+pub fn http_server(dir: &Path) -> Server {
+    let port = free_port();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/http_server.py");
+    let mut cmd = Command::new(python());
+    cmd.arg(script).arg(dir).arg(port.to_string());
+    Server::start(cmd, port)
+}

@@ -3,13 +3,13 @@
 use crate::fixtures::{dataset, py};
 use crate::support::TestDb;
 
-const DDL: &str =
+pub const DDL: &str =
     "(id bigint primary key, qty integer, amount numeric(12,2), ratio double precision,
     seen_at timestamptz, day date, flag boolean, name text)";
-const ROWS: usize = 3000;
+pub const ROWS: usize = 3000;
 
 /// A test database with the reference table `ref` loaded by COPY from data.csv.
-fn with_reference(name: &str) -> (TestDb, std::path::PathBuf) {
+pub fn with_reference(name: &str) -> (TestDb, std::path::PathBuf) {
     let dir = dataset(ROWS);
     let mut db = TestDb::new(name);
     db.exec(&format!("create table {{s}}.ref {DDL}"));

@@ -13,4 +13,5 @@ mod demo;
 mod formats;
 mod keys;
 mod load_modes;
+mod stores;
 mod types;

@@ -207,12 +207,23 @@ impl Run {
 
 /// Runs `ingest load FILE --into TABLE ARGS…` against the test database.
 pub fn load(file: impl AsRef<OsStr>, table: &str, args: &[&str]) -> Run {
+    load_with_env(file, table, args, &[])
+}
+
+/// [`load`] with extra environment variables (a store's endpoint and credentials).
+pub fn load_with_env(
+    file: impl AsRef<OsStr>,
+    table: &str,
+    args: &[&str],
+    env: &[(&str, String)],
+) -> Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ingest"));
     cmd.arg("load")
         .arg(file)
         .arg("--into")
         .arg(table)
-        .args(args);
+        .args(args)
+        .envs(env.iter().map(|(k, v)| (k, v)));
     run(cmd.env("DATABASE_URL", database_url()))
 }
 
