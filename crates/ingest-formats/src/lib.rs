@@ -14,6 +14,7 @@ pub mod format;
 pub mod json;
 mod sniff;
 mod text_batch;
+pub mod xlsx;
 
 pub use compression::{BombError, ByteCounter, Compression, Counted, DecompressLimits, decompress};
 pub use format::Format;

@@ -64,6 +64,8 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         format: None,
         compression: None,
         decompress: Default::default(),
+        sheet: None,
+        xlsx: Default::default(),
         read_timeout: ingest::load::DEFAULT_READ_TIMEOUT,
         text: TextOptions::default(),
         max_errors: Default::default(),

@@ -3,6 +3,7 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 use ingest_formats::DecompressLimits;
 use ingest_formats::csv::CsvOptions;
+use ingest_formats::xlsx::XlsxLimits;
 
 const EXAMPLES: &str = "Examples:
   ingest load orders.csv --into public.orders                     # append
@@ -12,6 +13,7 @@ const EXAMPLES: &str = "Examples:
   ingest load big.csv --into orders --dry-run                     # validate everything, write nothing
   ingest load day.csv --into sales --mode merge --delete-missing --scope store=12
   ingest load events.ndjson.gz --into events                      # NDJSON, gzip-compressed
+  ingest load vendas.xlsx --into vendas --sheet Plan1 --locale pt-BR
   ingest load s3://landing/orders.parquet --into orders --key id --mode upsert
   ingest load https://partner.example/export.csv.gz --into partner_rows
   zcat day.csv.gz | ingest load - --into sales                    # from standard input
@@ -108,6 +110,14 @@ pub struct LoadArgs {
     /// the first 16 MiB; real data compresses 5-50x, a bomb 1000x)
     #[arg(long, default_value_t = DecompressLimits::default().max_ratio, value_name = "N")]
     pub max_compression_ratio: u64,
+
+    /// The xlsx sheet to load (default: the first)
+    #[arg(long, value_name = "NAME")]
+    pub sheet: Option<String>,
+
+    /// Largest xlsx file accepted: a workbook is read whole into memory
+    #[arg(long, default_value_t = XlsxLimits::default().max_file_bytes, value_name = "BYTES")]
+    pub max_xlsx_bytes: u64,
 
     /// Seconds a remote read may wait for the next byte before the load fails
     #[arg(long, default_value_t = 30, value_name = "SECONDS")]

@@ -4,6 +4,7 @@ use encoding_rs::Encoding;
 use ingest::load::{self, LoadError, LoadRequest, LoadSummary, RejectLimit, TextOptions};
 use ingest::progress::Progress;
 use ingest_core::TextFormat;
+use ingest_formats::xlsx::XlsxLimits;
 use ingest_formats::{Compression, DecompressLimits, Format};
 use ingest_pg::{ConnectSource, DuplicatePolicy, LoadMode};
 
@@ -203,6 +204,11 @@ fn request(a: &LoadArgs) -> Result<LoadRequest, String> {
             })
             .transpose()?,
         read_timeout: std::time::Duration::from_secs(a.read_timeout),
+        sheet: a.sheet.clone(),
+        xlsx: XlsxLimits {
+            max_file_bytes: a.max_xlsx_bytes,
+            ..XlsxLimits::default()
+        },
         decompress: DecompressLimits {
             max_bytes: a.max_decompressed_bytes,
             max_ratio: a.max_compression_ratio,

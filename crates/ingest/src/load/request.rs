@@ -2,6 +2,7 @@ use std::path::PathBuf;
 
 use ingest_core::TextFormat;
 use ingest_formats::csv::CsvOptions;
+use ingest_formats::xlsx::XlsxLimits;
 use ingest_formats::{Compression, DecompressLimits, Format};
 use ingest_pg::{ConnectSource, DuplicatePolicy, LoadMode};
 
@@ -27,6 +28,9 @@ pub struct LoadRequest {
     /// `--compression`; `None`: from the file name, confirmed by its first bytes.
     pub compression: Option<Compression>,
     pub decompress: DecompressLimits,
+    /// The xlsx sheet to read (default: the first).
+    pub sheet: Option<String>,
+    pub xlsx: XlsxLimits,
     /// How long a remote read may wait for the next byte before the load fails.
     pub read_timeout: std::time::Duration,
     pub text: TextOptions,

@@ -22,7 +22,7 @@ use crate::load::plan::positional_header;
 use crate::load::source::{RecordSource, SourceError, csv_source, json_source};
 use crate::load::store;
 use crate::load::transform::{EncodedBatch, MappedColumn, Transformer};
-use crate::load::typed_source::{AvroSource, ParquetSource, RemoteParquetSource};
+use crate::load::typed_source::{AvroSource, ParquetSource, RemoteParquetSource, XlsxSource};
 use crate::load::{LoadError, LoadRequest, LoadSummary, plan_columns};
 use crate::progress::Progress;
 
@@ -132,11 +132,18 @@ async fn load(
             }
             None => unreachable!("Parquet is always opened for random access"),
         },
-        other => {
-            return Err(LoadError::Format {
-                file: file_name.to_string(),
-                reason: format!("reading {} is not supported yet", other.name()),
-            });
+        Format::Xlsx => {
+            let seekable = input
+                .seekable
+                .expect("xlsx is always opened for random access");
+            let (sheet, limits) = (req.sheet.clone(), req.xlsx);
+            let handle = tokio::runtime::Handle::current();
+            let source = tokio::task::spawn_blocking(move || {
+                XlsxSource::open(seekable, sheet.as_deref(), limits, &handle)
+            })
+            .await
+            .expect("opening the workbook panicked");
+            Box::new(source.map_err(|e| input_error(file_name, e))?)
         }
     };
     let input_err = |e: SourceError| input_error(file_name, e);

@@ -22,6 +22,8 @@ pub enum SourceError {
     Parquet(String),
     #[error("Avro: {0}")]
     Avro(String),
+    #[error("xlsx: {0}")]
+    Xlsx(#[from] ingest_formats::xlsx::XlsxError),
     #[error(transparent)]
     Io(#[from] std::io::Error),
 }

@@ -13,8 +13,11 @@ use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchR
 use parquet::arrow::async_reader::ParquetRecordBatchStream;
 use tokio::runtime::Handle;
 
+use crate::load::input::Seekable;
 use crate::load::source::{RecordSource, SourceBatch, SourceError, TypedBatch};
 use crate::load::store::ObjectRanges;
+use ingest_formats::xlsx::{XlsxError, XlsxLimits, XlsxSheet};
+use object_store::ObjectStoreExt;
 
 /// Rows per batch from a typed reader.
 const BATCH_ROWS: usize = 16384;
@@ -232,4 +235,67 @@ fn field_types(schema: &SchemaRef) -> Vec<DataType> {
         .iter()
         .map(|f| f.data_type().clone())
         .collect()
+}
+
+/// One sheet of an xlsx workbook, read whole (see `ingest_formats::xlsx`).
+pub struct XlsxSource {
+    sheet: XlsxSheet,
+    size: u64,
+}
+
+impl XlsxSource {
+    /// Reads the workbook. Blocks: call it off the runtime's threads.
+    pub fn open(
+        seekable: Seekable,
+        sheet: Option<&str>,
+        limits: XlsxLimits,
+        handle: &Handle,
+    ) -> Result<Self, SourceError> {
+        let size = match &seekable {
+            Seekable::Local(f) => f.metadata()?.len(),
+            Seekable::Remote(r) => r.size,
+        };
+        if size > limits.max_file_bytes {
+            return Err(XlsxError::TooLarge {
+                size,
+                limit: limits.max_file_bytes,
+            }
+            .into());
+        }
+        let bytes = match seekable {
+            Seekable::Local(mut f) => {
+                let mut bytes = Vec::with_capacity(size as usize);
+                f.read_to_end(&mut bytes)?;
+                bytes
+            }
+            Seekable::Remote(r) => {
+                let get = async {
+                    let result = r.remote.store.get(&r.remote.path).await?;
+                    result.bytes().await
+                };
+                handle
+                    .block_on(get)
+                    .map_err(|e| std::io::Error::other(e.to_string()))?
+                    .to_vec()
+            }
+        };
+        Ok(XlsxSource {
+            sheet: XlsxSheet::open(bytes, sheet, limits)?,
+            size,
+        })
+    }
+}
+
+impl RecordSource for XlsxSource {
+    fn header(&mut self) -> Result<Option<Vec<String>>, SourceError> {
+        Ok(self.sheet.header().map(<[String]>::to_vec))
+    }
+
+    fn next_batch(&mut self) -> Result<Option<SourceBatch>, SourceError> {
+        Ok(self.sheet.next_batch().map(|mut b| {
+            // Read whole before the first row: progress is the share of rows handed out.
+            b.bytes_read = self.size;
+            SourceBatch::Text(b)
+        }))
+    }
 }

@@ -58,6 +58,7 @@ fn typed_formats_give_the_rows_copy_gives() {
         "data.avro",
         "data_null.avro",
         "data_snappy.avro",
+        "data.xlsx",
     ]);
 }
 

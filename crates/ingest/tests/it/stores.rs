@@ -30,6 +30,7 @@ fn every_store_gives_the_rows_copy_gives() {
         format!("{}/data.csv", web.url()),
         // No range requests on this server: fetched whole, then read.
         format!("{}/data.parquet", web.url()),
+        "s3://landing/2026/11/data.xlsx".to_string(),
         format!("file://{}", dir.join("data.json").display()),
     ];
     for (i, src) in sources.iter().enumerate() {
