@@ -27,11 +27,38 @@ pub fn castable(from: &DataType, ty: &PgType) -> bool {
     if is_text(from) || matches!(from, DataType::Null) {
         return true;
     }
-    match ty {
-        PgType::Json | PgType::Jsonb => true,
-        PgType::Timestamp | PgType::Timestamptz => temporal::is_temporal(from),
-        _ => can_cast_types(from, &ty.arrow_type()),
-    }
+    let to = ty.arrow_type();
+    let same_kind = match ty {
+        PgType::Json | PgType::Jsonb => return true,
+        PgType::Text | PgType::Varchar { .. } | PgType::Bpchar { .. } | PgType::Enum { .. } => {
+            return true;
+        }
+        PgType::Timestamp | PgType::Timestamptz => return temporal::is_temporal(from),
+        // Only what PostgreSQL itself would assign: a boolean is not a number, nor a date.
+        PgType::Int2 | PgType::Int4 | PgType::Int8 | PgType::Float4 | PgType::Float8 => {
+            from.is_numeric()
+        }
+        PgType::Numeric { .. } => from.is_numeric(),
+        PgType::Bool => matches!(from, DataType::Boolean),
+        PgType::Date => temporal::is_temporal(from),
+        PgType::Time => matches!(from, DataType::Time32(_) | DataType::Time64(_)),
+        PgType::Uuid => matches!(from, DataType::FixedSizeBinary(16)),
+        PgType::Bytea => matches!(
+            from,
+            DataType::Binary
+                | DataType::LargeBinary
+                | DataType::BinaryView
+                | DataType::FixedSizeBinary(_)
+        ),
+        PgType::Array { .. } => matches!(
+            from,
+            DataType::List(_)
+                | DataType::LargeList(_)
+                | DataType::FixedSizeList(..)
+                | DataType::ListView(_)
+        ),
+    };
+    same_kind && can_cast_types(from, &to)
 }
 
 /// Converts one source column for the target column `ty`: the array has

@@ -119,6 +119,10 @@ pub struct LoadArgs {
     #[arg(long, default_value_t = XlsxLimits::default().max_file_bytes, value_name = "BYTES")]
     pub max_xlsx_bytes: u64,
 
+    /// Largest total an xlsx may inflate to (its zip members), a guard against zip bombs
+    #[arg(long, default_value_t = XlsxLimits::default().max_unpacked_bytes, value_name = "BYTES")]
+    pub max_xlsx_unpacked_bytes: u64,
+
     /// Seconds a remote read may wait for the next byte before the load fails
     #[arg(long, default_value_t = 30, value_name = "SECONDS")]
     pub read_timeout: u64,

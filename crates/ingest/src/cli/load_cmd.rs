@@ -207,7 +207,7 @@ fn request(a: &LoadArgs) -> Result<LoadRequest, String> {
         sheet: a.sheet.clone(),
         xlsx: XlsxLimits {
             max_file_bytes: a.max_xlsx_bytes,
-            ..XlsxLimits::default()
+            max_unpacked_bytes: a.max_xlsx_unpacked_bytes,
         },
         decompress: DecompressLimits {
             max_bytes: a.max_decompressed_bytes,

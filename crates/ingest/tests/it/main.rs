@@ -9,6 +9,7 @@ mod support;
 
 mod atomic;
 mod bad_input;
+mod bad_typed;
 mod demo;
 mod formats;
 mod keys;
