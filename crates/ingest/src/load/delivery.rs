@@ -214,6 +214,7 @@ impl<'a, 'c> Delivery<'a, 'c> {
                 .lines
                 .iter()
                 .map(|&line| Reject {
+                    file: None,
                     line: line as u64,
                     column: Some(self.key_name.clone()),
                     value: dup.key.clone(),
@@ -247,6 +248,7 @@ impl<'a, 'c> Delivery<'a, 'c> {
                     .collect::<Vec<_>>()
                     .join(", ");
                 found.extend(group.iter().map(|&(_, line)| Reject {
+                    file: None,
                     line,
                     column: Some(self.key_name.clone()),
                     value: String::new(),

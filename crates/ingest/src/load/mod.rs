@@ -2,8 +2,11 @@
 
 mod delivery;
 mod error;
+mod glob;
 mod input;
 mod key_hash;
+mod multi_source;
+mod open;
 mod plan;
 mod rejects;
 mod request;

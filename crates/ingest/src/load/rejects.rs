@@ -14,10 +14,16 @@ pub struct Reject {
     pub column: Option<String>,
     pub value: String,
     pub reason: String,
+    /// The file the row came from, when a load reads several (a glob or a prefix).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
 }
 
 impl std::fmt::Display for Reject {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(file) = &self.file {
+            write!(f, "{file}: ")?;
+        }
         match &self.column {
             Some(c) => write!(
                 f,
@@ -121,7 +127,7 @@ impl RejectSink {
                     Writer::Ndjson(BufWriter::new(f))
                 } else {
                     let mut w = csv::Writer::from_writer(f);
-                    w.write_record(["line", "column", "value", "reason"])?;
+                    w.write_record(["line", "column", "value", "reason", "file"])?;
                     Writer::Csv(Box::new(w))
                 };
                 Some((path.to_path_buf(), writer))
@@ -150,6 +156,7 @@ impl RejectSink {
                         r.column.as_deref().unwrap_or(""),
                         &r.value,
                         &r.reason,
+                        r.file.as_deref().unwrap_or(""),
                     ])?;
                 }
                 Some((_, Writer::Ndjson(w))) => {

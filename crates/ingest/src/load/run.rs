@@ -5,24 +5,22 @@ use std::time::Instant;
 
 use arrow_schema::DataType;
 use chrono_tz::Tz;
-use encoding_rs::Encoding;
-use ingest_core::{PgType, TableSchema, castable};
-use ingest_formats::csv::CsvOptions;
-use ingest_formats::json::JsonOptions;
-use ingest_formats::{Format, Sniffed, sniff_encoding};
+use ingest_core::{PgType, TableSchema, TextFormat, castable};
+use ingest_formats::Format;
 use ingest_pg::catalog::{ResolvedTable, resolve_table};
 use ingest_pg::{LoadMode, LoadPlanSql, TableWriter};
 use tokio::sync::mpsc;
 use tokio_postgres::Client;
 
 use crate::load::delivery::{Delivery, errors_file_error};
-use crate::load::input::{self, Location, Seekable};
+use crate::load::glob::expand_sources;
 use crate::load::key_hash::KeyColumn;
+use crate::load::multi_source::MultiSource;
+use crate::load::open::{input_error, open_source};
 use crate::load::plan::positional_header;
-use crate::load::source::{RecordSource, SourceError, csv_source, json_source};
+use crate::load::source::{RecordSource, SourceError};
 use crate::load::store;
 use crate::load::transform::{EncodedBatch, MappedColumn, Transformer};
-use crate::load::typed_source::{AvroSource, ParquetSource, RemoteParquetSource, XlsxSource};
 use crate::load::{LoadError, LoadRequest, LoadSummary, plan_columns};
 use crate::progress::Progress;
 
@@ -77,85 +75,27 @@ async fn load(
     progress: &Progress,
     file_name: &str,
 ) -> Result<(), LoadError> {
-    let location = Location::of(&req.file.to_string_lossy(), req)?;
-    let input = {
-        let (req, location, name) = (req.clone(), location.clone(), file_name.to_string());
-        let handle = tokio::runtime::Handle::current();
-        tokio::task::spawn_blocking(move || input::open(&req, &location, &name, &handle))
+    let sources = expand_sources(req, file_name).await?;
+    let handle = tokio::runtime::Handle::current();
+    let first = {
+        let (req, handle) = (req.clone(), handle.clone());
+        let (source, name) = sources[0].clone();
+        tokio::task::spawn_blocking(move || open_source(&req, &source, &name, &handle))
             .await
             .expect("opening the input panicked")?
     };
-    let file_size = input.size;
     let client = ingest_pg::connect(&req.database).await?;
     let table = resolve_table(&client, &req.table).await?;
     summary.table = table.schema.display_name();
-    summary.format = input.format.name();
-
-    let mut text_format = req.text.format.clone();
-    let source: Box<dyn RecordSource> = match input.format {
-        Format::Csv | Format::Tsv => {
-            // The decoder tells NULL from a quoted empty string, so it applies the marker.
-            let mut options = CsvOptions {
-                encoding: settle_encoding(&input.head, req),
-                null: text_format.null.take(),
-                ..req.text.csv.clone()
-            };
-            if input.format == Format::Tsv && !req.text.delimiter_given {
-                options.delimiter = b'\t';
-            }
-            Box::new(csv_source(input.reader, options, input.raw_bytes))
-        }
-        Format::Json => {
-            // In JSON only `null` is NULL: "" is an empty string.
-            text_format.null = None;
-            let options = JsonOptions {
-                max_record_bytes: req.text.csv.max_record_bytes,
-                ..JsonOptions::default()
-            };
-            Box::new(json_source(input.reader, options, input.raw_bytes))
-        }
-        Format::Avro => Box::new(
-            AvroSource::open(input.reader, input.raw_bytes)
-                .map_err(|e| input_error(file_name, e))?,
-        ),
-        Format::Parquet => match input.seekable {
-            Some(Seekable::Local(file)) => Box::new(
-                ParquetSource::open(file, file_size).map_err(|e| input_error(file_name, e))?,
-            ),
-            Some(Seekable::Remote(ranges)) => {
-                let handle = tokio::runtime::Handle::current();
-                let source =
-                    tokio::task::spawn_blocking(move || RemoteParquetSource::open(ranges, handle))
-                        .await
-                        .expect("opening the Parquet file panicked");
-                Box::new(source.map_err(|e| input_error(file_name, e))?)
-            }
-            None => unreachable!("Parquet is always opened for random access"),
-        },
-        Format::Xlsx => {
-            let seekable = input
-                .seekable
-                .expect("xlsx is always opened for random access");
-            let (sheet, limits) = (req.sheet.clone(), req.xlsx);
-            let handle = tokio::runtime::Handle::current();
-            let source = tokio::task::spawn_blocking(move || {
-                XlsxSource::open(seekable, sheet.as_deref(), limits, &handle)
-            })
-            .await
-            .expect("opening the workbook panicked");
-            Box::new(source.map_err(|e| input_error(file_name, e))?)
-        }
+    summary.format = first.format.name();
+    let input_format = first.format;
+    let file_size = first.size;
+    // Each reader has applied the NULL marker where its format has one.
+    let text_format = TextFormat {
+        null: None,
+        ..req.text.format.clone()
     };
-    let input_err = |e: SourceError| input_error(file_name, e);
-    // Reading up to the header may block on a remote stream: off the runtime's threads.
-    let (source, header) = tokio::task::spawn_blocking(move || {
-        let mut source = source;
-        let header = source.header();
-        (source, header)
-    })
-    .await
-    .expect("reading the header panicked");
-    let Some(mut header) = header.map_err(input_err)? else {
+    let Some(mut header) = first.header.clone() else {
         return if req.allow_empty {
             Ok(())
         } else {
@@ -165,18 +105,30 @@ async fn load(
             })
         };
     };
+    let source: Box<dyn RecordSource> = if sources.len() == 1 {
+        first.source
+    } else {
+        Box::new(MultiSource::new(
+            first,
+            sources[0].1.clone(),
+            sources[1..].to_vec(),
+            req.clone(),
+            handle,
+        ))
+    };
+    let input_err = |e: SourceError| input_error(file_name, e);
     let plan_err = |e| LoadError::Plan {
         file: file_name.to_string(),
         source: e,
     };
-    if !req.text.csv.has_header && matches!(input.format, Format::Csv | Format::Tsv) {
+    if !req.text.csv.has_header && matches!(input_format, Format::Csv | Format::Tsv) {
         header = positional_header(header.len(), &table.schema).map_err(plan_err)?;
     }
     let plan =
         plan_columns(&header, &table.schema, &req.maps, req.ignore_unknown).map_err(plan_err)?;
     let mut columns = mapped_columns(&plan.pairs, &table.schema);
     if let Some(types) = source.column_types() {
-        check_castable(&columns, &header, &types, input.format).map_err(|reason| {
+        check_castable(&columns, &header, &types, input_format).map_err(|reason| {
             LoadError::Format {
                 file: file_name.to_string(),
                 reason,
@@ -251,19 +203,6 @@ async fn load(
     outcome
 }
 
-fn input_error(file_name: &str, e: SourceError) -> LoadError {
-    match e {
-        SourceError::Io(source) => LoadError::Read {
-            file: file_name.to_string(),
-            source,
-        },
-        source => LoadError::Input {
-            file: file_name.to_string(),
-            source,
-        },
-    }
-}
-
 /// Every typed source column can become its target column's type (a boolean cannot
 /// become a date): said before any row is read.
 fn check_castable(
@@ -319,32 +258,29 @@ fn spawn_stages(
     let (enc_tx, enc_rx) = mpsc::channel::<EncodedBatch>(CHANNEL_DEPTH);
     let reader = std::thread::spawn(move || -> Result<(), SourceError> {
         while let Some(batch) = source.next_batch()? {
-            if text_tx.blocking_send(batch).is_err() {
+            if text_tx
+                .blocking_send((batch, source.current_file()))
+                .is_err()
+            {
                 break; // the load stopped
             }
         }
         Ok(())
     });
     let encoder = std::thread::spawn(move || {
-        while let Some(batch) = text_rx.blocking_recv() {
-            if enc_tx.blocking_send(transformer.transform(batch)).is_err() {
+        while let Some((batch, file)) = text_rx.blocking_recv() {
+            let mut encoded = transformer.transform(batch);
+            if let Some(file) = file {
+                for r in &mut encoded.rejects {
+                    r.file = Some(file.to_string());
+                }
+            }
+            if enc_tx.blocking_send(encoded).is_err() {
                 break;
             }
         }
     });
     (enc_rx, reader, encoder)
-}
-
-/// The encoding to read text with: a locale's guess gives way to UTF-8 when the file's
-/// head shows UTF-8.
-fn settle_encoding(head: &[u8], req: &LoadRequest) -> Option<&'static Encoding> {
-    if !req.text.encoding_is_a_guess {
-        return req.text.csv.encoding;
-    }
-    match sniff_encoding(head) {
-        Sniffed::Utf8 => None,
-        Sniffed::Ascii | Sniffed::NotUtf8 => req.text.csv.encoding,
-    }
 }
 
 /// The SQL side of the plan: the key is `--key` or the primary key, and must be loaded.

@@ -26,6 +26,9 @@ pub enum SourceError {
     Xlsx(#[from] ingest_formats::xlsx::XlsxError),
     #[error(transparent)]
     Io(#[from] std::io::Error),
+    /// The next file of a multi-file load failed to open.
+    #[error(transparent)]
+    Next(Box<crate::load::LoadError>),
 }
 
 /// What stage one hands on: text fields to parse, or typed columns to cast.
@@ -61,6 +64,10 @@ pub trait RecordSource: Send {
     }
     /// The next batch, `None` at the end.
     fn next_batch(&mut self) -> Result<Option<SourceBatch>, SourceError>;
+    /// The file the last batch came from, when a load reads several.
+    fn current_file(&self) -> Option<std::sync::Arc<str>> {
+        None
+    }
 }
 
 /// A decoder fed slices of bytes that yields text batches (CSV, JSON).

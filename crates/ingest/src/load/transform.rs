@@ -91,6 +91,7 @@ impl Transformer {
             .rejects
             .iter()
             .map(|r| Reject {
+                file: None,
                 line: r.line,
                 column: None,
                 value: r.raw.clone(),
@@ -157,6 +158,7 @@ impl Transformer {
             for e in &coerced.errors {
                 keep[e.row] = false;
                 rejects.push(Reject {
+                    file: None,
                     line: batch_lines[e.row],
                     column: Some(col.name.clone()),
                     value: raw(col, e.row),
@@ -176,6 +178,7 @@ impl Transformer {
                     if *kept && !valid {
                         *kept = false;
                         rejects.push(Reject {
+                            file: None,
                             line: batch_lines[row],
                             column: Some(col.name.clone()),
                             value: raw(col, row),

@@ -185,3 +185,58 @@ fn a_quoted_null_marker_is_a_value_as_in_copy() {
         [Some("".into()), Some("".into()), None, Some("\\N".into())].map(|v| vec![v])
     );
 }
+
+/// Splits data.parquet into `n` files `part-K.parquet` (pyarrow), returning their names.
+pub fn split_parquet(dir: &std::path::Path, n: usize) -> Vec<String> {
+    py(
+        "import sys,pyarrow.parquet as pq\nd,n=sys.argv[1],int(sys.argv[2])\nt=pq.read_table(d+'/data.parquet')\nk=-(-t.num_rows//n)\nfor i in range(n): pq.write_table(t.slice(i*k,k),f'{d}/part-{i}.parquet')",
+        &[dir.to_str().unwrap(), &n.to_string()],
+    );
+    (0..n).map(|i| format!("part-{i}.parquet")).collect()
+}
+
+#[test]
+fn a_local_glob_is_one_atomic_load() {
+    let mut db = TestDb::new("localglob");
+    db.exec("create table {s}.t (id int primary key, v text not null); insert into {s}.t values (0, 'seed')");
+    let t = db.t("t");
+    std::fs::create_dir_all(db.dir.path().join("in/sub")).unwrap();
+    db.file("in/a.csv", "id,v\n1,a\n2,b\n");
+    db.file("in/b.csv", "id,v\n3,c\n");
+    db.file("in/sub/c.csv", "id,v\n4,d\n");
+    db.file("in/notes.txt", "not data");
+    let glob = db.dir.path().join("in/*.csv");
+    let run = db.load(&glob, &t, &["--json"]);
+    run.ok();
+    assert_eq!(run.json()["rows_inserted"], 3);
+    // A prefix ending in / takes every file under it, subdirectories too.
+    db.exec("delete from {s}.t where id > 0");
+    db.file("in/notes.txt", "id,v\n5,e\n");
+    let prefix = format!("{}/", db.dir.path().join("in").display());
+    db.load(&prefix, &t, &[]).ok();
+    assert_eq!(
+        db.value(&format!("select string_agg(v, '' order by id) from {t}")),
+        "seedabcde"
+    );
+    // One bad row in one file: nothing from any file, and the reject names its file.
+    db.exec("delete from {s}.t where id > 0");
+    let before = db.fingerprint(&t);
+    db.file("in/b.csv", "id,v\n3,\n");
+    let run = db.load(&glob, &t, &[]);
+    run.fails_with(1, "1 row rejected");
+    assert!(
+        run.stderr
+            .contains("b.csv: line 2, column v: null in a NOT NULL column"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(db.fingerprint(&t), before);
+    // Files whose columns differ cannot make one load.
+    db.file("in/b.csv", "id,w\n3,x\n");
+    let run = db.load(&glob, &t, &[]);
+    run.fails_with(1, "every file of one load must have the same columns");
+    assert!(run.stderr.contains("b.csv"), "{}", run.stderr);
+    assert_eq!(db.fingerprint(&t), before);
+    db.load(db.dir.path().join("in/*.parquet"), &t, &[])
+        .fails_with(2, "no file matches");
+}

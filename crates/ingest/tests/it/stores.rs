@@ -121,3 +121,34 @@ fn store_failures_are_clear_and_leave_the_table_untouched() {
         run.stderr
     );
 }
+
+#[test]
+fn a_glob_or_a_prefix_in_a_bucket_loads_every_match_at_once() {
+    let dir = dataset(ROWS);
+    let parts = crate::formats::split_parquet(&dir, 3);
+    let s3 = s3_server();
+    let names: Vec<&str> = parts.iter().map(String::as_str).collect();
+    s3_upload(&s3, "landing", &dir, "2026/11/", &names);
+    s3_upload(&s3, "landing", &dir, "2026/12/", &["data.parquet"]);
+    let env = s3_env(&s3);
+    let mut db = TestDb::new("s3glob");
+    db.exec(&format!("create table {{s}}.ref {DDL}"));
+    db.copy_csv(&db.t("ref"), &dir.join("data.csv"), "");
+    for (i, src) in [
+        "s3://landing/2026/11/part-*.parquet",
+        "s3://landing/2026/11/",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let t = db.t(&format!("t{i}"));
+        db.exec(&format!("create table {t} {DDL}"));
+        let run = load_with_env(src, &t, &["--timezone", "UTC", "--json"], &env);
+        run.ok();
+        assert_eq!(run.json()["rows_inserted"], ROWS as u64, "{src}");
+        assert!(db.same_rows(&db.t("ref"), &t), "{src}");
+    }
+    let t = db.t("t0");
+    load_with_env("s3://landing/2027/*.parquet", &t, &[], &env)
+        .fails_with(2, "s3://landing/2027/*.parquet: no file matches");
+}

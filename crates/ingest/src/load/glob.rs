@@ -1,0 +1,115 @@
+//! A glob (`s3://landing/2026/11/*.parquet`, `./in/**/*.csv`) or a prefix ending in `/`
+//! names several files, loaded as one input in one transaction. Local paths are expanded
+//! by the `glob` crate; objects are listed under the pattern's literal prefix and matched
+//! with `glob::Pattern`, separators matched literally (`*` stays within one level, `**`
+//! crosses them).
+
+use futures_util::TryStreamExt;
+use glob::{MatchOptions, Pattern};
+use object_store::path::Path as ObjectPath;
+
+use crate::load::input::store_error;
+use crate::load::store::{self, redacted};
+use crate::load::{LoadError, LoadRequest};
+
+const OPTIONS: MatchOptions = MatchOptions {
+    case_sensitive: true,
+    require_literal_separator: true,
+    require_literal_leading_dot: true,
+};
+
+/// The files a load reads: `(source, name for messages)`, in name order; one entry when
+/// the source is a single file.
+pub async fn expand_sources(
+    req: &LoadRequest,
+    file_name: &str,
+) -> Result<Vec<(String, String)>, LoadError> {
+    let source = req.file.to_string_lossy().to_string();
+    let is_prefix = source.ends_with('/');
+    if source == "-" || (!has_pattern(&source) && !is_prefix) {
+        return Ok(vec![(source, file_name.to_string())]);
+    }
+    let found = if store::is_url(&source) && !source.starts_with("file://") {
+        list_objects(req, &source, is_prefix, file_name).await?
+    } else {
+        let path = source
+            .strip_prefix("file://")
+            .unwrap_or(&source)
+            .to_string();
+        list_local(&path, is_prefix, file_name)?
+    };
+    if found.is_empty() {
+        return Err(LoadError::Usage(format!("{file_name}: no file matches")));
+    }
+    Ok(found
+        .into_iter()
+        .map(|s| (s.clone(), redacted(&s)))
+        .collect())
+}
+
+fn has_pattern(s: &str) -> bool {
+    s.contains(['*', '?', '['])
+}
+
+fn list_local(path: &str, is_prefix: bool, file_name: &str) -> Result<Vec<String>, LoadError> {
+    let pattern = if is_prefix {
+        format!("{}**/*", Pattern::escape(path))
+    } else {
+        path.to_string()
+    };
+    let bad = |e: String| LoadError::Usage(format!("{file_name}: {e}"));
+    let mut found = Vec::new();
+    for entry in glob::glob_with(&pattern, OPTIONS).map_err(|e| bad(e.to_string()))? {
+        let entry = entry.map_err(|e| bad(e.to_string()))?;
+        if entry.is_file() {
+            found.push(entry.to_string_lossy().to_string());
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+async fn list_objects(
+    req: &LoadRequest,
+    source: &str,
+    is_prefix: bool,
+    file_name: &str,
+) -> Result<Vec<String>, LoadError> {
+    let (scheme, rest) = source.split_once("://").expect("a URL");
+    if matches!(scheme, "http" | "https") {
+        return Err(LoadError::Usage(format!(
+            "{file_name}: a web server cannot list files: name each one, or use a store (s3://, gs://, az://)"
+        )));
+    }
+    let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
+    // The literal directories before the first pattern character are listed.
+    let literal = match key.find(['*', '?', '[']) {
+        Some(i) => &key[..key[..i].rfind('/').map_or(0, |j| j + 1)],
+        None => key,
+    };
+    let pattern = if is_prefix {
+        format!("{}**/*", Pattern::escape(key))
+    } else {
+        key.to_string()
+    };
+    let matcher =
+        Pattern::new(&pattern).map_err(|e| LoadError::Usage(format!("{file_name}: {e}")))?;
+    let base = format!("{scheme}://{bucket}/");
+    let remote = store::resolve(&format!("{base}x"), req.read_timeout)
+        .map_err(|e| store_error(file_name, e))?;
+    let prefix = ObjectPath::from(literal.trim_end_matches('/'));
+    let objects: Vec<object_store::ObjectMeta> = remote
+        .store
+        .list(Some(&prefix))
+        .try_collect()
+        .await
+        .map_err(|e| store_error(file_name, e.into()))?;
+    let mut found: Vec<String> = objects
+        .into_iter()
+        .map(|o| o.location.to_string())
+        .filter(|k| matcher.matches_with(k, OPTIONS))
+        .map(|k| format!("{base}{k}"))
+        .collect();
+    found.sort();
+    Ok(found)
+}
