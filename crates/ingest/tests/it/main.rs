@@ -15,4 +15,5 @@ mod formats;
 mod keys;
 mod load_modes;
 mod stores;
+mod typed_values;
 mod types;

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Parquet against CSV, and S3 against a local path, on the same rows in the same run.
+#   bench/formats.sh            # 1M orders
+#   N=300000 bench/formats.sh
+# The orders CSV is converted to Parquet by pyarrow (snappy, the default of Spark and
+# pyarrow); the S3-compatible server is moto on loopback. Each case loads into an empty
+# table and is run RUNS times (default 3); the best time counts.
+# Needs: a PostgreSQL (scripts/pg-up.sh), the virtualenv of scripts/py-env.sh.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${N:-1000000}
+RUNS=${RUNS:-3}
+W=${BENCH_DIR:-/tmp/ingest-bench}
+mkdir -p "$W"
+base=$(scripts/pg-up.sh | sed 's#/test$##')
+PY=$(scripts/py-env.sh)
+psql "$base/postgres" -qc "drop database if exists ingest_bench_fmt with (force)" -c "create database ingest_bench_fmt"
+DB=$base/ingest_bench_fmt
+cargo build --release -q
+BIN=$PWD/target/release/ingest
+DDL="(id bigint primary key, customer_id bigint not null, sku varchar(12) not null, quantity integer not null,
+      unit_price numeric(12,2) not null, ordered_at timestamptz not null, status text not null, gift boolean, note text)"
+[ -s "$W/orders_$N.csv" ] || python3 bench/gen_orders.py "$W/orders_$N.csv" "$N" 7 1
+[ -s "$W/orders_$N.parquet" ] || "$PY" -c "
+import sys, pyarrow as pa, pyarrow.csv as pc, pyarrow.parquet as pq
+types = {'id': pa.int64(), 'customer_id': pa.int64(), 'sku': pa.string(), 'quantity': pa.int32(),
+         'unit_price': pa.decimal128(12, 2), 'ordered_at': pa.timestamp('us', tz='UTC'), 'status': pa.string(),
+         'gift': pa.bool_(), 'note': pa.string()}
+t = pc.read_csv(sys.argv[1], convert_options=pc.ConvertOptions(column_types=types, strings_can_be_null=False))
+pq.write_table(t, sys.argv[2], compression='snappy')" "$W/orders_$N.csv" "$W/orders_$N.parquet"
+
+port=$(python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])")
+"$(dirname "$PY")/moto_server" -H 127.0.0.1 -p "$port" >/dev/null 2>&1 &
+moto=$!
+trap 'kill $moto 2>/dev/null' EXIT
+export AWS_ENDPOINT_URL=http://127.0.0.1:$port AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench AWS_REGION=us-east-1
+for _ in $(seq 50); do curl -s "$AWS_ENDPOINT_URL" >/dev/null && break; sleep 0.2; done
+"$PY" -c "import boto3,sys; s=boto3.client('s3'); s.create_bucket(Bucket='bench')
+for f in sys.argv[1:]: s.upload_file(f, 'bench', 'in/' + f.rsplit('/', 1)[1])" "$W/orders_$N.parquet" "$W/orders_$N.csv"
+
+best() { # best of RUNS: a fresh table each time
+  local b=""
+  for _ in $(seq "$RUNS"); do
+    psql "$DB" -qc "drop table if exists t; create table t $DDL"
+    local s e t; s=$(date +%s.%N); "$@" >/dev/null; e=$(date +%s.%N); t=$(echo "$e - $s" | bc)
+    if [ -z "$b" ] || [ "$(echo "$t < $b" | bc)" = 1 ]; then b=$t; fi
+  done
+  echo "$b"
+}
+load() { env DATABASE_URL="$DB" "$BIN" load "$1" --into t -q; }
+t_copy=$(best psql "$DB" -qc "\\copy t from '$W/orders_$N.csv' csv header")
+t_csv=$(best load "$W/orders_$N.csv")
+t_pq=$(best load "$W/orders_$N.parquet")
+t_s3pq=$(best load "s3://bench/in/orders_$N.parquet")
+t_s3csv=$(best load "s3://bench/in/orders_$N.csv")
+same=$(psql "$DB" -Atqc "select count(*) from t")
+ratio() { printf "%.2f" "$(echo "scale=4; $1 / $2" | bc)"; }
+printf '\n%-40s %9s   (best of %s; %s rows, %s MB CSV, %s MB Parquet)\n' "case" "seconds" "$RUNS" "$N" \
+  "$(( $(stat -c %s "$W/orders_$N.csv") >> 20 ))" "$(( $(stat -c %s "$W/orders_$N.parquet") >> 20 ))"
+printf '%-40s %8.2fs\n' "psql \\copy, CSV" "$t_copy"
+printf '%-40s %8.2fs  %sx psql \\copy\n' "ingest, CSV, local" "$t_csv" "$(ratio "$t_copy" "$t_csv")"
+printf '%-40s %8.2fs  %sx CSV (goal >= 1.0)\n' "ingest, Parquet, local" "$t_pq" "$(ratio "$t_csv" "$t_pq")"
+printf '%-40s %8.2fs  S3 takes %s of local (goal <= 1.10)\n' "ingest, Parquet, S3 (moto)" "$t_s3pq" "$(ratio "$t_s3pq" "$t_pq")"
+printf '%-40s %8.2fs  S3 takes %s of local\n' "ingest, CSV, S3 (moto)" "$t_s3csv" "$(ratio "$t_s3csv" "$t_csv")"
+printf 'rows in the table after the last load: %s\n' "$same"
