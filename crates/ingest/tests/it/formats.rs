@@ -38,6 +38,22 @@ fn loads_the_same_rows(files: &[&str]) {
     }
 }
 
+/// Every file `tests/fixtures/dataset.py` writes.
+pub const ALL_FILES: [&str; 12] = [
+    "data.csv",
+    "data.ndjson",
+    "data.json",
+    "data.csv.gz",
+    "data.csv.bz2",
+    "data.ndjson.zst",
+    "data.parquet",
+    "data_snappy.parquet",
+    "data.avro",
+    "data_null.avro",
+    "data_snappy.avro",
+    "data.xlsx",
+];
+
 #[test]
 fn text_formats_and_codecs_give_the_rows_copy_gives() {
     loads_the_same_rows(&[

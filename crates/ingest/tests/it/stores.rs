@@ -9,30 +9,18 @@ use crate::support::{TestDb, load_with_env};
 fn every_store_gives_the_rows_copy_gives() {
     let (mut db, dir) = with_reference("stores");
     let s3 = s3_server();
-    let files = [
-        "data.parquet",
-        "data_snappy.parquet",
-        "data.csv.gz",
-        "data.avro",
-        "data.ndjson.zst",
-        "data.xlsx",
-    ];
+    // Every file of the dataset, from each store.
+    let files = crate::formats::ALL_FILES;
     s3_upload(&s3, "landing", &dir, "2026/11/", &files);
     let web = http_server(&dir);
     let env = s3_env(&s3);
-    let sources = [
-        "s3://landing/2026/11/data.parquet".to_string(),
-        "s3://landing/2026/11/data_snappy.parquet".to_string(),
-        "s3://landing/2026/11/data.csv.gz".to_string(),
-        "s3://landing/2026/11/data.avro".to_string(),
-        "s3://landing/2026/11/data.ndjson.zst".to_string(),
-        format!("{}/data.avro", web.url()),
-        format!("{}/data.csv", web.url()),
-        // No range requests on this server: fetched whole, then read.
-        format!("{}/data.parquet", web.url()),
-        "s3://landing/2026/11/data.xlsx".to_string(),
-        format!("file://{}", dir.join("data.json").display()),
-    ];
+    let mut sources = Vec::new();
+    for f in files {
+        sources.push(format!("s3://landing/2026/11/{f}"));
+        // No range requests on this server: Parquet is fetched whole, then read.
+        sources.push(format!("{}/{f}", web.url()));
+        sources.push(format!("file://{}", dir.join(f).display()));
+    }
     for (i, src) in sources.iter().enumerate() {
         let t = db.t(&format!("t{i}"));
         db.exec(&format!("create table {t} {DDL}"));
