@@ -26,7 +26,8 @@ import sys, pyarrow as pa, pyarrow.csv as pc, pyarrow.parquet as pq
 types = {'id': pa.int64(), 'customer_id': pa.int64(), 'sku': pa.string(), 'quantity': pa.int32(),
          'unit_price': pa.decimal128(12, 2), 'ordered_at': pa.timestamp('us', tz='UTC'), 'status': pa.string(),
          'gift': pa.bool_(), 'note': pa.string()}
-t = pc.read_csv(sys.argv[1], convert_options=pc.ConvertOptions(column_types=types, strings_can_be_null=False))
+t = pc.read_csv(sys.argv[1], parse_options=pc.ParseOptions(newlines_in_values=True),
+                convert_options=pc.ConvertOptions(column_types=types, strings_can_be_null=False))
 pq.write_table(t, sys.argv[2], compression='snappy')" "$W/orders_$N.csv" "$W/orders_$N.parquet"
 
 port=$(python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])")
@@ -54,6 +55,11 @@ t_pq=$(best load "$W/orders_$N.parquet")
 t_s3pq=$(best load "s3://bench/in/orders_$N.parquet")
 t_s3csv=$(best load "s3://bench/in/orders_$N.csv")
 same=$(psql "$DB" -Atqc "select count(*) from t")
+[ -x /usr/bin/time ] || { apt-get install -y -qq time >/dev/null 2>&1 || true; }
+rss() { psql "$DB" -qc "drop table if exists t; create table t $DDL"; /usr/bin/time -f %M env DATABASE_URL="$DB" "$BIN" load "$1" --into t -q 2>&1 >/dev/null | tail -1; }
+rss_pq=$(rss "$W/orders_$N.parquet")
+rss_s3=$(rss "s3://bench/in/orders_$N.parquet")
+rss_csv=$(rss "s3://bench/in/orders_$N.csv")
 ratio() { printf "%.2f" "$(echo "scale=4; $1 / $2" | bc)"; }
 printf '\n%-40s %9s   (best of %s; %s rows, %s MB CSV, %s MB Parquet)\n' "case" "seconds" "$RUNS" "$N" \
   "$(( $(stat -c %s "$W/orders_$N.csv") >> 20 ))" "$(( $(stat -c %s "$W/orders_$N.parquet") >> 20 ))"
@@ -62,4 +68,5 @@ printf '%-40s %8.2fs  %sx psql \\copy\n' "ingest, CSV, local" "$t_csv" "$(ratio 
 printf '%-40s %8.2fs  %sx CSV (goal >= 1.0)\n' "ingest, Parquet, local" "$t_pq" "$(ratio "$t_csv" "$t_pq")"
 printf '%-40s %8.2fs  S3 takes %s of local (goal <= 1.10)\n' "ingest, Parquet, S3 (moto)" "$t_s3pq" "$(ratio "$t_s3pq" "$t_pq")"
 printf '%-40s %8.2fs  S3 takes %s of local\n' "ingest, CSV, S3 (moto)" "$t_s3csv" "$(ratio "$t_s3csv" "$t_csv")"
-printf 'rows in the table after the last load: %s\n' "$same"
+printf 'rows in the table after the last timed load: %s\n' "$same"
+printf 'peak RSS: Parquet local %s MB, Parquet S3 %s MB, CSV S3 %s MB\n' "$((rss_pq / 1024))" "$((rss_s3 / 1024))" "$((rss_csv / 1024))"

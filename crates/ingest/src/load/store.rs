@@ -12,9 +12,9 @@ use std::sync::{Arc, Once};
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures_util::StreamExt;
 use futures_util::future::{BoxFuture, FutureExt};
 use futures_util::stream::BoxStream;
+use futures_util::{StreamExt, TryStreamExt};
 use object_store::path::Path as ObjectPath;
 use object_store::{ClientOptions, ObjectStore, ObjectStoreExt, RetryConfig};
 use tokio::runtime::Handle;
@@ -275,6 +275,10 @@ fn body_error(e: &object_store::Error) -> io::Error {
     io::Error::new(kind, format!("the store stopped sending: {msg}"))
 }
 
+/// Size of one ranged GET of a large range, and how many run at once.
+const PART: u64 = 8 << 20;
+const PARALLEL_PARTS: usize = 8;
+
 /// Random access to an object for Parquet: footer first, then each row group's column
 /// chunks by range requests.
 #[derive(Clone)]
@@ -296,7 +300,37 @@ impl parquet::arrow::async_reader::AsyncFileReader for ObjectRanges {
     ) -> BoxFuture<'_, parquet::errors::Result<Vec<Bytes>>> {
         let store = self.remote.store.clone();
         let path = self.remote.path.clone();
-        async move { store.get_ranges(&path, &ranges).await.map_err(external) }.boxed()
+        async move {
+            // A row group's column chunks come as a few large ranges: fetched as parallel
+            // 8 MiB range requests, so one slow stream does not bound the load.
+            let mut out = Vec::with_capacity(ranges.len());
+            for range in ranges {
+                let parts: Vec<Range<u64>> = (range.start..range.end)
+                    .step_by(PART as usize)
+                    .map(|s| s..(s + PART).min(range.end))
+                    .collect();
+                if parts.len() <= 1 {
+                    out.push(store.get_range(&path, range).await.map_err(external)?);
+                    continue;
+                }
+                let pieces: Vec<Bytes> = futures_util::stream::iter(parts)
+                    .map(|r| {
+                        let (store, path) = (store.clone(), path.clone());
+                        async move { store.get_range(&path, r).await }
+                    })
+                    .buffered(PARALLEL_PARTS)
+                    .try_collect()
+                    .await
+                    .map_err(external)?;
+                let mut whole = bytes::BytesMut::with_capacity((range.end - range.start) as usize);
+                for p in pieces {
+                    whole.extend_from_slice(&p);
+                }
+                out.push(whole.freeze());
+            }
+            Ok(out)
+        }
+        .boxed()
     }
 
     fn get_metadata<'a>(
