@@ -47,8 +47,13 @@ pub async fn expand_sources(
         .collect())
 }
 
+/// A pattern character in the path (a URL's `?` starts its query, not a pattern).
 fn has_pattern(s: &str) -> bool {
-    s.contains(['*', '?', '['])
+    let path = match store::is_url(s) {
+        true => s.split('?').next().unwrap_or(s),
+        false => s,
+    };
+    path.contains(['*', '?', '['])
 }
 
 fn list_local(path: &str, is_prefix: bool, file_name: &str) -> Result<Vec<String>, LoadError> {
