@@ -2,6 +2,7 @@
 
 use std::process::Command;
 
+use crate::fixtures::free_port;
 use crate::support::run;
 
 #[test]
@@ -49,12 +50,4 @@ fn demo_starts_a_private_cluster_when_no_server_answers() {
         std::panic::resume_unwind(e);
     }
     stopped.unwrap();
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }

@@ -95,7 +95,8 @@ impl Server {
     }
 }
 
-fn free_port() -> u16 {
+/// A TCP port nothing listens on now.
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
