@@ -10,7 +10,7 @@ use ingest_formats::format::{self, Format};
 use ingest_formats::{ByteCounter, Compression, Counted, decompress};
 use tokio::runtime::Handle;
 
-use crate::load::store::{self, ObjectRanges, Remote, StoreError};
+use crate::load::store::{self, ObjectRanges, Remote, StoreError, WebUrl};
 use crate::load::{LoadError, LoadRequest};
 
 /// How much of a stream is looked at to tell its codec, format and encoding.
@@ -22,6 +22,8 @@ pub enum Location {
     Stdin,
     Local(PathBuf),
     Remote(Remote),
+    /// An http(s) URL with a query string, fetched with a plain GET.
+    Web(WebUrl),
 }
 
 impl Location {
@@ -32,6 +34,11 @@ impl Location {
         }
         if let Some(rest) = source.strip_prefix("file://") {
             return Ok(Location::Local(PathBuf::from(rest)));
+        }
+        if store::is_web_url_with_query(source) {
+            return store::resolve_web(source, req.read_timeout)
+                .map(Location::Web)
+                .map_err(|e| store_error(&store::redacted(source), e));
         }
         if store::is_url(source) {
             return store::resolve(source, req.read_timeout)
@@ -83,6 +90,7 @@ pub fn open(
         Location::Stdin => (None, Compression::None),
         Location::Local(p) => name_says(req, &p.to_string_lossy(), file_name)?,
         Location::Remote(r) => name_says(req, &r.name, file_name)?,
+        Location::Web(w) => name_says(req, &w.name, file_name)?,
     };
     let (named_format, named_codec) = named;
     let codec_given = req
@@ -106,6 +114,11 @@ pub fn open(
         Location::Remote(remote) => {
             let (body, size) =
                 store::open_stream(remote, handle).map_err(|e| store_error(file_name, e))?;
+            (Box::new(body), size)
+        }
+        Location::Web(web) => {
+            let (body, size) =
+                store::open_web(web, handle).map_err(|e| store_error(file_name, e))?;
             (Box::new(body), size)
         }
     };
@@ -215,7 +228,9 @@ fn open_seekable(
                 // A plain web server without range requests: the file is fetched whole
                 // into a temporary file first.
                 Err(object_store::Error::NotSupported { .. }) => {
-                    let mut f = spool(remote, handle, file_name)?;
+                    let (body, _) = store::open_stream(remote, handle)
+                        .map_err(|e| store_error(file_name, e))?;
+                    let mut f = spool(Box::new(body), file_name)?;
                     let mut head = Vec::new();
                     (&mut f)
                         .take(8)
@@ -227,6 +242,19 @@ fn open_seekable(
                 }
                 Err(e) => return Err(store_error(file_name, e.into())),
             }
+        }
+        Location::Web(web) => {
+            let (body, size) =
+                store::open_web(web, handle).map_err(|e| store_error(file_name, e))?;
+            let mut f = spool(Box::new(body), file_name)?;
+            let mut head = Vec::new();
+            (&mut f)
+                .take(8)
+                .read_to_end(&mut head)
+                .map_err(|e| open_error(file_name, e))?;
+            f.seek(SeekFrom::Start(0))
+                .map_err(|e| open_error(file_name, e))?;
+            (head, size, Seekable::Local(f))
         }
     };
     if !forced {
@@ -245,10 +273,8 @@ fn open_seekable(
     })
 }
 
-/// Copies an object into an anonymous temporary file (gone when closed).
-fn spool(remote: &Remote, handle: &Handle, file_name: &str) -> Result<File, LoadError> {
-    let (mut body, _) =
-        store::open_stream(remote, handle).map_err(|e| store_error(file_name, e))?;
+/// Copies a body into an anonymous temporary file (gone when closed).
+fn spool(mut body: Box<dyn Read + Send>, file_name: &str) -> Result<File, LoadError> {
     let mut f = tempfile::tempfile().map_err(|e| open_error(file_name, e))?;
     io::copy(&mut body, &mut f).map_err(|e| LoadError::Read {
         file: file_name.to_string(),

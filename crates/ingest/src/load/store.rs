@@ -65,6 +65,22 @@ pub enum StoreError {
     Url(String),
     #[error("{}", short(.0))]
     Store(#[from] object_store::Error),
+    #[error("{}", http_status(*.0))]
+    Status(u16),
+    #[error("{0}")]
+    Request(String),
+}
+
+fn http_status(status: u16) -> String {
+    let reason = reqwest::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("");
+    match status {
+        404 | 410 => format!("no such object (HTTP {status} {reason})"),
+        401 | 403 => format!("access denied: check the credentials (HTTP {status} {reason})"),
+        _ => format!("HTTP {status} {reason}"),
+    }
 }
 
 /// A store error in one line: object_store's messages carry the whole response body.
@@ -89,6 +105,7 @@ impl StoreError {
         matches!(
             self,
             StoreError::Url(_)
+                | StoreError::Status(400..=499)
                 | StoreError::Store(
                     object_store::Error::NotFound { .. }
                         | object_store::Error::PermissionDenied { .. }
@@ -162,12 +179,6 @@ pub fn resolve(source: &str, read_timeout: Duration) -> Result<Remote, StoreErro
                 .with_client_options(options)
                 .with_retry(retry)
                 .build()?;
-            if url.query().is_some() {
-                // object_store's HTTP store cannot send a query string.
-                return Err(StoreError::Url(format!(
-                    "{display}: URLs with a query string (presigned URLs) are not supported yet; download the file first"
-                )));
-            }
             let object = url.path().trim_start_matches('/');
             (Arc::new(store), path(object)?)
         }
@@ -357,4 +368,116 @@ fn external(e: object_store::Error) -> parquet::errors::ParquetError {
 /// The object's size, from a HEAD request.
 pub fn size(remote: &Remote, handle: &Handle) -> Result<u64, StoreError> {
     Ok(handle.block_on(remote.store.head(&remote.path))?.size)
+}
+
+/// An http(s) URL with a query string (a presigned URL, a download link with a token).
+/// object_store's HTTP store escapes `?` into the path, so these are fetched with reqwest
+/// itself: one streamed GET, with the same timeouts.
+#[derive(Clone)]
+pub struct WebUrl {
+    url: Url,
+    /// The path, to tell the format by.
+    pub name: String,
+    client: reqwest::Client,
+}
+
+/// Whether `source` is an http(s) URL that only a plain GET can fetch.
+pub fn is_web_url_with_query(source: &str) -> bool {
+    Url::parse(source).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.query().is_some())
+}
+
+pub fn resolve_web(source: &str, read_timeout: Duration) -> Result<WebUrl, StoreError> {
+    install_crypto_provider();
+    let display = redacted(source);
+    let url = Url::parse(source)
+        .map_err(|e| StoreError::Url(format!("{display}: not a valid URL ({e})")))?;
+    let mut builder = reqwest::Client::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .read_timeout(read_timeout);
+    if !url.username().is_empty() {
+        builder = builder.default_headers(basic_auth(&url));
+    }
+    let client = builder
+        .build()
+        .map_err(|e| StoreError::Request(e.to_string()))?;
+    let mut bare = url.clone();
+    let _ = bare.set_username("");
+    let _ = bare.set_password(None);
+    Ok(WebUrl {
+        name: url.path().to_string(),
+        url: bare,
+        client,
+    })
+}
+
+/// GETs the URL: its body as a blocking reader, and its length (0 when not sent).
+pub fn open_web(web: &WebUrl, handle: &Handle) -> Result<(WebRead, u64), StoreError> {
+    let response = handle
+        .block_on(web.client.get(web.url.clone()).send())
+        .map_err(|e| StoreError::Request(request_error(&e)))?;
+    let status = response.status();
+    if !status.is_success() {
+        return Err(StoreError::Status(status.as_u16()));
+    }
+    let size = response.content_length().unwrap_or(0);
+    Ok((
+        WebRead {
+            handle: handle.clone(),
+            response,
+            chunk: Bytes::new(),
+        },
+        size,
+    ))
+}
+
+/// A request error and its causes in one line, without the URL (it carries the query).
+fn request_error(e: &reqwest::Error) -> String {
+    let mut msg = match e.url() {
+        Some(_) => e
+            .to_string()
+            .split(" for url (")
+            .next()
+            .unwrap_or_default()
+            .to_string(),
+        None => e.to_string(),
+    };
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        msg = format!("{msg}: {s}");
+        source = s.source();
+    }
+    msg
+}
+
+pub struct WebRead {
+    handle: Handle,
+    response: reqwest::Response,
+    chunk: Bytes,
+}
+
+impl Read for WebRead {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.chunk.is_empty() {
+            match self.handle.block_on(self.response.chunk()) {
+                Ok(Some(chunk)) => self.chunk = chunk,
+                Ok(None) => return Ok(0),
+                Err(e) => {
+                    let msg = request_error(&e);
+                    let kind = if e.is_timeout() || msg.contains("timed out") {
+                        io::ErrorKind::TimedOut
+                    } else {
+                        io::ErrorKind::ConnectionAborted
+                    };
+                    return Err(io::Error::new(
+                        kind,
+                        format!("the server stopped sending: {msg}"),
+                    ));
+                }
+            }
+        }
+        let n = buf.len().min(self.chunk.len());
+        buf[..n].copy_from_slice(&self.chunk[..n]);
+        self.chunk = self.chunk.slice(n..);
+        Ok(n)
+    }
 }

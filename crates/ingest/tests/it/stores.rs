@@ -20,6 +20,11 @@ fn every_store_gives_the_rows_copy_gives() {
         // No range requests on this server: Parquet is fetched whole, then read.
         sources.push(format!("{}/{f}", web.url()));
         sources.push(format!("file://{}", dir.join(f).display()));
+        // A presigned URL: the query is sent as it is, with a plain GET.
+        sources.push(format!(
+            "{}/{f}?X-Amz-Signature=abc&X-Amz-Expires=60",
+            web.url()
+        ));
     }
     for (i, src) in sources.iter().enumerate() {
         let t = db.t(&format!("t{i}"));
@@ -96,7 +101,7 @@ fn store_failures_are_clear_and_leave_the_table_untouched() {
         web.port
     );
     let run = load_with_env(&secret, &t, &["--json"], &env);
-    run.fails_with(2, "presigned URLs) are not supported yet");
+    run.fails_with(2, "no such object (HTTP 404 Not Found)");
     for leak in ["s3cr3t", "deadbeef"] {
         assert!(
             !run.stderr.contains(leak) && !run.stdout.contains(leak),
