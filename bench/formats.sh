@@ -28,7 +28,9 @@ types = {'id': pa.int64(), 'customer_id': pa.int64(), 'sku': pa.string(), 'quant
          'gift': pa.bool_(), 'note': pa.string()}
 t = pc.read_csv(sys.argv[1], parse_options=pc.ParseOptions(newlines_in_values=True),
                 convert_options=pc.ConvertOptions(column_types=types, strings_can_be_null=False))
-pq.write_table(t, sys.argv[2], compression='snappy')" "$W/orders_$N.csv" "$W/orders_$N.parquet"
+pq.write_table(t, sys.argv[2], compression='snappy')
+pq.write_table(t, sys.argv[3], compression='snappy', row_group_size=max(1, t.num_rows // 5))" \
+  "$W/orders_$N.csv" "$W/orders_$N.parquet" "$W/orders_${N}_rg5.parquet"
 
 port=$(python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])")
 "$(dirname "$PY")/moto_server" -H 127.0.0.1 -p "$port" >/dev/null 2>&1 &
@@ -37,7 +39,8 @@ trap 'kill $moto 2>/dev/null' EXIT
 export AWS_ENDPOINT_URL=http://127.0.0.1:$port AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench AWS_REGION=us-east-1
 for _ in $(seq 50); do curl -s "$AWS_ENDPOINT_URL" >/dev/null && break; sleep 0.2; done
 "$PY" -c "import boto3,sys; s=boto3.client('s3'); s.create_bucket(Bucket='bench')
-for f in sys.argv[1:]: s.upload_file(f, 'bench', 'in/' + f.rsplit('/', 1)[1])" "$W/orders_$N.parquet" "$W/orders_$N.csv"
+for f in sys.argv[1:]: s.upload_file(f, 'bench', 'in/' + f.rsplit('/', 1)[1])" "$W/orders_$N.parquet" "$W/orders_$N.csv" \
+  "$W/orders_${N}_rg5.parquet"
 
 load() { env DATABASE_URL="$DB" "$BIN" load "$1" --into t -q; }
 once() { # seconds for one run into a fresh table
@@ -47,7 +50,7 @@ once() { # seconds for one run into a fresh table
 # The cases take turns, RUNS rounds, so that a slow spell of the machine falls on all of
 # them alike; the best of each counts.
 declare -A best
-cases=(copy csv pq s3pq s3csv)
+cases=(copy csv pq s3pq s3csv pq5 s3pq5)
 for _ in $(seq "$RUNS"); do
   for c in "${cases[@]}"; do
     case $c in
@@ -56,11 +59,14 @@ for _ in $(seq "$RUNS"); do
       pq) t=$(once load "$W/orders_$N.parquet") ;;
       s3pq) t=$(once load "s3://bench/in/orders_$N.parquet") ;;
       s3csv) t=$(once load "s3://bench/in/orders_$N.csv") ;;
+      pq5) t=$(once load "$W/orders_${N}_rg5.parquet") ;;
+      s3pq5) t=$(once load "s3://bench/in/orders_${N}_rg5.parquet") ;;
     esac
     if [ -z "${best[$c]:-}" ] || [ "$(echo "$t < ${best[$c]}" | bc)" = 1 ]; then best[$c]=$t; fi
   done
 done
 t_copy=${best[copy]} t_csv=${best[csv]} t_pq=${best[pq]} t_s3pq=${best[s3pq]} t_s3csv=${best[s3csv]}
+t_pq5=${best[pq5]} t_s3pq5=${best[s3pq5]}
 same=$(psql "$DB" -Atqc "select count(*) from t")
 [ -x /usr/bin/time ] || { apt-get install -y -qq time >/dev/null 2>&1 || true; }
 rss() { psql "$DB" -qc "drop table if exists t; create table t $DDL"; /usr/bin/time -f %M env DATABASE_URL="$DB" "$BIN" load "$1" --into t -q 2>&1 >/dev/null | tail -1; }
@@ -75,5 +81,7 @@ printf '%-40s %8.2fs  %sx psql \\copy\n' "ingest, CSV, local" "$t_csv" "$(ratio 
 printf '%-40s %8.2fs  %sx CSV (goal >= 1.0)\n' "ingest, Parquet, local" "$t_pq" "$(ratio "$t_csv" "$t_pq")"
 printf '%-40s %8.2fs  S3 takes %s of local (goal <= 1.10)\n' "ingest, Parquet, S3 (moto)" "$t_s3pq" "$(ratio "$t_s3pq" "$t_pq")"
 printf '%-40s %8.2fs  S3 takes %s of local\n' "ingest, CSV, S3 (moto)" "$t_s3csv" "$(ratio "$t_s3csv" "$t_csv")"
+printf '%-40s %8.2fs  %sx CSV\n' "ingest, Parquet in 5 row groups, local" "$t_pq5" "$(ratio "$t_csv" "$t_pq5")"
+printf '%-40s %8.2fs  S3 takes %s of local\n' "ingest, Parquet in 5 row groups, S3" "$t_s3pq5" "$(ratio "$t_s3pq5" "$t_pq5")"
 printf 'rows in the table after the last timed load: %s\n' "$same"
 printf 'peak RSS: Parquet local %s MB, Parquet S3 %s MB, CSV S3 %s MB\n' "$((rss_pq / 1024))" "$((rss_s3 / 1024))" "$((rss_csv / 1024))"

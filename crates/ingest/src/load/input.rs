@@ -219,10 +219,7 @@ fn open_seekable(
             ));
             match head {
                 Ok(head) => {
-                    let ranges = ObjectRanges {
-                        remote: remote.clone(),
-                        size,
-                    };
+                    let ranges = ObjectRanges::new(remote.clone(), size);
                     (head.to_vec(), size, Seekable::Remote(ranges))
                 }
                 // A plain web server without range requests: the file is fetched whole

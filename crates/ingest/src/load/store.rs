@@ -296,6 +296,98 @@ const PARALLEL_PARTS: usize = 8;
 pub struct ObjectRanges {
     pub remote: Remote,
     pub size: u64,
+    /// Row groups' byte spans, once the footer is read: the next row group is fetched while
+    /// the current one is decoded.
+    pub prefetch: Arc<std::sync::Mutex<Prefetch>>,
+}
+
+impl ObjectRanges {
+    pub fn new(remote: Remote, size: u64) -> Self {
+        ObjectRanges {
+            remote,
+            size,
+            prefetch: Arc::default(),
+        }
+    }
+}
+
+type Fetch =
+    futures_util::future::Shared<BoxFuture<'static, Result<Bytes, Arc<object_store::Error>>>>;
+
+/// The byte span of each row group, and the fetches of spans started ahead.
+#[derive(Default)]
+pub struct Prefetch {
+    spans: Vec<Range<u64>>,
+    started: std::collections::HashMap<usize, Fetch>,
+}
+
+impl Prefetch {
+    /// Sets the row groups' spans (from the footer).
+    pub fn set_spans(&mut self, spans: Vec<Range<u64>>) {
+        self.spans = spans;
+    }
+}
+
+/// Fetches `range` as parallel 8 MiB range requests.
+async fn fetch_parts(
+    store: Arc<dyn ObjectStore>,
+    path: ObjectPath,
+    range: Range<u64>,
+) -> object_store::Result<Bytes> {
+    let parts: Vec<Range<u64>> = (range.start..range.end)
+        .step_by(PART as usize)
+        .map(|s| s..(s + PART).min(range.end))
+        .collect();
+    if parts.len() <= 1 {
+        return store.get_range(&path, range).await;
+    }
+    let pieces: Vec<Bytes> = futures_util::stream::iter(parts)
+        .map(|r| {
+            let (store, path) = (store.clone(), path.clone());
+            async move { store.get_range(&path, r).await }
+        })
+        .buffered(PARALLEL_PARTS)
+        .try_collect()
+        .await?;
+    let mut whole = bytes::BytesMut::with_capacity((range.end - range.start) as usize);
+    for p in pieces {
+        whole.extend_from_slice(&p);
+    }
+    Ok(whole.freeze())
+}
+
+impl ObjectRanges {
+    /// The fetch of row group `rg`'s span, started now if it was not already.
+    fn span_fetch(&self, rg: usize) -> Option<Fetch> {
+        let mut p = self.prefetch.lock().expect("prefetch");
+        let span = p.spans.get(rg)?.clone();
+        let (store, path) = (self.remote.store.clone(), self.remote.path.clone());
+        let fetch = p.started.entry(rg).or_insert_with(|| {
+            let fut: BoxFuture<'static, Result<Bytes, Arc<object_store::Error>>> =
+                async move { fetch_parts(store, path, span).await.map_err(Arc::new) }.boxed();
+            let shared = fut.shared();
+            // Driven on the runtime, so it progresses while the reader decodes.
+            tokio::spawn(shared.clone());
+            shared
+        });
+        Some(fetch.clone())
+    }
+
+    /// The row group whose span holds all of `ranges`, if one does.
+    fn row_group_of(&self, ranges: &[Range<u64>]) -> Option<(usize, u64)> {
+        let p = self.prefetch.lock().expect("prefetch");
+        let (first, last) = (ranges.first()?, ranges.last()?);
+        let lo = ranges.iter().map(|r| r.start).min().unwrap_or(first.start);
+        let hi = ranges.iter().map(|r| r.end).max().unwrap_or(last.end);
+        p.spans
+            .iter()
+            .position(|s| s.start <= lo && hi <= s.end)
+            .map(|rg| (rg, p.spans[rg].start))
+    }
+
+    fn forget(&self, rg: usize) {
+        self.prefetch.lock().expect("prefetch").started.remove(&rg);
+    }
 }
 
 impl parquet::arrow::async_reader::AsyncFileReader for ObjectRanges {
@@ -309,35 +401,24 @@ impl parquet::arrow::async_reader::AsyncFileReader for ObjectRanges {
         &mut self,
         ranges: Vec<Range<u64>>,
     ) -> BoxFuture<'_, parquet::errors::Result<Vec<Bytes>>> {
-        let store = self.remote.store.clone();
-        let path = self.remote.path.clone();
         async move {
-            // A row group's column chunks come as a few large ranges: fetched as parallel
-            // 8 MiB range requests, so one slow stream does not bound the load.
+            if let Some((rg, base)) = self.row_group_of(&ranges)
+                && let Some(fetch) = self.span_fetch(rg)
+            {
+                // Start the next row group while this one is decoded.
+                let _ = self.span_fetch(rg + 1);
+                let span = fetch.await;
+                self.forget(rg);
+                let span = span.map_err(|e| parquet::errors::ParquetError::General(short(&e)))?;
+                return Ok(ranges
+                    .iter()
+                    .map(|r| span.slice((r.start - base) as usize..(r.end - base) as usize))
+                    .collect());
+            }
             let mut out = Vec::with_capacity(ranges.len());
             for range in ranges {
-                let parts: Vec<Range<u64>> = (range.start..range.end)
-                    .step_by(PART as usize)
-                    .map(|s| s..(s + PART).min(range.end))
-                    .collect();
-                if parts.len() <= 1 {
-                    out.push(store.get_range(&path, range).await.map_err(external)?);
-                    continue;
-                }
-                let pieces: Vec<Bytes> = futures_util::stream::iter(parts)
-                    .map(|r| {
-                        let (store, path) = (store.clone(), path.clone());
-                        async move { store.get_range(&path, r).await }
-                    })
-                    .buffered(PARALLEL_PARTS)
-                    .try_collect()
-                    .await
-                    .map_err(external)?;
-                let mut whole = bytes::BytesMut::with_capacity((range.end - range.start) as usize);
-                for p in pieces {
-                    whole.extend_from_slice(&p);
-                }
-                out.push(whole.freeze());
+                let (store, path) = (self.remote.store.clone(), self.remote.path.clone());
+                out.push(fetch_parts(store, path, range).await.map_err(external)?);
             }
             Ok(out)
         }

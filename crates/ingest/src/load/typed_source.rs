@@ -84,11 +84,25 @@ impl RemoteParquetSource {
     /// Reads the footer. Blocks: call it off the runtime's threads.
     pub fn open(ranges: ObjectRanges, handle: Handle) -> Result<Self, SourceError> {
         let file_size = ranges.size;
+        let prefetch = ranges.prefetch.clone();
         let builder = handle
             .block_on(ParquetRecordBatchStreamBuilder::new(ranges))
             .map_err(parquet_error)?
             .with_batch_size(BATCH_ROWS);
         let rows_total = builder.metadata().file_metadata().num_rows().max(0) as u64;
+        let spans = builder
+            .metadata()
+            .row_groups()
+            .iter()
+            .map(|rg| {
+                let (lo, hi) = rg.columns().iter().fold((u64::MAX, 0), |(lo, hi), c| {
+                    let (start, len) = c.byte_range();
+                    (lo.min(start), hi.max(start + len))
+                });
+                lo..hi
+            })
+            .collect();
+        prefetch.lock().expect("prefetch").set_spans(spans);
         let schema = builder.schema().clone();
         Ok(RemoteParquetSource {
             schema,
