@@ -14,6 +14,7 @@ pub enum Compression {
     Gzip,
     Zstd,
     Bzip2,
+    Xz,
 }
 
 impl Compression {
@@ -27,6 +28,7 @@ impl Compression {
             (".zst", Compression::Zstd),
             (".zstd", Compression::Zstd),
             (".bz2", Compression::Bzip2),
+            (".xz", Compression::Xz),
         ] {
             if lower.ends_with(ext) {
                 return (c, &name[..name.len() - ext.len()]);
@@ -43,6 +45,8 @@ impl Compression {
             Some(Compression::Zstd)
         } else if head.len() >= 4 && head.starts_with(b"BZh") && (b'1'..=b'9').contains(&head[3]) {
             Some(Compression::Bzip2)
+        } else if head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0x00]) {
+            Some(Compression::Xz)
         } else {
             None
         }
@@ -54,6 +58,7 @@ impl Compression {
             Compression::Gzip => "gzip",
             Compression::Zstd => "zstd",
             Compression::Bzip2 => "bzip2",
+            Compression::Xz => "xz",
         }
     }
 
@@ -63,6 +68,7 @@ impl Compression {
             "gzip" | "gz" => Some(Compression::Gzip),
             "zstd" | "zst" => Some(Compression::Zstd),
             "bzip2" | "bz2" => Some(Compression::Bzip2),
+            "xz" => Some(Compression::Xz),
             _ => None,
         }
     }
@@ -156,6 +162,8 @@ pub fn decompress(
         Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(reader)),
         Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(reader)?),
         Compression::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(reader)),
+        // lzma-rust2 is pure Rust: xz2 would build liblzma from C.
+        Compression::Xz => Box::new(lzma_rust2::XzReader::new(reader, true)),
     };
     Ok(Box::new(BombGuard {
         inner: decoder,
@@ -249,6 +257,14 @@ mod tests {
             Some(Compression::Gzip)
         );
         assert_eq!(Compression::from_magic(b"BZh9"), Some(Compression::Bzip2));
+        assert_eq!(
+            Compression::from_magic(b"\xfd7zXZ\x00\x00"),
+            Some(Compression::Xz)
+        );
+        assert_eq!(
+            Compression::from_name("a.json.xz"),
+            (Compression::Xz, "a.json")
+        );
         assert_eq!(Compression::from_magic(b"id,name"), None);
     }
 

@@ -98,7 +98,7 @@ pub struct LoadArgs {
     #[arg(long, value_name = "FORMAT")]
     pub format: Option<String>,
 
-    /// The file's compression, whatever its name says: none, gzip, zstd, bzip2
+    /// The file's compression, whatever its name says: none, gzip, zstd, bzip2, xz
     #[arg(long, value_name = "CODEC")]
     pub compression: Option<String>,
 

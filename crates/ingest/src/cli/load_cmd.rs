@@ -199,7 +199,7 @@ fn request(a: &LoadArgs) -> Result<LoadRequest, String> {
             .as_deref()
             .map(|c| {
                 Compression::parse(c).ok_or_else(|| {
-                    format!("--compression {c:?}: known codecs are none, gzip, zstd, bzip2")
+                    format!("--compression {c:?}: known codecs are none, gzip, zstd, bzip2, xz")
                 })
             })
             .transpose()?,

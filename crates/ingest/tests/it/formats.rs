@@ -39,13 +39,14 @@ fn loads_the_same_rows(files: &[&str]) {
 }
 
 /// Every file `tests/fixtures/dataset.py` writes.
-pub const ALL_FILES: [&str; 12] = [
+pub const ALL_FILES: [&str; 13] = [
     "data.csv",
     "data.ndjson",
     "data.json",
     "data.csv.gz",
     "data.csv.bz2",
     "data.ndjson.zst",
+    "data.json.xz",
     "data.parquet",
     "data_snappy.parquet",
     "data.avro",
@@ -56,12 +57,12 @@ pub const ALL_FILES: [&str; 12] = [
 
 #[test]
 fn text_formats_and_codecs_give_the_rows_copy_gives() {
-    loads_the_same_rows(&ALL_FILES[..6]);
+    loads_the_same_rows(&ALL_FILES[..7]);
 }
 
 #[test]
 fn typed_formats_give_the_rows_copy_gives() {
-    loads_the_same_rows(&ALL_FILES[6..]);
+    loads_the_same_rows(&ALL_FILES[7..]);
 }
 
 #[test]
