@@ -8,6 +8,8 @@ export INGEST_TEST_DATABASE_URL
 echo "tests use $INGEST_TEST_DATABASE_URL"
 INGEST_TEST_PYTHON=$(scripts/py-env.sh)
 export INGEST_TEST_PYTHON
+INGEST_TEST_AZURITE=$(scripts/azurite.sh)
+export INGEST_TEST_AZURITE
 if ! command -v cargo-nextest >/dev/null 2>&1; then
   cargo install --locked cargo-nextest >/dev/null 2>&1 || true
 fi

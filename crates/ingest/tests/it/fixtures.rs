@@ -143,3 +143,53 @@ pub fn http_server(dir: &Path) -> Server {
     cmd.arg(script).arg(dir).arg(port.to_string());
     Server::start(cmd, port)
 }
+
+/// Azurite's blob server (`INGEST_TEST_AZURITE`, set by scripts/test.sh).
+pub fn azurite_server(data: &Path) -> Server {
+    let bin = match std::env::var("INGEST_TEST_AZURITE") {
+        Ok(b) => PathBuf::from(b),
+        Err(_) => {
+            let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+            let out = succeeded(
+                &mut Command::new(root.join("scripts/azurite.sh")),
+                "scripts/azurite.sh",
+            );
+            String::from_utf8(out.stdout).unwrap().trim().into()
+        }
+    };
+    let port = free_port();
+    let mut cmd = Command::new(bin);
+    cmd.args([
+        "--blobHost",
+        "127.0.0.1",
+        "--blobPort",
+        &port.to_string(),
+        "--silent",
+        "--skipApiVersionCheck",
+        "--loose",
+        "--location",
+    ])
+    .arg(data);
+    Server::start(cmd, port)
+}
+
+/// The environment object_store needs to reach Azurite as `az://` (its well-known account).
+pub fn az_env(azurite: &Server) -> Vec<(&'static str, String)> {
+    vec![
+        ("AZURE_STORAGE_USE_EMULATOR", "true".into()),
+        ("AZURITE_BLOB_STORAGE_URL", azurite.url()),
+        ("AZURE_STORAGE_ACCOUNT_NAME", "devstoreaccount1".into()),
+    ]
+}
+
+/// Creates `container` in Azurite and uploads `files` (under `dir`) as `prefix/NAME`, with
+/// Microsoft's Python client.
+pub fn az_upload(azurite: &Server, container: &str, dir: &Path, prefix: &str, files: &[&str]) {
+    let code = "import sys\nfrom azure.storage.blob import BlobServiceClient\nurl,c,d,p=sys.argv[1:5]\nkey='Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=='\ns=BlobServiceClient.from_connection_string(f'DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={key};BlobEndpoint={url}/devstoreaccount1;')\ncc=s.get_container_client(c)\nif not cc.exists(): cc.create_container()\nfor f in sys.argv[5:]: cc.upload_blob(p+f, open(d+'/'+f,'rb'), overwrite=True)";
+    let mut cmd = Command::new(python());
+    cmd.arg("-c")
+        .arg(code)
+        .args([&azurite.url(), container, dir.to_str().unwrap(), prefix])
+        .args(files);
+    succeeded(&mut cmd, "upload to Azurite");
+}

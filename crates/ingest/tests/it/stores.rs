@@ -1,7 +1,9 @@
 //! The same rows from every store: a real S3-compatible server (moto), a web server and
 //! file:// URLs; and each way a store can fail leaves the table untouched.
 
-use crate::fixtures::{dataset, http_server, s3_env, s3_server, s3_upload};
+use crate::fixtures::{
+    az_env, az_upload, azurite_server, dataset, http_server, s3_env, s3_server, s3_upload,
+};
 use crate::formats::{DDL, ROWS, with_reference};
 use crate::support::{TestDb, load_with_env};
 
@@ -144,4 +146,39 @@ fn a_glob_or_a_prefix_in_a_bucket_loads_every_match_at_once() {
     let t = db.t("t0");
     load_with_env("s3://landing/2027/*.parquet", &t, &[], &env)
         .fails_with(2, "s3://landing/2027/*.parquet: no file matches");
+}
+
+#[test]
+fn azure_blob_storage_through_azurite() {
+    let (mut db, dir) = with_reference("azure");
+    let data = tempfile::tempdir().unwrap();
+    let azurite = azurite_server(data.path());
+    let files = [
+        "data.parquet",
+        "data.csv.gz",
+        "data.avro",
+        "data.xlsx",
+        "data.ndjson.zst",
+    ];
+    az_upload(&azurite, "landing", &dir, "2026/11/", &files);
+    let env = az_env(&azurite);
+    let mut sources: Vec<String> = files
+        .iter()
+        .map(|f| format!("az://landing/2026/11/{f}"))
+        .collect();
+    sources.push("az://landing/2026/11/*.parquet".into());
+    for (i, src) in sources.iter().enumerate() {
+        let t = db.t(&format!("t{i}"));
+        db.exec(&format!("create table {t} {DDL}"));
+        let run = load_with_env(src, &t, &["--timezone", "UTC", "--json"], &env);
+        run.ok();
+        assert_eq!(run.json()["rows_inserted"], ROWS as u64, "{src}");
+        assert!(
+            db.same_rows(&db.t("ref"), &t),
+            "{src}: rows differ from COPY of the CSV"
+        );
+    }
+    let t = db.t("t0");
+    load_with_env("az://landing/2026/11/missing.csv", &t, &[], &env)
+        .fails_with(2, "no such object");
 }
