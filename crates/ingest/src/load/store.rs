@@ -140,7 +140,8 @@ pub fn resolve(source: &str, read_timeout: Duration) -> Result<Remote, StoreErro
             let endpoint_is_http = ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL", "AWS_ENDPOINT"]
                 .iter()
                 .find_map(|v| std::env::var(v).ok())
-                .is_some_and(|e| e.starts_with("http://"));
+                .is_some_and(|e| e.starts_with("http://"))
+                || allow_http_from_env("AWS");
             let store = object_store::aws::AmazonS3Builder::from_env()
                 .with_url(bucket_url(&url))
                 .with_client_options(options.with_allow_http(endpoint_is_http))
@@ -151,7 +152,7 @@ pub fn resolve(source: &str, read_timeout: Duration) -> Result<Remote, StoreErro
         "gs" => {
             let store = object_store::gcp::GoogleCloudStorageBuilder::from_env()
                 .with_url(bucket_url(&url))
-                .with_client_options(options)
+                .with_client_options(options.with_allow_http(allow_http_from_env("GOOGLE")))
                 .with_retry(retry)
                 .build()?;
             (Arc::new(store), path(url.path())?)
@@ -159,7 +160,7 @@ pub fn resolve(source: &str, read_timeout: Duration) -> Result<Remote, StoreErro
         "az" | "abfs" | "abfss" | "azure" => {
             let store = object_store::azure::MicrosoftAzureBuilder::from_env()
                 .with_url(bucket_url(&url))
-                .with_client_options(options)
+                .with_client_options(options.with_allow_http(allow_http_from_env("AZURE")))
                 .with_retry(retry)
                 .build()?;
             (Arc::new(store), path(url.path())?)
@@ -193,6 +194,13 @@ pub fn resolve(source: &str, read_timeout: Duration) -> Result<Remote, StoreErro
         path: object,
         name: url.path().to_string(),
     })
+}
+
+/// `AWS_ALLOW_HTTP=true` and the like: plain http to an emulator or a local server. (The
+/// builders read these too, but the client options set here would override them.)
+fn allow_http_from_env(prefix: &str) -> bool {
+    std::env::var(format!("{prefix}_ALLOW_HTTP"))
+        .is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
 }
 
 /// `scheme://bucket`, which the builders take (the path is given per request).
