@@ -131,7 +131,7 @@ pub struct LoadArgs {
     #[arg(long, default_value = "0", value_name = "N|N%")]
     pub max_errors: String,
 
-    /// Write every rejected value (line, column, value, reason) to this file: CSV, or
+    /// Write every rejected value (line or row, column, value, reason) to this file: CSV, or
     /// NDJSON when it ends in .ndjson/.jsonl/.json
     #[arg(long, value_name = "PATH")]
     pub errors_file: Option<PathBuf>,

@@ -215,6 +215,7 @@ impl<'a, 'c> Delivery<'a, 'c> {
                 .iter()
                 .map(|&line| Reject {
                     file: None,
+                    is_row: false,
                     line: line as u64,
                     column: Some(self.key_name.clone()),
                     value: dup.key.clone(),
@@ -249,6 +250,7 @@ impl<'a, 'c> Delivery<'a, 'c> {
                     .join(", ");
                 found.extend(group.iter().map(|&(_, line)| Reject {
                     file: None,
+                    is_row: false,
                     line,
                     column: Some(self.key_name.clone()),
                     value: String::new(),

@@ -17,6 +17,9 @@ pub struct Reject {
     /// The file the row came from, when a load reads several (a glob or a prefix).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub file: Option<String>,
+    /// `line` is a row number (Parquet, Avro), shown as "row N".
+    #[serde(skip)]
+    pub is_row: bool,
 }
 
 impl std::fmt::Display for Reject {
@@ -24,13 +27,14 @@ impl std::fmt::Display for Reject {
         if let Some(file) = &self.file {
             write!(f, "{file}: ")?;
         }
+        let at = if self.is_row { "row" } else { "line" };
         match &self.column {
             Some(c) => write!(
                 f,
-                "line {}, column {c}: {} (value {:?})",
+                "{at} {}, column {c}: {} (value {:?})",
                 self.line, self.reason, self.value
             ),
-            None => write!(f, "line {}: {}", self.line, self.reason),
+            None => write!(f, "{at} {}: {}", self.line, self.reason),
         }
     }
 }

@@ -92,6 +92,7 @@ impl Transformer {
             .iter()
             .map(|r| Reject {
                 file: None,
+                is_row: false,
                 line: r.line,
                 column: None,
                 value: r.raw.clone(),
@@ -129,14 +130,18 @@ impl Transformer {
                 .map(|f| f.value(row).to_string())
                 .unwrap_or_default()
         };
-        self.assemble(
+        let mut encoded = self.assemble(
             coerced,
             &lines,
             Vec::new(),
             &raw,
             rows as u64,
             batch.bytes_read,
-        )
+        );
+        for r in &mut encoded.rejects {
+            r.is_row = true;
+        }
+        encoded
     }
 
     /// Rejects refused values and NULLs in NOT NULL or key columns, then encodes the rows
@@ -159,6 +164,7 @@ impl Transformer {
                 keep[e.row] = false;
                 rejects.push(Reject {
                     file: None,
+                    is_row: false,
                     line: batch_lines[e.row],
                     column: Some(col.name.clone()),
                     value: raw(col, e.row),
@@ -179,6 +185,7 @@ impl Transformer {
                         *kept = false;
                         rejects.push(Reject {
                             file: None,
+                            is_row: false,
                             line: batch_lines[row],
                             column: Some(col.name.clone()),
                             value: raw(col, row),

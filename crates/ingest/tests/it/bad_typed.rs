@@ -107,7 +107,7 @@ fn broken_parquet_files() {
     );
     assert!(
         run.stderr
-            .contains("line 2, column qty: does not fit integer"),
+            .contains("row 2, column qty: does not fit integer"),
         "{}",
         run.stderr
     );
