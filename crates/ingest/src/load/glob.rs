@@ -18,16 +18,29 @@ const OPTIONS: MatchOptions = MatchOptions {
     require_literal_leading_dot: true,
 };
 
-/// The files a load reads: `(source, name for messages)`, in name order; one entry when
-/// the source is a single file.
+/// One file of a load.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    pub source: String,
+    /// How messages name it (a URL without its password or query).
+    pub name: String,
+    /// Its size when the listing gave it, for progress.
+    pub size: u64,
+}
+
+/// The files a load reads, in name order; one entry when the source is a single file.
 pub async fn expand_sources(
     req: &LoadRequest,
     file_name: &str,
-) -> Result<Vec<(String, String)>, LoadError> {
+) -> Result<Vec<SourceFile>, LoadError> {
     let source = req.file.to_string_lossy().to_string();
     let is_prefix = source.ends_with('/');
     if source == "-" || (!has_pattern(&source) && !is_prefix) {
-        return Ok(vec![(source, file_name.to_string())]);
+        return Ok(vec![SourceFile {
+            source,
+            name: file_name.to_string(),
+            size: 0,
+        }]);
     }
     let found = if store::is_url(&source) && !source.starts_with("file://") {
         list_objects(req, &source, is_prefix, file_name).await?
@@ -43,7 +56,11 @@ pub async fn expand_sources(
     }
     Ok(found
         .into_iter()
-        .map(|s| (s.clone(), redacted(&s)))
+        .map(|(source, size)| SourceFile {
+            name: redacted(&source),
+            source,
+            size,
+        })
         .collect())
 }
 
@@ -56,7 +73,11 @@ fn has_pattern(s: &str) -> bool {
     path.contains(['*', '?', '['])
 }
 
-fn list_local(path: &str, is_prefix: bool, file_name: &str) -> Result<Vec<String>, LoadError> {
+fn list_local(
+    path: &str,
+    is_prefix: bool,
+    file_name: &str,
+) -> Result<Vec<(String, u64)>, LoadError> {
     let pattern = if is_prefix {
         format!("{}**/*", Pattern::escape(path))
     } else {
@@ -66,8 +87,10 @@ fn list_local(path: &str, is_prefix: bool, file_name: &str) -> Result<Vec<String
     let mut found = Vec::new();
     for entry in glob::glob_with(&pattern, OPTIONS).map_err(|e| bad(e.to_string()))? {
         let entry = entry.map_err(|e| bad(e.to_string()))?;
-        if entry.is_file() {
-            found.push(entry.to_string_lossy().to_string());
+        if let Ok(meta) = entry.metadata()
+            && meta.is_file()
+        {
+            found.push((entry.to_string_lossy().to_string(), meta.len()));
         }
     }
     found.sort();
@@ -79,7 +102,7 @@ async fn list_objects(
     source: &str,
     is_prefix: bool,
     file_name: &str,
-) -> Result<Vec<String>, LoadError> {
+) -> Result<Vec<(String, u64)>, LoadError> {
     let (scheme, rest) = source.split_once("://").expect("a URL");
     if matches!(scheme, "http" | "https") {
         return Err(LoadError::Usage(format!(
@@ -109,11 +132,10 @@ async fn list_objects(
         .try_collect()
         .await
         .map_err(|e| store_error(file_name, e.into()))?;
-    let mut found: Vec<String> = objects
+    let mut found: Vec<(String, u64)> = objects
         .into_iter()
-        .map(|o| o.location.to_string())
-        .filter(|k| matcher.matches_with(k, OPTIONS))
-        .map(|k| format!("{base}{k}"))
+        .filter(|o| matcher.matches_with(o.location.as_ref(), OPTIONS))
+        .map(|o| (format!("{base}{}", o.location), o.size))
         .collect();
     found.sort();
     Ok(found)

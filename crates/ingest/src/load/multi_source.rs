@@ -7,6 +7,7 @@ use tokio::runtime::Handle;
 
 use crate::load::LoadError;
 use crate::load::LoadRequest;
+use crate::load::glob::SourceFile;
 use crate::load::open::{Opened, open_source};
 use crate::load::source::{RecordSource, SourceBatch, SourceError};
 
@@ -15,8 +16,8 @@ pub struct MultiSource {
     current_name: Arc<str>,
     header: Option<Vec<String>>,
     types: Option<Vec<arrow_schema::DataType>>,
-    /// The files still to read: (source, name for messages).
-    rest: std::vec::IntoIter<(String, String)>,
+    /// The files still to read.
+    rest: std::vec::IntoIter<SourceFile>,
     req: LoadRequest,
     handle: Handle,
     /// Stored bytes of the files finished, for progress.
@@ -29,7 +30,7 @@ impl MultiSource {
     pub fn new(
         first: Opened,
         first_name: String,
-        rest: Vec<(String, String)>,
+        rest: Vec<SourceFile>,
         req: LoadRequest,
         handle: Handle,
     ) -> Self {
@@ -48,7 +49,7 @@ impl MultiSource {
 
     /// Opens the next file and checks it has the first one's columns.
     fn advance(&mut self) -> Result<bool, LoadError> {
-        let Some((source, name)) = self.rest.next() else {
+        let Some(SourceFile { source, name, .. }) = self.rest.next() else {
             return Ok(false);
         };
         let opened = open_source(&self.req, &source, &name, &self.handle)?;

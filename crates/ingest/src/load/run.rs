@@ -79,7 +79,7 @@ async fn load(
     let handle = tokio::runtime::Handle::current();
     let first = {
         let (req, handle) = (req.clone(), handle.clone());
-        let (source, name) = sources[0].clone();
+        let (source, name) = (sources[0].source.clone(), sources[0].name.clone());
         tokio::task::spawn_blocking(move || open_source(&req, &source, &name, &handle))
             .await
             .expect("opening the input panicked")?
@@ -89,7 +89,10 @@ async fn load(
     summary.table = table.schema.display_name();
     summary.format = first.format.name();
     let input_format = first.format;
-    let file_size = first.size;
+    let file_size = match sources.len() {
+        1 => first.size,
+        _ => sources.iter().map(|s| s.size).sum(),
+    };
     // Each reader has applied the NULL marker where its format has one.
     let text_format = TextFormat {
         null: None,
@@ -110,7 +113,7 @@ async fn load(
     } else {
         Box::new(MultiSource::new(
             first,
-            sources[0].1.clone(),
+            sources[0].name.clone(),
             sources[1..].to_vec(),
             req.clone(),
             handle,
