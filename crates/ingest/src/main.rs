@@ -12,6 +12,7 @@ async fn main() -> ExitCode {
     let code = match args.command {
         cli::Command::Load(load) => cli::load_cmd::run(*load).await,
         cli::Command::Demo(demo) => cli::demo::run(demo).await,
+        cli::Command::Migrate(m) => cli::migrate::run(m).await,
     };
     ExitCode::from(code as u8)
 }

@@ -3,6 +3,7 @@
 pub mod demo;
 pub mod load_args;
 pub mod load_cmd;
+pub mod migrate;
 
 use clap::{Parser, Subcommand};
 
@@ -23,8 +24,11 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Load a CSV/TSV file into a table (append, upsert, merge or replace)
+    /// Load a file (CSV, TSV, JSON, Parquet, Avro, xlsx; from a path or a store) into a
+    /// table: append, upsert, merge or replace
     Load(Box<load_args::LoadArgs>),
+    /// Create or update the service's schema (job queue, rejects, events, API tokens)
+    Migrate(migrate::MigrateArgs),
     /// Generate a sample file and load it into a local PostgreSQL (starting a private one if
     /// none is reachable)
     Demo(demo::DemoArgs),

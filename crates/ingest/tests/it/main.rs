@@ -14,6 +14,7 @@ mod demo;
 mod formats;
 mod keys;
 mod load_modes;
+mod migrate;
 mod stores;
 mod typed_values;
 mod types;

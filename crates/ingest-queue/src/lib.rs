@@ -1,0 +1,27 @@
+//! The service's state in PostgreSQL: its schema (numbered migrations) and the job queue,
+//! a few SQL statements on tokio-postgres. Workers claim a due job with one
+//! `FOR UPDATE SKIP LOCKED` statement and hold it by a lease renewed by heartbeat; a job
+//! whose lease ran out (its worker died) is put back by the rescuer; a failed attempt that
+//! can succeed on retry is queued again after an exponential backoff with jitter, up to
+//! `max_attempts`. Idle workers wait on `LISTEN`, woken by the `NOTIFY` of each new job.
+
+mod migrate;
+mod queue;
+mod schema;
+
+pub use migrate::{LATEST, applied_version, migrate};
+pub use queue::{Backoff, Heartbeat, Job, JobState, NewJob, Queue};
+pub use schema::Schema;
+
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    #[error("database: {0}")]
+    Db(#[from] tokio_postgres::Error),
+    #[error("migration {version} failed: {source}")]
+    Migration {
+        version: i32,
+        source: tokio_postgres::Error,
+    },
+    #[error("{0}")]
+    Invalid(String),
+}

@@ -1,0 +1,548 @@
+//! Jobs: create, claim, hold, finish, retry, rescue, cancel.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use tokio_postgres::{Client, Row};
+use uuid::Uuid;
+
+use crate::{QueueError, Schema};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobState {
+    PendingUpload,
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+    Cancelled,
+}
+
+impl JobState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::PendingUpload => "pending_upload",
+            JobState::Queued => "queued",
+            JobState::Running => "running",
+            JobState::Succeeded => "succeeded",
+            JobState::Failed => "failed",
+            JobState::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<JobState> {
+        Some(match s {
+            "pending_upload" => JobState::PendingUpload,
+            "queued" => JobState::Queued,
+            "running" => JobState::Running,
+            "succeeded" => JobState::Succeeded,
+            "failed" => JobState::Failed,
+            "cancelled" => JobState::Cancelled,
+            _ => return None,
+        })
+    }
+
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            JobState::Succeeded | JobState::Failed | JobState::Cancelled
+        )
+    }
+}
+
+/// A job as stored.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub id: Uuid,
+    pub kind: String,
+    pub state: JobState,
+    pub payload: Value,
+    pub target_table: Option<String>,
+    pub attempt: i32,
+    pub max_attempts: i32,
+    pub run_after: DateTime<Utc>,
+    pub lease_owner: Option<String>,
+    pub lease_expires_at: Option<DateTime<Utc>>,
+    pub cancel_requested: bool,
+    pub progress: Value,
+    pub stats: Option<Value>,
+    pub error: Option<String>,
+    pub attempt_errors: Value,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+const COLUMNS: &str = "id, kind, state, payload, target_table, attempt, max_attempts, run_after, \
+    lease_owner, lease_expires_at, cancel_requested, progress, stats, error, attempt_errors, \
+    created_at, started_at, finished_at";
+
+impl Job {
+    fn from_row(r: &Row) -> Job {
+        let state: String = r.get("state");
+        Job {
+            id: r.get("id"),
+            kind: r.get("kind"),
+            state: JobState::parse(&state).expect("the CHECK constraint allows only known states"),
+            payload: r.get("payload"),
+            target_table: r.get("target_table"),
+            attempt: r.get("attempt"),
+            max_attempts: r.get("max_attempts"),
+            run_after: r.get("run_after"),
+            lease_owner: r.get("lease_owner"),
+            lease_expires_at: r.get("lease_expires_at"),
+            cancel_requested: r.get("cancel_requested"),
+            progress: r.get("progress"),
+            stats: r.get("stats"),
+            error: r.get("error"),
+            attempt_errors: r.get("attempt_errors"),
+            created_at: r.get("created_at"),
+            started_at: r.get("started_at"),
+            finished_at: r.get("finished_at"),
+        }
+    }
+}
+
+/// What a new job is.
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    pub kind: String,
+    pub payload: Value,
+    pub target_table: Option<String>,
+    /// An upload job waits for its body (`pending_upload`) before it is queued.
+    pub awaiting_upload: bool,
+    pub max_attempts: i32,
+    pub idempotency_key: Option<String>,
+    pub request_hash: Option<String>,
+}
+
+/// Retry delays: `base * 2^(attempt-1)`, at most `max`, times a random factor in [0.5, 1]
+/// so that jobs failing together do not come back together.
+#[derive(Debug, Clone, Copy)]
+pub struct Backoff {
+    pub base: Duration,
+    pub max: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff {
+            base: Duration::from_secs(2),
+            max: Duration::from_secs(300),
+        }
+    }
+}
+
+/// What a heartbeat found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Heartbeat {
+    /// The lease is renewed.
+    Held,
+    /// Cancellation was asked for: stop, roll back, call [`Queue::cancelled`].
+    CancelRequested,
+    /// The lease is no longer this worker's (it expired and the job was rescued): stop
+    /// without touching the job.
+    Lost,
+}
+
+/// The queue in one schema.
+#[derive(Debug, Clone)]
+pub struct Queue {
+    schema: Schema,
+    q: String,
+    pub backoff: Backoff,
+}
+
+fn secs(d: Duration) -> f64 {
+    d.as_secs_f64()
+}
+
+impl Queue {
+    pub fn new(schema: Schema) -> Queue {
+        let q = schema.quoted();
+        Queue {
+            schema,
+            q,
+            backoff: Backoff::default(),
+        }
+    }
+
+    pub fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    /// Creates a job (queued, or pending_upload) and wakes idle workers. With an
+    /// idempotency key already used, returns the existing job and `false`.
+    pub async fn create(&self, client: &Client, new: &NewJob) -> Result<(Job, bool), QueueError> {
+        let state = match new.awaiting_upload {
+            true => JobState::PendingUpload,
+            false => JobState::Queued,
+        };
+        let q = &self.q;
+        let row = client
+            .query_opt(
+                &format!(
+                    "INSERT INTO {q}.jobs (kind, state, payload, target_table, max_attempts, idempotency_key, request_hash)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)
+                     ON CONFLICT (idempotency_key) DO NOTHING
+                     RETURNING {COLUMNS}"
+                ),
+                &[
+                    &new.kind,
+                    &state.as_str(),
+                    &new.payload,
+                    &new.target_table,
+                    &new.max_attempts,
+                    &new.idempotency_key,
+                    &new.request_hash,
+                ],
+            )
+            .await?;
+        if let Some(row) = row {
+            let job = Job::from_row(&row);
+            self.event(client, job.id, "created", &Value::Null).await?;
+            if state == JobState::Queued {
+                self.notify(client).await?;
+            }
+            return Ok((job, true));
+        }
+        let key = new.idempotency_key.as_deref().unwrap_or_default();
+        let row = client
+            .query_one(
+                &format!("SELECT {COLUMNS} FROM {q}.jobs WHERE idempotency_key = $1"),
+                &[&key],
+            )
+            .await?;
+        Ok((Job::from_row(&row), false))
+    }
+
+    /// The request hash stored with an idempotency key.
+    pub async fn request_hash(
+        &self,
+        client: &Client,
+        id: Uuid,
+    ) -> Result<Option<String>, QueueError> {
+        let q = &self.q;
+        let row = client
+            .query_opt(
+                &format!("SELECT request_hash FROM {q}.jobs WHERE id = $1"),
+                &[&id],
+            )
+            .await?;
+        Ok(row.and_then(|r| r.get(0)))
+    }
+
+    /// An upload job's body is stored: queue it.
+    pub async fn uploaded(&self, client: &Client, id: Uuid) -> Result<bool, QueueError> {
+        let q = &self.q;
+        let n = client
+            .execute(
+                &format!(
+                    "UPDATE {q}.jobs SET state = 'queued', run_after = now(), updated_at = now()
+                     WHERE id = $1 AND state = 'pending_upload'"
+                ),
+                &[&id],
+            )
+            .await?;
+        if n == 1 {
+            self.event(client, id, "queued", &Value::Null).await?;
+            self.notify(client).await?;
+        }
+        Ok(n == 1)
+    }
+
+    pub async fn get(&self, client: &Client, id: Uuid) -> Result<Option<Job>, QueueError> {
+        let q = &self.q;
+        let row = client
+            .query_opt(
+                &format!("SELECT {COLUMNS} FROM {q}.jobs WHERE id = $1"),
+                &[&id],
+            )
+            .await?;
+        Ok(row.as_ref().map(Job::from_row))
+    }
+
+    /// Claims the oldest due job for `worker`, leased for `lease`. Two workers never get
+    /// the same job: the row is locked, and the others skip it.
+    pub async fn claim(
+        &self,
+        client: &Client,
+        worker: &str,
+        lease: Duration,
+    ) -> Result<Option<Job>, QueueError> {
+        let q = &self.q;
+        let row = client
+            .query_opt(
+                &format!(
+                    "UPDATE {q}.jobs j
+                     SET state = 'running', attempt = attempt + 1, lease_owner = $1,
+                         lease_expires_at = now() + make_interval(secs => $2),
+                         started_at = coalesce(started_at, now()), updated_at = now()
+                     WHERE id = (SELECT id FROM {q}.jobs
+                                 WHERE state = 'queued' AND run_after <= now()
+                                 ORDER BY run_after, created_at
+                                 FOR UPDATE SKIP LOCKED
+                                 LIMIT 1)
+                     RETURNING {COLUMNS}"
+                ),
+                &[&worker, &secs(lease)],
+            )
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let job = Job::from_row(&row);
+        self.event(
+            client,
+            job.id,
+            "started",
+            &serde_json::json!({"attempt": job.attempt, "worker": worker}),
+        )
+        .await?;
+        Ok(Some(job))
+    }
+
+    /// Renews the lease and records progress; says whether to go on.
+    pub async fn heartbeat(
+        &self,
+        client: &Client,
+        id: Uuid,
+        worker: &str,
+        lease: Duration,
+        progress: &Value,
+    ) -> Result<Heartbeat, QueueError> {
+        let q = &self.q;
+        let row = client
+            .query_opt(
+                &format!(
+                    "UPDATE {q}.jobs SET lease_expires_at = now() + make_interval(secs => $3),
+                         progress = $4, updated_at = now()
+                     WHERE id = $1 AND state = 'running' AND lease_owner = $2
+                     RETURNING cancel_requested"
+                ),
+                &[&id, &worker, &secs(lease), progress],
+            )
+            .await?;
+        Ok(match row {
+            None => Heartbeat::Lost,
+            Some(r) if r.get::<_, bool>(0) => Heartbeat::CancelRequested,
+            Some(_) => Heartbeat::Held,
+        })
+    }
+
+    /// The attempt succeeded. False if the lease was lost meanwhile.
+    pub async fn succeeded(
+        &self,
+        client: &Client,
+        id: Uuid,
+        worker: &str,
+        stats: &Value,
+    ) -> Result<bool, QueueError> {
+        self.finish(client, id, worker, "succeeded", Some(stats), None)
+            .await
+    }
+
+    /// The job was cancelled while running (its load rolled back).
+    pub async fn cancelled(
+        &self,
+        client: &Client,
+        id: Uuid,
+        worker: &str,
+    ) -> Result<bool, QueueError> {
+        self.finish(client, id, worker, "cancelled", None, None)
+            .await
+    }
+
+    async fn finish(
+        &self,
+        client: &Client,
+        id: Uuid,
+        worker: &str,
+        state: &str,
+        stats: Option<&Value>,
+        error: Option<&str>,
+    ) -> Result<bool, QueueError> {
+        let q = &self.q;
+        let n = client
+            .execute(
+                &format!(
+                    "UPDATE {q}.jobs SET state = $3, stats = coalesce($4, stats), error = $5,
+                         lease_owner = NULL, lease_expires_at = NULL,
+                         finished_at = now(), updated_at = now()
+                     WHERE id = $1 AND state = 'running' AND lease_owner = $2"
+                ),
+                &[&id, &worker, &state, &stats, &error],
+            )
+            .await?;
+        if n == 1 {
+            let data = serde_json::json!({"error": error});
+            self.event(client, id, state, &data).await?;
+        }
+        Ok(n == 1)
+    }
+
+    /// The attempt failed. A `retriable` failure with attempts left is queued again after
+    /// the backoff; otherwise the job fails. Returns the job's new state (`None` if the
+    /// lease was lost meanwhile).
+    pub async fn failed(
+        &self,
+        client: &Client,
+        id: Uuid,
+        worker: &str,
+        error: &str,
+        retriable: bool,
+        stats: Option<&Value>,
+    ) -> Result<Option<JobState>, QueueError> {
+        let q = &self.q;
+        let row = client
+            .query_opt(
+                &format!(
+                    "UPDATE {q}.jobs SET
+                         state = CASE WHEN $3 AND attempt < max_attempts AND NOT cancel_requested
+                                      THEN 'queued' ELSE 'failed' END,
+                         run_after = now() + make_interval(secs =>
+                             least($5::float8, $4::float8 * power(2, attempt - 1)) * (0.5 + random() * 0.5)),
+                         error = $6,
+                         stats = coalesce($7, stats),
+                         attempt_errors = attempt_errors || jsonb_build_object(
+                             'attempt', attempt, 'error', $6::text, 'retriable', $3, 'at', now()),
+                         lease_owner = NULL, lease_expires_at = NULL, updated_at = now(),
+                         finished_at = CASE WHEN $3 AND attempt < max_attempts AND NOT cancel_requested
+                                            THEN NULL ELSE now() END
+                     WHERE id = $1 AND state = 'running' AND lease_owner = $2
+                     RETURNING state"
+                ),
+                &[
+                    &id,
+                    &worker,
+                    &retriable,
+                    &secs(self.backoff.base),
+                    &secs(self.backoff.max),
+                    &error,
+                    &stats,
+                ],
+            )
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let state = JobState::parse(row.get(0)).expect("known state");
+        let kind = match state {
+            JobState::Queued => "retry_scheduled",
+            _ => "failed",
+        };
+        self.event(client, id, kind, &serde_json::json!({"error": error}))
+            .await?;
+        if state == JobState::Queued {
+            self.notify(client).await?;
+        }
+        Ok(Some(state))
+    }
+
+    /// Puts back the running jobs whose lease expired (their worker died or hung): queued
+    /// again while attempts are left, failed otherwise. Returns how many it touched.
+    pub async fn rescue(&self, client: &Client) -> Result<u64, QueueError> {
+        let q = &self.q;
+        let rows = client
+            .query(
+                &format!(
+                    "UPDATE {q}.jobs SET
+                         state = CASE WHEN attempt < max_attempts AND NOT cancel_requested THEN 'queued'
+                                      WHEN cancel_requested THEN 'cancelled' ELSE 'failed' END,
+                         error = 'the worker ' || coalesce(lease_owner, '?') || ' stopped renewing its lease',
+                         attempt_errors = attempt_errors || jsonb_build_object(
+                             'attempt', attempt, 'error', 'lease expired', 'retriable', true, 'at', now()),
+                         run_after = now(),
+                         lease_owner = NULL, lease_expires_at = NULL, updated_at = now(),
+                         finished_at = CASE WHEN attempt < max_attempts AND NOT cancel_requested
+                                            THEN NULL ELSE now() END
+                     WHERE id IN (SELECT id FROM {q}.jobs
+                                  WHERE state = 'running' AND lease_expires_at < now()
+                                  FOR UPDATE SKIP LOCKED)
+                     RETURNING id, state"
+                ),
+                &[],
+            )
+            .await?;
+        let mut requeued = false;
+        for r in &rows {
+            let state: String = r.get(1);
+            requeued |= state == "queued";
+            self.event(
+                client,
+                r.get(0),
+                "lease_expired",
+                &serde_json::json!({"now": state}),
+            )
+            .await?;
+        }
+        if requeued {
+            self.notify(client).await?;
+        }
+        Ok(rows.len() as u64)
+    }
+
+    /// Cancels a job: at once when it is not running; a running job is asked to stop (its
+    /// worker sees it at the next heartbeat and rolls back). Returns the job after.
+    pub async fn cancel(&self, client: &Client, id: Uuid) -> Result<Option<Job>, QueueError> {
+        let q = &self.q;
+        client
+            .execute(
+                &format!(
+                    "UPDATE {q}.jobs SET
+                         state = CASE WHEN state IN ('queued', 'pending_upload') THEN 'cancelled' ELSE state END,
+                         finished_at = CASE WHEN state IN ('queued', 'pending_upload') THEN now() ELSE finished_at END,
+                         cancel_requested = (state = 'running'), updated_at = now()
+                     WHERE id = $1 AND state IN ('queued', 'pending_upload', 'running')"
+                ),
+                &[&id],
+            )
+            .await?;
+        self.get(client, id).await
+    }
+
+    /// Runs a failed or cancelled job again, with as many attempts again as it had.
+    pub async fn retry(&self, client: &Client, id: Uuid) -> Result<Option<Job>, QueueError> {
+        let q = &self.q;
+        let n = client
+            .execute(
+                &format!(
+                    "UPDATE {q}.jobs SET state = 'queued', run_after = now(), error = NULL,
+                         -- as many attempts again as the job had
+                         max_attempts = attempt + max_attempts,
+                         cancel_requested = false, finished_at = NULL, updated_at = now()
+                     WHERE id = $1 AND state IN ('failed', 'cancelled')"
+                ),
+                &[&id],
+            )
+            .await?;
+        if n == 1 {
+            self.event(client, id, "retry_requested", &Value::Null)
+                .await?;
+            self.notify(client).await?;
+        }
+        self.get(client, id).await
+    }
+
+    async fn event(
+        &self,
+        client: &Client,
+        id: Uuid,
+        kind: &str,
+        data: &Value,
+    ) -> Result<(), QueueError> {
+        let q = &self.q;
+        client
+            .execute(
+                &format!("INSERT INTO {q}.job_events (job_id, kind, data) VALUES ($1, $2, $3)"),
+                &[&id, &kind, data],
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Wakes the workers waiting on `LISTEN`.
+    async fn notify(&self, client: &Client) -> Result<(), QueueError> {
+        client
+            .execute("SELECT pg_notify($1, '')", &[&self.schema.channel()])
+            .await?;
+        Ok(())
+    }
+}
