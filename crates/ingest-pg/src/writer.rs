@@ -365,7 +365,7 @@ impl<'c> TableWriter<'c> {
         Ok(staging)
     }
 
-    /// Keeps one row per key (first or last by source line). Under `Reject` the caller has
+    /// Keeps one row per key (the first or last in the input). Under `Reject` the caller has
     /// already turned duplicates into rejects; their rows are removed here all the same.
     async fn drop_duplicates(&self, staging: &str) -> Result<u64, PgError> {
         if !self.has_duplicates(staging).await? {
@@ -374,13 +374,16 @@ impl<'c> TableWriter<'c> {
         // Key columns hold no NULL here (the rows were refused), so a window partition
         // is exactly "the same key"; a self-join on the key would be quadratic.
         let keys = column_list(self.plan.key.iter().map(String::as_str), "");
-        let line = quote_ident(LINE_COLUMN);
+        // Rows are in the staging table in the order they were read (one COPY into a
+        // table created in this transaction fills its pages in order), so ctid is the
+        // order in the input. Source lines are not: they restart in each file of a glob,
+        // and every record of a one-line JSON array is on line 1.
         let loser = match self.plan.on_duplicate {
             DuplicatePolicy::Last => {
-                format!("row_number() OVER (PARTITION BY {keys} ORDER BY {line} DESC) > 1")
+                format!("row_number() OVER (PARTITION BY {keys} ORDER BY ctid DESC) > 1")
             }
             DuplicatePolicy::First => {
-                format!("row_number() OVER (PARTITION BY {keys} ORDER BY {line}) > 1")
+                format!("row_number() OVER (PARTITION BY {keys} ORDER BY ctid) > 1")
             }
             DuplicatePolicy::Reject => format!("count(*) OVER (PARTITION BY {keys}) > 1"),
         };

@@ -180,3 +180,71 @@ fn what_cannot_load_is_known_before_reading() {
     assert!(castable(&st, &PgType::Jsonb));
     assert!(!castable(&st, &PgType::Int4));
 }
+
+#[test]
+fn numbers_are_never_rounded_into_their_column() {
+    let f = Float64Array::from(vec![Some(1.005), Some(1.25), Some(2.0), None]);
+    let c = cast_column(&f, &PgType::numeric(10, 2), &TextFormat::default());
+    assert_eq!(rows(&c), [0], "1.005 needs rounding to fit numeric(10,2)");
+    let out = c.array.as_primitive::<arrow_array::types::Decimal128Type>();
+    assert_eq!((out.value(1), out.value(2)), (125, 200));
+    // float4 0.1 is 0.1, not 0.100000001490116...
+    let f32s = Float32Array::from(vec![0.1f32]);
+    let c = cast_column(&f32s, &PgType::numeric(20, 10), &TextFormat::default());
+    assert!(c.errors.is_empty(), "{:?}", c.errors);
+    assert_eq!(
+        c.array
+            .as_primitive::<arrow_array::types::Decimal128Type>()
+            .value(0),
+        1_000_000_000
+    );
+    // A decimal with more scale: only trailing zeros may go.
+    let d = Decimal128Array::from(vec![12340, 12345])
+        .with_precision_and_scale(10, 3)
+        .unwrap();
+    let c = cast_column(&d, &PgType::numeric(10, 2), &TextFormat::default());
+    assert_eq!(rows(&c), [1]);
+    // Into integers: whole values only, never truncated.
+    let c = cast_column(&f, &PgType::Int4, &TextFormat::default());
+    assert_eq!(rows(&c), [0, 1]);
+    assert!(c.errors[0].reason.contains("fractional part"));
+    assert_eq!(c.array.as_primitive::<Int32Type>().value(2), 2);
+    let d = Decimal128Array::from(vec![300, 250])
+        .with_precision_and_scale(5, 2)
+        .unwrap();
+    let c = cast_column(&d, &PgType::Int8, &TextFormat::default());
+    assert_eq!(rows(&c), [1]);
+    assert_eq!(c.array.as_primitive::<Int64Type>().value(0), 3);
+}
+
+#[test]
+fn every_type_has_a_text_form() {
+    let fields = Fields::from(vec![Field::new("a", DataType::Int64, true)]);
+    let s = StructArray::new(fields, vec![Arc::new(Int64Array::from(vec![7]))], None);
+    let c = cast_column(&s, &PgType::Text, &TextFormat::default());
+    assert_eq!(c.array.as_string::<i32>().value(0), r#"{"a":7}"#);
+    let u = FixedSizeBinaryArray::try_from_iter(vec![vec![0u8, 255, 16]].into_iter()).unwrap();
+    let c = cast_column(&u, &PgType::Text, &TextFormat::default());
+    assert!(c.errors.is_empty());
+    assert_eq!(c.array.as_string::<i32>().value(0), "\\x00ff10");
+}
+
+#[test]
+fn an_instant_has_its_date_in_the_session_zone() {
+    // 2024-01-01 02:00 UTC is still 2023-12-31 in São Paulo.
+    let ts = TimestampMillisecondArray::from(vec![1_704_074_400_000i64]).with_timezone("UTC");
+    let c = cast_column(&ts, &PgType::Date, &fmt_in("America/Sao_Paulo"));
+    assert_eq!(
+        c.array
+            .as_primitive::<arrow_array::types::Date32Type>()
+            .value(0),
+        19722
+    );
+    let c = cast_column(&ts, &PgType::Date, &fmt_in("UTC"));
+    assert_eq!(
+        c.array
+            .as_primitive::<arrow_array::types::Date32Type>()
+            .value(0),
+        19723
+    );
+}

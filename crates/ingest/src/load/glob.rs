@@ -35,7 +35,9 @@ pub async fn expand_sources(
 ) -> Result<Vec<SourceFile>, LoadError> {
     let source = req.file.to_string_lossy().to_string();
     let is_prefix = source.ends_with('/');
-    if source == "-" || (!has_pattern(&source) && !is_prefix) {
+    // A file whose name has a bracket or a question mark is itself, not a pattern.
+    let literal_file = !store::is_url(&source) && std::path::Path::new(&source).is_file();
+    if source == "-" || literal_file || (!has_pattern(&source) && !is_prefix) {
         return Ok(vec![SourceFile {
             source,
             name: file_name.to_string(),
@@ -64,6 +66,13 @@ pub async fn expand_sources(
         .collect())
 }
 
+/// A file that jobs leave beside their output, never data: `_SUCCESS`, `_committed_*`,
+/// `.part-0.crc`, `.DS_Store`.
+fn is_marker(path: &str) -> bool {
+    let name = path.rsplit(['/', '\\']).next().unwrap_or(path);
+    name.starts_with('_') || name.starts_with('.')
+}
+
 /// A pattern character in the path (a URL's `?` starts its query, not a pattern).
 fn has_pattern(s: &str) -> bool {
     let path = match store::is_url(s) {
@@ -89,6 +98,7 @@ fn list_local(
         let entry = entry.map_err(|e| bad(e.to_string()))?;
         if let Ok(meta) = entry.metadata()
             && meta.is_file()
+            && !is_marker(&entry.to_string_lossy())
         {
             found.push((entry.to_string_lossy().to_string(), meta.len()));
         }
@@ -135,6 +145,7 @@ async fn list_objects(
     let mut found: Vec<(String, u64)> = objects
         .into_iter()
         .filter(|o| matcher.matches_with(o.location.as_ref(), OPTIONS))
+        .filter(|o| !is_marker(o.location.as_ref()))
         .map(|o| (format!("{base}{}", o.location), o.size))
         .collect();
     found.sort();

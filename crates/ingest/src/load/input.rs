@@ -127,8 +127,11 @@ pub fn open(
     let sniffed_codec = Compression::from_magic(&stored_head);
     let codec = match req.compression {
         Some(c) => c,
-        // Standard input has no name: its magic bytes are all there is to go by.
-        None if matches!(location, Location::Stdin) => sniffed_codec.unwrap_or(Compression::None),
+        // Standard input, or a name without an extension: the magic bytes are all there
+        // is to go by.
+        None if matches!(location, Location::Stdin) || named_format.is_none() => {
+            sniffed_codec.unwrap_or(Compression::None)
+        }
         None => named_codec,
     };
     if req.compression.is_none() && codec != Compression::None && sniffed_codec != Some(codec) {

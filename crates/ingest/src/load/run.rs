@@ -75,14 +75,20 @@ async fn load(
     progress: &Progress,
     file_name: &str,
 ) -> Result<(), LoadError> {
-    let sources = expand_sources(req, file_name).await?;
+    let mut sources = expand_sources(req, file_name).await?;
     let handle = tokio::runtime::Handle::current();
-    let first = {
+    // The columns come from the first file that has any: an empty file among several
+    // (a marker, an empty part) is skipped.
+    let first = loop {
         let (req, handle) = (req.clone(), handle.clone());
         let (source, name) = (sources[0].source.clone(), sources[0].name.clone());
-        tokio::task::spawn_blocking(move || open_source(&req, &source, &name, &handle))
+        let first = tokio::task::spawn_blocking(move || open_source(&req, &source, &name, &handle))
             .await
-            .expect("opening the input panicked")?
+            .expect("opening the input panicked")?;
+        if first.header.is_some() || sources.len() == 1 {
+            break first;
+        }
+        sources.remove(0);
     };
     let client = ingest_pg::connect(&req.database).await?;
     let table = resolve_table(&client, &req.table).await?;
@@ -148,9 +154,7 @@ async fn load(
     let mut format = text_format;
     format.timezone = match req.text.timezone {
         Some(tz) => tz,
-        None if columns.iter().any(|c| has_timestamptz(&c.pg_type)) => {
-            session_timezone(&client).await?
-        }
+        None if columns.iter().any(|c| needs_zone(&c.pg_type)) => session_timezone(&client).await?,
         None => Tz::UTC,
     };
 
@@ -184,8 +188,15 @@ async fn load(
     progress.start(file_size);
     let streamed = delivery.stream(&mut enc_rx, summary, progress).await;
     drop(enc_rx);
-    let read_result = reader.join().expect("reader thread panicked");
-    encoder.join().expect("encoder thread panicked");
+    // Joined off the runtime's threads: the reader may be waiting on a store read that
+    // needs the runtime to finish (or time out).
+    let read_result = tokio::task::spawn_blocking(move || {
+        let read = reader.join().expect("reader thread panicked");
+        encoder.join().expect("encoder thread panicked");
+        read
+    })
+    .await
+    .expect("joining the stages panicked");
     let outcome = match (streamed, read_result) {
         (Err(e), _) => Err(e),
         (Ok(()), Err(e)) => Err(input_err(e)),
@@ -359,10 +370,12 @@ fn sql_plan(
     })
 }
 
-fn has_timestamptz(t: &PgType) -> bool {
+/// Values of this type depend on the session's zone: naive text into `timestamptz`, and
+/// instants from typed sources into `timestamp` or `date`.
+fn needs_zone(t: &PgType) -> bool {
     match t {
-        PgType::Timestamptz => true,
-        PgType::Array { element, .. } => has_timestamptz(element),
+        PgType::Timestamptz | PgType::Timestamp | PgType::Date => true,
+        PgType::Array { element, .. } => needs_zone(element),
         _ => false,
     }
 }

@@ -47,7 +47,7 @@ pub fn is_url(source: &str) -> bool {
 /// (a presigned URL's signature is a credential too).
 pub fn redacted(source: &str) -> String {
     let Ok(mut url) = Url::parse(source) else {
-        return source.to_string();
+        return redacted_text(source);
     };
     if url.password().is_some() {
         let _ = url.set_password(Some("***"));
@@ -69,6 +69,25 @@ pub enum StoreError {
     Status(u16),
     #[error("{0}")]
     Request(String),
+}
+
+/// The string-level redaction for what does not parse as a URL: user info and query go.
+fn redacted_text(source: &str) -> String {
+    let Some((scheme, rest)) = source.split_once("://") else {
+        return source.to_string();
+    };
+    let (rest, had_query) = match rest.split_once('?') {
+        Some((before, _)) => (before, true),
+        None => (rest, false),
+    };
+    let end_of_host = rest.find('/').unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(end_of_host);
+    let authority = match authority.rsplit_once('@') {
+        Some((_, host)) => format!("***@{host}"),
+        None => authority.to_string(),
+    };
+    let query = if had_query { "?…" } else { "" };
+    format!("{scheme}://{authority}{path}{query}")
 }
 
 fn http_status(status: u16) -> String {
@@ -105,7 +124,7 @@ impl StoreError {
         matches!(
             self,
             StoreError::Url(_)
-                | StoreError::Status(400..=499)
+                | StoreError::Status(400..=407 | 409..=428 | 430..=499)
                 | StoreError::Store(
                     object_store::Error::NotFound { .. }
                         | object_store::Error::PermissionDenied { .. }
@@ -418,6 +437,15 @@ impl parquet::arrow::async_reader::AsyncFileReader for ObjectRanges {
                 let span = fetch.await;
                 self.forget(rg);
                 let span = span.map_err(|e| parquet::errors::ParquetError::General(short(&e)))?;
+                // A store shortens a range past the end of the object: the file changed
+                // under the load, or its footer lies.
+                let wanted = ranges.iter().map(|r| r.end - base).max().unwrap_or(0);
+                if (span.len() as u64) < wanted {
+                    return Err(parquet::errors::ParquetError::General(format!(
+                        "the object is shorter than its footer says ({} bytes of a row group, {wanted} expected): was it rewritten during the load?",
+                        span.len()
+                    )));
+                }
                 return Ok(ranges
                     .iter()
                     .map(|r| span.slice((r.start - base) as usize..(r.end - base) as usize))

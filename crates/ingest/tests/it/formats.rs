@@ -243,3 +243,74 @@ fn a_local_glob_is_one_atomic_load() {
     db.load(db.dir.path().join("in/*.parquet"), &t, &[])
         .fails_with(2, "no file matches");
 }
+
+#[test]
+fn the_last_row_of_a_key_wins_across_files_and_on_one_line() {
+    let mut db = TestDb::new("dupfiles");
+    db.exec("create table {s}.t (id int primary key, v text)");
+    let t = db.t("t");
+    std::fs::create_dir_all(db.dir.path().join("in")).unwrap();
+    // Line 3 of a.csv comes before line 2 of b.csv in the input.
+    db.file("in/a.csv", "id,v\n2,a-two\n1,a-one\n");
+    db.file("in/b.csv", "id,v\n1,b-one\n");
+    db.file("in/_SUCCESS", "");
+    db.file("in/.a.csv.crc", "junk");
+    let prefix = format!("{}/", db.dir.path().join("in").display());
+    db.load(&prefix, &t, &["--mode", "upsert"]).ok();
+    assert_eq!(
+        db.value(&format!("select string_agg(v, ',' order by id) from {t}")),
+        "b-one,a-two"
+    );
+    db.exec("truncate {s}.t");
+    db.load(
+        &prefix,
+        &t,
+        &["--mode", "upsert", "--on-duplicate", "first"],
+    )
+    .ok();
+    assert_eq!(
+        db.value(&format!("select string_agg(v, ',' order by id) from {t}")),
+        "a-one,a-two"
+    );
+    // Every record of a one-line JSON array is on line 1: input order still decides.
+    db.exec("truncate {s}.t");
+    let json = db.file(
+        "one.json",
+        r#"[{"id": 1, "v": "x"}, {"id": 1, "v": "y"}, {"id": 1, "v": "z"}]"#,
+    );
+    db.load(&json, &t, &["--mode", "upsert"]).ok();
+    assert_eq!(db.value(&format!("select v from {t}")), "z");
+}
+
+#[test]
+fn odd_names_gzip_without_extension_and_empty_parts() {
+    let mut db = TestDb::new("oddnames");
+    db.exec("create table {s}.t (id int, v text)");
+    let t = db.t("t");
+    // A bracket in a real file's name is not a pattern.
+    let odd = db.file("report[1].csv", "id,v\n1,odd\n");
+    db.file("report1.csv", "id,v\n9,wrong\n");
+    db.load(&odd, &t, &[]).ok();
+    assert_eq!(db.value(&format!("select v from {t}")), "odd");
+    // A gzip stream without an extension is found by its magic bytes.
+    let dump = db.dir.path().join("dump");
+    py(
+        "import gzip,sys\nwith gzip.open(sys.argv[1],'wb') as f: f.write(b'id,v\\n2,zipped\\n')",
+        &[dump.to_str().unwrap()],
+    );
+    db.load(&dump, &t, &[]).ok();
+    assert_eq!(
+        db.value(&format!("select v from {t} where id = 2")),
+        "zipped"
+    );
+    // An empty part among several is skipped, even when it sorts first.
+    std::fs::create_dir_all(db.dir.path().join("parts")).unwrap();
+    db.file("parts/part-0.csv", "");
+    db.file("parts/part-1.csv", "id,v\n3,three\n");
+    let glob = db.dir.path().join("parts/part-*.csv");
+    db.load(&glob, &t, &[]).ok();
+    assert_eq!(
+        db.value(&format!("select v from {t} where id = 3")),
+        "three"
+    );
+}

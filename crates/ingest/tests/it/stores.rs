@@ -182,3 +182,23 @@ fn azure_blob_storage_through_azurite() {
     load_with_env("az://landing/2026/11/missing.csv", &t, &[], &env)
         .fails_with(2, "no such object");
 }
+
+#[test]
+fn a_url_that_does_not_parse_still_hides_its_password() {
+    let mut db = TestDb::new("badurl");
+    db.exec("create table {s}.t (id int)");
+    let t = db.t("t");
+    let run = load_with_env(
+        "https://etl:s3cr3t@example.com:99999/x.csv?sig=deadbeef",
+        &t,
+        &["--json"],
+        &[],
+    );
+    run.fails_with(2, "https://***@example.com:99999/x.csv?…");
+    for leak in ["s3cr3t", "deadbeef"] {
+        assert!(
+            !run.stderr.contains(leak) && !run.stdout.contains(leak),
+            "{leak} shown: {run:?}"
+        );
+    }
+}
