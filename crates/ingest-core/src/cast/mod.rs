@@ -225,8 +225,9 @@ fn to_text(array: &dyn Array) -> (StringArray, Vec<CellError>) {
             | DataType::LargeBinary
             | DataType::BinaryView
             | DataType::FixedSizeBinary(_)
-    ) {
-        if let Ok(bin) = cast_with_options(array, &DataType::LargeBinary, &strict()) {
+    ) && let Ok(bin) = cast_with_options(array, &DataType::LargeBinary, &strict())
+    {
+        {
             let bin = bin.as_binary::<i64>();
             let text: StringArray = bin
                 .iter()
