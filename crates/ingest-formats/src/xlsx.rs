@@ -10,7 +10,7 @@
 use std::io::Cursor;
 
 use arrow_array::builder::StringBuilder;
-use calamine::{Data, Range, Reader, Xlsx};
+use calamine::{Data, Reader, Xlsx};
 
 use crate::{RecordReject, TextBatch};
 
@@ -31,7 +31,7 @@ impl Default for XlsxLimits {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum XlsxError {
     #[error(
         "the workbook is {size} bytes; xlsx is read whole into memory and the limit is {limit} (--max-xlsx-bytes); save it as CSV for larger sheets"
@@ -51,25 +51,94 @@ pub enum XlsxError {
     Sheet { sheet: String, reason: String },
 }
 
-/// One sheet, loaded, handed out in batches.
+/// One sheet, streamed cell by cell on a thread of its own (calamine's cell reader borrows
+/// the workbook), handed out in batches: memory holds one batch, not the sheet.
 pub struct XlsxSheet {
-    range: Range<Data>,
-    /// 0-based index in `range` of the next row to hand out.
-    next: usize,
-    /// The sheet row number of `range`'s first row, minus one.
-    first_line: u64,
     header: Option<Vec<String>>,
-    batch_rows: usize,
+    rx: std::sync::mpsc::Receiver<Result<TextBatch, XlsxError>>,
 }
 
+/// Excel's last column is XFD.
+const MAX_COLUMNS: u32 = 16384;
+
 impl XlsxSheet {
-    /// Opens `sheet` (or the first sheet) of the workbook in `bytes`.
+    /// Opens `sheet` (or the first sheet) of the workbook in `bytes`, with `null` as the
+    /// text that means NULL in a text cell.
     pub fn open(
         bytes: Vec<u8>,
         sheet: Option<&str>,
+        null: Option<String>,
         limits: XlsxLimits,
     ) -> Result<Self, XlsxError> {
         check_unpacked_size(&bytes, limits)?;
+        let sheet = sheet.map(str::to_string);
+        let (header_tx, header_rx) = std::sync::mpsc::sync_channel(1);
+        let (tx, rx) = std::sync::mpsc::sync_channel(2);
+        std::thread::spawn(move || {
+            let mut reader = RowReader::new(null);
+            let result = reader.run(bytes, sheet.as_deref(), &header_tx, &tx);
+            if let Err(e) = result {
+                // Before the header, the opener is waiting for it; after, the batches.
+                if header_tx.try_send(Err(e.clone())).is_err() {
+                    let _ = tx.send(Err(e));
+                }
+            }
+        });
+        let header = header_rx.recv().unwrap_or_else(|_| {
+            Err(XlsxError::Sheet {
+                sheet: String::new(),
+                reason: "the reader stopped".into(),
+            })
+        })?;
+        Ok(XlsxSheet { header, rx })
+    }
+
+    /// The header row's cells (the first row with any value), `None` for an empty sheet.
+    pub fn header(&self) -> Option<&[String]> {
+        self.header.as_deref()
+    }
+
+    /// The next batch of rows; `None` at the end. Blank rows are skipped.
+    pub fn next_batch(&mut self) -> Result<Option<TextBatch>, XlsxError> {
+        match self.rx.recv() {
+            Ok(batch) => batch.map(Some),
+            Err(_) => Ok(None),
+        }
+    }
+}
+
+/// Groups the cells (row-major) into rows, and rows into batches.
+struct RowReader {
+    null: Option<String>,
+    width: usize,
+    columns: Vec<StringBuilder>,
+    lines: Vec<u64>,
+    rejects: Vec<RecordReject>,
+    batch_rows: usize,
+}
+
+type HeaderTx = std::sync::mpsc::SyncSender<Result<Option<Vec<String>>, XlsxError>>;
+type BatchTx = std::sync::mpsc::SyncSender<Result<TextBatch, XlsxError>>;
+
+impl RowReader {
+    fn new(null: Option<String>) -> Self {
+        RowReader {
+            null,
+            width: 0,
+            columns: Vec::new(),
+            lines: Vec::new(),
+            rejects: Vec::new(),
+            batch_rows: 16384,
+        }
+    }
+
+    fn run(
+        &mut self,
+        bytes: Vec<u8>,
+        sheet: Option<&str>,
+        header_tx: &HeaderTx,
+        tx: &BatchTx,
+    ) -> Result<(), XlsxError> {
         let mut book =
             Xlsx::new(Cursor::new(bytes)).map_err(|e| XlsxError::NotXlsx(e.to_string()))?;
         let names = book.sheet_names();
@@ -85,108 +154,135 @@ impl XlsxSheet {
                 })?,
             None => names.first().cloned().ok_or(XlsxError::NoSheets)?,
         };
-        let range = book.worksheet_range(&name).map_err(|e| XlsxError::Sheet {
+        let sheet_err = |e: calamine::XlsxError| XlsxError::Sheet {
             sheet: name.clone(),
             reason: e.to_string(),
-        })?;
-        let first_line = range.start().map_or(0, |(row, _)| u64::from(row));
-        let mut sheet = XlsxSheet {
-            range,
-            next: 0,
-            first_line,
-            header: None,
-            batch_rows: 16384,
         };
-        sheet.read_header();
-        Ok(sheet)
-    }
-
-    /// The header row's cells (the first row with any value), `None` for an empty sheet.
-    pub fn header(&self) -> Option<&[String]> {
-        self.header.as_deref()
-    }
-
-    fn read_header(&mut self) {
-        for (i, row) in self.range.rows().enumerate() {
-            if row.iter().any(|c| !matches!(c, Data::Empty)) {
-                let names = row
-                    .iter()
-                    .enumerate()
-                    .map(|(i, c)| match text(c) {
-                        Ok(Some(t)) if !t.trim().is_empty() => t.trim().to_string(),
-                        _ => format!("column_{}", i + 1),
-                    })
-                    .collect();
-                self.header = Some(names);
-                self.next = i + 1;
-                return;
-            }
-        }
-        self.next = self.range.height();
-    }
-
-    /// The next batch of rows; `None` at the end. Blank rows are skipped.
-    pub fn next_batch(&mut self) -> Option<TextBatch> {
-        let width = self.header.as_ref()?.len();
-        let height = self.range.height();
-        if self.next >= height {
-            return None;
-        }
-        let mut columns: Vec<StringBuilder> = (0..width).map(|_| StringBuilder::new()).collect();
-        let mut lines = Vec::new();
-        let mut rejects = Vec::new();
-        let mut rows = self.range.rows().skip(self.next);
-        let mut next = self.next;
-        while next < height && lines.len() + rejects.len() < self.batch_rows {
-            let row = rows.next().unwrap_or(&[]);
-            let line = self.first_line + next as u64 + 1;
-            next += 1;
-            if row.iter().all(|c| matches!(c, Data::Empty)) {
-                continue;
-            }
-            if let Some(extra) = row
-                .iter()
-                .skip(width)
-                .position(|c| !matches!(c, Data::Empty))
-            {
-                rejects.push(RecordReject {
-                    line,
-                    reason: format!(
-                        "a value in column {}, beyond the header's {width} columns",
-                        width + extra + 1
-                    ),
-                    raw: raw_row(row),
-                });
-                continue;
-            }
-            let cells: Result<Vec<Option<String>>, String> = (0..width)
-                .map(|i| text(row.get(i).unwrap_or(&Data::Empty)))
-                .collect();
-            match cells {
-                Ok(cells) => {
-                    for (b, cell) in columns.iter_mut().zip(cells) {
-                        b.append_option(cell);
+        let mut cells = book.worksheet_cells_reader(&name).map_err(sheet_err)?;
+        let mut header_sent = false;
+        let mut row: Vec<Data> = Vec::new();
+        let mut row_no: Option<u32> = None;
+        loop {
+            let cell = cells.next_cell().map_err(sheet_err)?;
+            let next_row = cell.as_ref().map(|c| c.get_position().0);
+            if row_no.is_some() && next_row != row_no {
+                // The row is complete.
+                let line = u64::from(row_no.unwrap_or(0)) + 1;
+                if !header_sent {
+                    if row.iter().any(|c| !matches!(c, Data::Empty)) {
+                        let names = header_names(&row);
+                        self.width = names.len();
+                        self.columns = (0..self.width).map(|_| StringBuilder::new()).collect();
+                        header_sent = true;
+                        if header_tx.send(Ok(Some(names))).is_err() {
+                            return Ok(());
+                        }
                     }
-                    lines.push(line);
+                } else {
+                    self.push_row(&row, line);
+                    if self.lines.len() + self.rejects.len() >= self.batch_rows
+                        && tx.send(Ok(self.take())).is_err()
+                    {
+                        return Ok(()); // the load stopped
+                    }
                 }
-                Err(reason) => rejects.push(RecordReject {
-                    line,
-                    reason,
-                    raw: raw_row(row),
-                }),
+                row.clear();
             }
+            let Some(cell) = cell else { break };
+            let (r, c) = cell.get_position();
+            if c >= MAX_COLUMNS {
+                return Err(XlsxError::Sheet {
+                    sheet: name.clone(),
+                    reason: format!("a cell in column {}, beyond Excel's last column XFD", c + 1),
+                });
+            }
+            row_no = Some(r);
+            let c = c as usize;
+            if row.len() <= c {
+                row.resize(c + 1, Data::Empty);
+            }
+            row[c] = Data::from(cell.get_value().clone());
         }
-        self.next = next;
-        if lines.is_empty() && rejects.is_empty() {
-            return None;
+        if !header_sent {
+            let _ = header_tx.send(Ok(None));
+            return Ok(());
         }
-        Some(TextBatch {
-            columns: columns.iter_mut().map(|b| b.finish()).collect(),
-            lines,
-            rejects,
-            bytes_read: 0,
-        })
+        if !self.lines.is_empty() || !self.rejects.is_empty() {
+            let _ = tx.send(Ok(self.take()));
+        }
+        Ok(())
     }
+
+    fn push_row(&mut self, row: &[Data], line: u64) {
+        if row.iter().all(|c| matches!(c, Data::Empty)) {
+            return;
+        }
+        let width = self.width;
+        if let Some(extra) = row
+            .iter()
+            .skip(width)
+            .position(|c| !matches!(c, Data::Empty))
+        {
+            self.rejects.push(RecordReject {
+                line,
+                reason: format!(
+                    "a value in column {}, beyond the header's {width} columns",
+                    width + extra + 1
+                ),
+                raw: raw_row(row),
+            });
+            return;
+        }
+        let cells: Result<Vec<Option<String>>, String> = (0..width)
+            .map(|i| {
+                let cell = row.get(i).unwrap_or(&Data::Empty);
+                let t = text(cell)?;
+                // The NULL marker applies to text cells, as to CSV fields.
+                Ok(match (cell, t, &self.null) {
+                    (Data::String(_), Some(t), Some(null)) if &t == null => None,
+                    (_, t, _) => t,
+                })
+            })
+            .collect();
+        match cells {
+            Ok(cells) => {
+                for (b, cell) in self.columns.iter_mut().zip(cells) {
+                    b.append_option(cell);
+                }
+                self.lines.push(line);
+            }
+            Err(reason) => self.rejects.push(RecordReject {
+                line,
+                reason,
+                raw: raw_row(row),
+            }),
+        }
+    }
+
+    fn take(&mut self) -> TextBatch {
+        TextBatch {
+            columns: self.columns.iter_mut().map(|b| b.finish()).collect(),
+            lines: std::mem::take(&mut self.lines),
+            rejects: std::mem::take(&mut self.rejects),
+            bytes_read: 0,
+        }
+    }
+}
+
+/// The header row's names; an empty cell gets `column_N`.
+fn header_names(row: &[Data]) -> Vec<String> {
+    let last = row
+        .iter()
+        .rposition(|c| !matches!(c, Data::Empty))
+        .map_or(0, |i| i + 1);
+    row[..last]
+        .iter()
+        .enumerate()
+        .map(|(i, c)| match text(c) {
+            Ok(Some(t)) if !t.trim().is_empty() => t.trim().to_string(),
+            _ => format!("column_{}", i + 1),
+        })
+        .collect()
 }
 
 /// Refuses a workbook that is too large, or whose members would inflate past the limit,
@@ -214,7 +310,33 @@ fn check_unpacked_size(bytes: &[u8], limits: XlsxLimits) -> Result<(), XlsxError
             limit: limits.max_unpacked_bytes,
         });
     }
-    Ok(())
+    check_shared_strings(&mut zip)
+}
+
+/// calamine reserves room for as many shared strings as the file claims: a claim larger
+/// than the strings' XML could hold is refused (each takes at least `<si><t/></si>`).
+fn check_shared_strings(zip: &mut zip::ZipArchive<Cursor<&[u8]>>) -> Result<(), XlsxError> {
+    use std::io::Read;
+    let Ok(member) = zip.by_name("xl/sharedStrings.xml") else {
+        return Ok(());
+    };
+    let size = member.size();
+    let mut head = Vec::new();
+    member
+        .take(4096)
+        .read_to_end(&mut head)
+        .map_err(|e| XlsxError::NotXlsx(e.to_string()))?;
+    let head = String::from_utf8_lossy(&head);
+    let claimed = head
+        .split_once("uniqueCount=\"")
+        .and_then(|(_, rest)| rest.split('"').next())
+        .and_then(|n| n.parse::<u64>().ok());
+    match claimed {
+        Some(n) if n.saturating_mul(12) > size.max(64) => Err(XlsxError::NotXlsx(format!(
+            "the shared strings claim {n} entries in {size} bytes: the workbook is corrupt"
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// A cell as the text a CSV field holding it would say; `None` for an empty cell.
@@ -281,12 +403,18 @@ mod tests {
 
     #[test]
     fn not_a_zip_is_refused() {
-        let e = XlsxSheet::open(b"id,name\n1,x\n".to_vec(), None, XlsxLimits::default())
-            .err()
-            .unwrap();
+        let e = XlsxSheet::open(
+            b"id,name\n1,x\n".to_vec(),
+            None,
+            None,
+            XlsxLimits::default(),
+        )
+        .err()
+        .unwrap();
         assert!(matches!(e, XlsxError::NotXlsx(_)), "{e}");
         let e = XlsxSheet::open(
             vec![0; 100],
+            None,
             None,
             XlsxLimits {
                 max_file_bytes: 10,

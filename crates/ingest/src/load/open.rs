@@ -67,7 +67,14 @@ pub fn open_source(
                 .seekable
                 .expect("xlsx is always opened for random access");
             Box::new(
-                XlsxSource::open(seekable, req.sheet.as_deref(), req.xlsx, handle).map_err(err)?,
+                XlsxSource::open(
+                    seekable,
+                    req.sheet.as_deref(),
+                    req.text.format.null.clone(),
+                    req.xlsx,
+                    handle,
+                )
+                .map_err(err)?,
             )
         }
     };

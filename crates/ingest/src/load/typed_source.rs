@@ -262,6 +262,7 @@ impl XlsxSource {
     pub fn open(
         seekable: Seekable,
         sheet: Option<&str>,
+        null: Option<String>,
         limits: XlsxLimits,
         handle: &Handle,
     ) -> Result<Self, SourceError> {
@@ -294,7 +295,7 @@ impl XlsxSource {
             }
         };
         Ok(XlsxSource {
-            sheet: XlsxSheet::open(bytes, sheet, limits)?,
+            sheet: XlsxSheet::open(bytes, sheet, null, limits)?,
             size,
         })
     }
@@ -306,8 +307,8 @@ impl RecordSource for XlsxSource {
     }
 
     fn next_batch(&mut self) -> Result<Option<SourceBatch>, SourceError> {
-        Ok(self.sheet.next_batch().map(|mut b| {
-            // Read whole before the first row: progress is the share of rows handed out.
+        Ok(self.sheet.next_batch()?.map(|mut b| {
+            // Read whole before the first row.
             b.bytes_read = self.size;
             SourceBatch::Text(b)
         }))

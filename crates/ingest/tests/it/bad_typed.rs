@@ -213,6 +213,34 @@ fn awkward_workbooks() {
         1,
         "no sheet named \"Vendas\"; the workbook has Plan1",
     );
+    // A cell in the very last column and row is one bad row, not 550 GB of memory.
+    let far = db.t("far");
+    db.exec("create table {s}.far (id int)");
+    let far_before = db.fingerprint(&far);
+    let run = refused(
+        &mut db,
+        &far,
+        &far_before,
+        dir.join("far.xlsx"),
+        &[],
+        1,
+        "1 row rejected",
+    );
+    assert!(
+        run.stderr
+            .contains("line 1048576: a value in column 16384, beyond the header's 1 columns"),
+        "{}",
+        run.stderr
+    );
+    refused(
+        &mut db,
+        &t,
+        &before,
+        dir.join("sst.xlsx"),
+        &[],
+        1,
+        "the workbook is corrupt",
+    );
     let run = refused(
         &mut db,
         &t,
@@ -239,5 +267,19 @@ fn awkward_workbooks() {
             "select id::text, qty::text, note from {t} where id > 0 order by id"
         )),
         [["1", "10", "ok"], ["3", "30", "ok"]].map(|r| r.map(|v| Some(v.to_string())).to_vec())
+    );
+    // --null applies to text cells as to CSV fields.
+    db.exec(&format!("delete from {t} where id > 0"));
+    db.load(
+        dir.join("errors.xlsx"),
+        &t,
+        &["--max-errors", "1", "--null", "ok"],
+    )
+    .ok();
+    assert_eq!(
+        db.value(&format!(
+            "select count(*) from {t} where id > 0 and note is null"
+        )),
+        "2"
     );
 }
