@@ -353,6 +353,11 @@ fn text(cell: &Data) -> Result<Option<String>, String> {
             let ms = dt.as_duration().map_or(0, |d| d.num_milliseconds());
             duration_text(ms)
         }
+        // A serial below 1 is a time of day with no date.
+        Data::DateTime(dt) if (0.0..1.0).contains(&dt.as_f64()) => match dt.as_datetime() {
+            Some(t) => t.time().format("%H:%M:%S%.3f").to_string(),
+            None => return Err(format!("Excel time serial {} is out of range", dt.as_f64())),
+        },
         Data::DateTime(dt) => match dt.as_datetime() {
             Some(t) if t.time() == chrono::NaiveTime::MIN => t.date().to_string(),
             Some(t) => t.format("%Y-%m-%d %H:%M:%S%.3f").to_string(),
@@ -399,6 +404,8 @@ mod tests {
                 .contains("#DIV/0!")
         );
         assert_eq!(duration_text(3_723_004), "01:02:03.004");
+        let noon = calamine::ExcelDateTime::new(0.5, calamine::ExcelDateTimeType::DateTime, false);
+        assert_eq!(text(&Data::DateTime(noon)), Ok(Some("12:00:00.000".into())));
     }
 
     #[test]

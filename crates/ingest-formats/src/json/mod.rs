@@ -55,6 +55,8 @@ pub struct JsonDecoder {
     splitter: Splitter,
     /// Column names, in order of first appearance.
     keys: Vec<String>,
+    /// Column of each key, for wide records.
+    key_index: std::collections::HashMap<String, usize>,
     frozen: bool,
     ended: bool,
     columns: Vec<StringBuilder>,
@@ -71,6 +73,7 @@ impl JsonDecoder {
             options,
             splitter,
             keys: Vec::new(),
+            key_index: std::collections::HashMap::new(),
             frozen: false,
             ended: false,
             columns: Vec::new(),
@@ -150,7 +153,7 @@ impl JsonDecoder {
         };
         let mut slots: Vec<Option<usize>> = Vec::with_capacity(record.len());
         for (key, _) in &record {
-            let col = match self.keys.iter().position(|k| k == key) {
+            let col = match self.key_index.get(key.as_ref()).copied() {
                 Some(c) => c,
                 None if self.frozen => {
                     return self.reject(
@@ -162,6 +165,7 @@ impl JsonDecoder {
                 }
                 None => {
                     self.keys.push(key.to_string());
+                    self.key_index.insert(key.to_string(), self.keys.len() - 1);
                     let mut b = StringBuilder::new();
                     for _ in 0..self.lines.len() {
                         b.append_null();
