@@ -13,6 +13,7 @@ async fn main() -> ExitCode {
         cli::Command::Load(load) => cli::load_cmd::run(*load).await,
         cli::Command::Demo(demo) => cli::demo::run(demo).await,
         cli::Command::Migrate(m) => cli::migrate::run(m).await,
+        cli::Command::Worker(w) => cli::worker::run(w).await,
     };
     ExitCode::from(code as u8)
 }

@@ -25,6 +25,8 @@ enum Kind {
 
 struct State {
     total: u64,
+    bytes: u64,
+    rows: u64,
     started: Instant,
     last_log: Instant,
     rejects_shown: usize,
@@ -49,12 +51,20 @@ impl Progress {
             kind,
             state: Mutex::new(State {
                 total: 0,
+                bytes: 0,
+                rows: 0,
                 started: now,
                 last_log: now,
                 rejects_shown: 0,
                 rejects_more: 0,
             }),
         }
+    }
+
+    /// `(total bytes, bytes read, rows read)` so far, for a job's heartbeat.
+    pub fn snapshot(&self) -> (u64, u64, u64) {
+        let s = self.state.lock().unwrap();
+        (s.total, s.bytes, s.rows)
     }
 
     pub fn start(&self, total_bytes: u64) {
@@ -76,6 +86,8 @@ impl Progress {
 
     pub fn update(&self, bytes: u64, rows: u64) {
         let mut s = self.state.lock().unwrap();
+        s.bytes = bytes;
+        s.rows = rows;
         match &self.kind {
             Kind::Quiet => {}
             Kind::Bar(bar) => {

@@ -90,7 +90,7 @@ fn describe(s: &LoadSummary) -> String {
 }
 
 /// Resolves options: a locale first, then each explicit option over it.
-fn request(a: &LoadArgs) -> Result<LoadRequest, String> {
+pub fn request(a: &LoadArgs) -> Result<LoadRequest, String> {
     let mut text = TextOptions::default();
     match a.locale.as_deref().map(str::to_ascii_lowercase).as_deref() {
         None | Some("c") | Some("en") | Some("en-us") | Some("en_us") => {}

@@ -1,9 +1,11 @@
 //! Command-line arguments.
 
 pub mod demo;
+pub mod job_request;
 pub mod load_args;
 pub mod load_cmd;
 pub mod migrate;
+pub mod worker;
 
 use clap::{Parser, Subcommand};
 
@@ -29,6 +31,8 @@ pub enum Command {
     Load(Box<load_args::LoadArgs>),
     /// Create or update the service's schema (job queue, rejects, events, API tokens)
     Migrate(migrate::MigrateArgs),
+    /// Run queued jobs (any number of workers, on any number of machines, one queue)
+    Worker(worker::WorkerArgs),
     /// Generate a sample file and load it into a local PostgreSQL (starting a private one if
     /// none is reachable)
     Demo(demo::DemoArgs),

@@ -18,3 +18,4 @@ mod migrate;
 mod stores;
 mod typed_values;
 mod types;
+mod worker;

@@ -1,0 +1,326 @@
+//! `ingest worker`: runs queued jobs. Any number of workers, on any number of machines,
+//! share one queue in PostgreSQL (see `ingest_queue`): each claims a due job, holds its
+//! lease by heartbeat while the load runs, stores the outcome and the rejected rows, and
+//! waits on LISTEN when there is nothing to do.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Args;
+use futures_util::StreamExt;
+use ingest::load::{self, LoadSummary};
+use ingest::progress::Progress;
+use ingest_pg::ConnectSource;
+use ingest_queue::{Heartbeat, Job, Queue, Schema};
+use serde_json::{Value, json};
+use tokio::sync::Notify;
+use tokio_postgres::Client;
+
+use crate::cli::job_request::load_request;
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  ingest worker                         # as many workers as cores, schema `ingest`
+  ingest worker --workers 4 --lease 60  # on a machine of its own, beside `ingest serve`
+
+A worker that dies mid-job loses its lease; after --lease seconds another worker runs the
+job again. The target table is untouched until a load commits, so nothing is doubled.")]
+pub struct WorkerArgs {
+    /// PostgreSQL URL (the queue and the target tables); PG* variables otherwise
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// Schema that holds the queue
+    #[arg(long, env = "INGEST_SCHEMA", default_value = "ingest")]
+    pub schema: String,
+
+    /// Jobs run at once by this process (default: the number of cores)
+    #[arg(long)]
+    pub workers: Option<usize>,
+
+    /// Seconds a job's lease lasts without a heartbeat (heartbeats come every third of it)
+    #[arg(long, default_value_t = 30)]
+    pub lease: u64,
+}
+
+pub async fn run(a: WorkerArgs) -> i32 {
+    match serve_jobs(a).await {
+        Ok(()) => 0,
+        Err((code, msg)) => {
+            eprintln!("ingest: {msg}");
+            code
+        }
+    }
+}
+
+/// What every worker task shares.
+struct Ctx {
+    source: ConnectSource,
+    queue: Queue,
+    lease: Duration,
+    wake: Notify,
+    errors_dir: tempfile::TempDir,
+}
+
+async fn serve_jobs(a: WorkerArgs) -> Result<(), (i32, String)> {
+    let schema = Schema::new(&a.schema).map_err(|e| (2, e.to_string()))?;
+    let source = match a.database_url {
+        Some(url) => ConnectSource::Url(url),
+        None => ConnectSource::Env,
+    };
+    let mut admin = ingest_pg::connect(&source)
+        .await
+        .map_err(|e| (3, e.to_string()))?;
+    ingest_queue::migrate(&mut admin, &schema)
+        .await
+        .map_err(|e| (3, e.to_string()))?;
+    let workers = a
+        .workers
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+        .max(1);
+    let ctx = Arc::new(Ctx {
+        source,
+        queue: Queue::new(schema),
+        lease: Duration::from_secs(a.lease.max(1)),
+        wake: Notify::new(),
+        errors_dir: tempfile::tempdir().map_err(|e| (2, e.to_string()))?,
+    });
+    listen(ctx.clone()).await.map_err(|e| (3, e))?;
+    let host = hostname();
+    for n in 0..workers {
+        let ctx = ctx.clone();
+        let name = format!("{host}:{}:{n}", std::process::id());
+        tokio::spawn(async move { worker_loop(ctx, name).await });
+    }
+    tokio::spawn(rescuer(ctx.clone()));
+    eprintln!(
+        "ingest: {workers} worker{} on queue {}",
+        if workers == 1 { "" } else { "s" },
+        ctx.queue.schema().name()
+    );
+    let _ = tokio::signal::ctrl_c().await;
+    // Running loads are dropped: their transactions roll back, their leases expire, and
+    // another worker runs them again.
+    eprintln!("ingest: stopping; running jobs go back to the queue when their lease expires");
+    Ok(())
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "worker".into())
+}
+
+/// One connection LISTENs for new jobs and wakes an idle worker per notification.
+async fn listen(ctx: Arc<Ctx>) -> Result<(), String> {
+    let config = ingest_pg::connect_config(&ctx.source).map_err(|e| e.to_string())?;
+    let (client, mut connection) = config
+        .connect(tokio_postgres::NoTls)
+        .await
+        .map_err(|e| e.to_string())?;
+    let channel = ctx.queue.schema().channel();
+    let listener_ctx = ctx.clone();
+    tokio::spawn(async move {
+        let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
+        while let Some(Ok(message)) = messages.next().await {
+            if let tokio_postgres::AsyncMessage::Notification(_) = message {
+                listener_ctx.wake.notify_waiters();
+            }
+        }
+    });
+    client
+        .batch_execute(&format!("LISTEN \"{}\"", channel.replace('"', "\"\"")))
+        .await
+        .map_err(|e| e.to_string())?;
+    // The client must live for the LISTEN to last.
+    tokio::spawn(async move {
+        let _client = client;
+        std::future::pending::<()>().await
+    });
+    Ok(())
+}
+
+/// Puts back jobs whose lease expired, every half lease.
+async fn rescuer(ctx: Arc<Ctx>) {
+    loop {
+        if let Ok(client) = ingest_pg::connect(&ctx.source).await {
+            loop {
+                match ctx.queue.rescue(&client).await {
+                    Ok(n) if n > 0 => {
+                        eprintln!("ingest: {n} job(s) whose worker stopped are back in the queue");
+                        ctx.wake.notify_waiters();
+                    }
+                    Ok(_) => {}
+                    Err(_) => break,
+                }
+                tokio::time::sleep(ctx.lease / 2).await;
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+async fn worker_loop(ctx: Arc<Ctx>, name: String) {
+    loop {
+        let client = match ingest_pg::connect(&ctx.source).await {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("ingest: worker {name}: {e}; retrying");
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                continue;
+            }
+        };
+        loop {
+            match ctx.queue.claim(&client, &name, ctx.lease).await {
+                Ok(Some(job)) => run_job(&ctx, &client, &name, job).await,
+                Ok(None) => {
+                    // Woken by a new job, or every few seconds for due retries.
+                    let _ = tokio::time::timeout(Duration::from_secs(2), ctx.wake.notified()).await;
+                }
+                Err(e) => {
+                    eprintln!("ingest: worker {name}: {e}; reconnecting");
+                    break;
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+/// How a job's run ended, as the worker saw it.
+enum Outcome {
+    Done(Result<(), load::LoadError>),
+    CancelRequested,
+    LeaseLost,
+}
+
+async fn run_job(ctx: &Ctx, client: &Client, worker: &str, job: Job) {
+    let errors_file = ctx.errors_dir.path().join(format!("{}.ndjson", job.id));
+    let req = match load_request(&job.payload, &ctx.source, &errors_file) {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = ctx
+                .queue
+                .failed(
+                    client,
+                    job.id,
+                    worker,
+                    &format!("invalid job: {e}"),
+                    false,
+                    None,
+                )
+                .await;
+            return;
+        }
+    };
+    let progress = Progress::new(true);
+    let mut summary = LoadSummary::default();
+    let outcome = {
+        let load = load::run(&req, &mut summary, &progress);
+        tokio::pin!(load);
+        let mut beat = tokio::time::interval(ctx.lease / 3);
+        beat.tick().await;
+        loop {
+            tokio::select! {
+                r = &mut load => break Outcome::Done(r),
+                _ = beat.tick() => {
+                    let (total, bytes, rows) = progress.snapshot();
+                    let p = json!({"bytes_total": total, "bytes_read": bytes, "rows_read": rows});
+                    match ctx.queue.heartbeat(client, job.id, worker, ctx.lease, &p).await {
+                        Ok(Heartbeat::Held) | Err(_) => {}
+                        // Dropping the load drops its connection: the server rolls back.
+                        Ok(Heartbeat::CancelRequested) if !load::committing() => break Outcome::CancelRequested,
+                        Ok(Heartbeat::CancelRequested) => {}
+                        Ok(Heartbeat::Lost) => break Outcome::LeaseLost,
+                    }
+                }
+            }
+        }
+    };
+    let stats = serde_json::to_value(&summary).unwrap_or(Value::Null);
+    let result = match outcome {
+        Outcome::LeaseLost => return,
+        Outcome::CancelRequested => ctx
+            .queue
+            .cancelled(client, job.id, worker)
+            .await
+            .map(|_| ()),
+        Outcome::Done(Ok(())) => {
+            store_rejects(ctx, client, &job, &errors_file).await;
+            ctx.queue
+                .succeeded(client, job.id, worker, &stats)
+                .await
+                .map(|_| ())
+        }
+        Outcome::Done(Err(e)) => {
+            store_rejects(ctx, client, &job, &errors_file).await;
+            // Exit code 3 (connection, database, store failures) may succeed on retry; a
+            // bad file or a bad request will not.
+            let retriable = e.exit_code() == 3;
+            ctx.queue
+                .failed(
+                    client,
+                    job.id,
+                    worker,
+                    &e.to_string(),
+                    retriable,
+                    Some(&stats),
+                )
+                .await
+                .map(|_| ())
+        }
+    };
+    if let Err(e) = result {
+        eprintln!("ingest: job {}: recording its outcome failed: {e}", job.id);
+    }
+    let _ = std::fs::remove_file(&errors_file);
+}
+
+/// The attempt's rejected rows into job_errors (a job's rows are replaced each attempt).
+async fn store_rejects(ctx: &Ctx, client: &Client, job: &Job, errors_file: &std::path::Path) {
+    let q = ctx.queue.schema().quoted();
+    let _ = client
+        .execute(
+            &format!("DELETE FROM {q}.job_errors WHERE job_id = $1"),
+            &[&job.id],
+        )
+        .await;
+    let Ok(text) = std::fs::read_to_string(errors_file) else {
+        return;
+    };
+    let rejects: Vec<Value> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    for (chunk_no, chunk) in rejects.chunks(1000).enumerate() {
+        let base = (chunk_no * 1000) as i64;
+        let seq: Vec<i64> = (0..chunk.len() as i64).map(|i| base + i).collect();
+        let line: Vec<i64> = chunk
+            .iter()
+            .map(|r| r["line"].as_i64().unwrap_or(0))
+            .collect();
+        let text = |k: &str| -> Vec<Option<String>> {
+            chunk
+                .iter()
+                .map(|r| r[k].as_str().map(str::to_string))
+                .collect()
+        };
+        let (column, value, reason, file) =
+            (text("column"), text("value"), text("reason"), text("file"));
+        let r = client
+            .execute(
+                &format!(
+                    "INSERT INTO {q}.job_errors (job_id, seq, line, column_name, value, reason, file)
+                     SELECT $1, s, l, c, v, coalesce(r, ''), f
+                     FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[])
+                          AS x(s, l, c, v, r, f)"
+                ),
+                &[&job.id, &seq, &line, &column, &value, &reason, &file],
+            )
+            .await;
+        if let Err(e) = r {
+            eprintln!("ingest: job {}: storing its rejects failed: {e}", job.id);
+            return;
+        }
+    }
+}
