@@ -14,6 +14,7 @@ async fn main() -> ExitCode {
         cli::Command::Demo(demo) => cli::demo::run(demo).await,
         cli::Command::Migrate(m) => cli::migrate::run(m).await,
         cli::Command::Worker(w) => cli::worker::run(w).await,
+        cli::Command::Serve(s) => cli::serve::run(s).await,
     };
     ExitCode::from(code as u8)
 }

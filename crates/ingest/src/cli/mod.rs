@@ -5,6 +5,7 @@ pub mod job_request;
 pub mod load_args;
 pub mod load_cmd;
 pub mod migrate;
+pub mod serve;
 pub mod worker;
 
 use clap::{Parser, Subcommand};
@@ -31,6 +32,8 @@ pub enum Command {
     Load(Box<load_args::LoadArgs>),
     /// Create or update the service's schema (job queue, rejects, events, API tokens)
     Migrate(migrate::MigrateArgs),
+    /// The Bulk API (HTTP) over the job queue, with workers in the same process
+    Serve(serve::ServeArgs),
     /// Run queued jobs (any number of workers, on any number of machines, one queue)
     Worker(worker::WorkerArgs),
     /// Generate a sample file and load it into a local PostgreSQL (starting a private one if

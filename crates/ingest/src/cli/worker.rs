@@ -76,12 +76,28 @@ async fn serve_jobs(a: WorkerArgs) -> Result<(), (i32, String)> {
         .map_err(|e| (3, e.to_string()))?;
     let workers = a
         .workers
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
-        .max(1);
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+    start(source, schema, workers, Duration::from_secs(a.lease)).await?;
+    let _ = tokio::signal::ctrl_c().await;
+    // Running loads are dropped: their transactions roll back, their leases expire, and
+    // another worker runs them again.
+    eprintln!("ingest: stopping; running jobs go back to the queue when their lease expires");
+    Ok(())
+}
+
+/// Starts `workers` job loops (at least one), the LISTEN connection and the rescuer, on
+/// the current runtime. The schema must be migrated.
+pub async fn start(
+    source: ConnectSource,
+    schema: Schema,
+    workers: usize,
+    lease: Duration,
+) -> Result<(), (i32, String)> {
+    let workers = workers.max(1);
     let ctx = Arc::new(Ctx {
         source,
         queue: Queue::new(schema),
-        lease: Duration::from_secs(a.lease.max(1)),
+        lease: lease.max(Duration::from_secs(1)),
         wake: Notify::new(),
         errors_dir: tempfile::tempdir().map_err(|e| (2, e.to_string()))?,
     });
@@ -98,10 +114,6 @@ async fn serve_jobs(a: WorkerArgs) -> Result<(), (i32, String)> {
         if workers == 1 { "" } else { "s" },
         ctx.queue.schema().name()
     );
-    let _ = tokio::signal::ctrl_c().await;
-    // Running loads are dropped: their transactions roll back, their leases expire, and
-    // another worker runs them again.
-    eprintln!("ingest: stopping; running jobs go back to the queue when their lease expires");
     Ok(())
 }
 

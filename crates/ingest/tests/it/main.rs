@@ -7,6 +7,7 @@
 mod fixtures;
 mod support;
 
+mod api;
 mod atomic;
 mod bad_input;
 mod bad_typed;

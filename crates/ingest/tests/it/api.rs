@@ -1,0 +1,241 @@
+//! `ingest serve` over real HTTP: jobs from a URL and from an upload, idempotency, a bad
+//! file's rejects, problem+json errors, readiness and metrics.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::fixtures::free_port;
+use crate::support::{TestDb, database_url};
+
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One HTTP/1.1 exchange: (status, headers and body as text).
+fn http(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> (u16, String, String) {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\ncontent-length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).unwrap();
+    s.write_all(body).unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).unwrap();
+    let text = String::from_utf8_lossy(&out).to_string();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (status, head.to_string(), body.to_string())
+}
+
+fn json(body: &str) -> serde_json::Value {
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
+}
+
+fn serve(db: &TestDb, queue: &str) -> Server {
+    let port = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_ingest"))
+        .args([
+            "serve",
+            "--schema",
+            queue,
+            "--port",
+            &port.to_string(),
+            "--workers",
+            "2",
+        ])
+        .arg("--data-dir")
+        .arg(db.dir.path().join("data"))
+        .env("DATABASE_URL", database_url())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let server = Server { child, port };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "ingest serve did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    server
+}
+
+fn wait_end(port: u16, id: &str) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, _, body) = http(port, "GET", &format!("/v1/jobs/{id}"), &[], b"");
+        let job = json(&body);
+        if ["succeeded", "failed", "cancelled"].contains(&job["state"].as_str().unwrap_or("")) {
+            return job;
+        }
+        assert!(Instant::now() < deadline, "job {id} did not end: {job}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn the_bulk_api_runs_jobs_end_to_end() {
+    let mut db = TestDb::new("api");
+    let queue = format!("{}_q", db.schema);
+    db.exec("create table {s}.t (id int primary key, qty int not null)");
+    let t = db.t("t");
+    let file = db.file("in.csv", "id,qty\n1,10\n2,20\n");
+    let srv = serve(&db, &queue);
+    let p = srv.port;
+    let ct = ("content-type", "application/json");
+
+    assert_eq!(http(p, "GET", "/healthz", &[], b"").0, 200);
+    assert_eq!(http(p, "GET", "/readyz", &[], b"").0, 200);
+    // A job from a URL.
+    let body = format!(
+        r#"{{"source": {{"url": "{}"}}, "target": {{"table": "{t}", "key": ["id"]}}, "mode": "upsert"}}"#,
+        file.display()
+    );
+    let (status, _, created) = http(
+        p,
+        "POST",
+        "/v1/jobs",
+        &[ct, ("idempotency-key", "k1")],
+        body.as_bytes(),
+    );
+    assert_eq!(status, 201, "{created}");
+    let id = json(&created)["id"].as_str().unwrap().to_string();
+    assert_eq!(wait_end(p, &id)["stats"]["rows_inserted"], 2);
+    // The same key and body: the same job; another body: a conflict.
+    let (status, _, again) = http(
+        p,
+        "POST",
+        "/v1/jobs",
+        &[ct, ("idempotency-key", "k1")],
+        body.as_bytes(),
+    );
+    assert_eq!(
+        (status, json(&again)["id"].as_str().unwrap()),
+        (200, id.as_str())
+    );
+    let other = body.replace("upsert", "insert");
+    let (status, head, problem) = http(
+        p,
+        "POST",
+        "/v1/jobs",
+        &[ct, ("idempotency-key", "k1")],
+        other.as_bytes(),
+    );
+    assert_eq!(status, 409);
+    assert!(head.contains("application/problem+json"), "{head}");
+    assert!(problem.contains("idempotency-key-reused"), "{problem}");
+    // An upload job, gzip'd on the way.
+    let upload = format!(
+        r#"{{"source": {{"upload": true}}, "target": {{"table": "{t}", "key": ["id"]}}, "mode": "upsert", "format": "csv"}}"#
+    );
+    let (status, _, created) = http(p, "POST", "/v1/jobs", &[ct], upload.as_bytes());
+    assert_eq!(status, 201);
+    let job = json(&created);
+    assert_eq!(job["state"], "pending_upload");
+    let up = job["upload_url"].as_str().unwrap().to_string();
+    let gz = {
+        let out = Command::new("gzip")
+            .arg("-c")
+            .arg(db.file("up.csv", "id,qty\n2,21\n3,30\n"))
+            .output()
+            .unwrap();
+        out.stdout
+    };
+    let (status, _, _) = http(p, "PUT", &up, &[("content-encoding", "gzip")], &gz);
+    assert_eq!(status, 202);
+    let done = wait_end(p, job["id"].as_str().unwrap());
+    assert_eq!(
+        (
+            done["state"].as_str(),
+            done["stats"]["rows_updated"].as_u64()
+        ),
+        (Some("succeeded"), Some(1))
+    );
+    assert_eq!(
+        db.value(&format!(
+            "select string_agg(qty::text, ',' order by id) from {t}"
+        )),
+        "10,21,30"
+    );
+    // A bad file: the job fails, the table is untouched, the rejects are downloadable.
+    let before = db.fingerprint(&t);
+    let bad = db.file("bad.csv", "id,qty\n4,oops\n");
+    let body = format!(
+        r#"{{"source": {{"url": "{}"}}, "target": {{"table": "{t}"}}}}"#,
+        bad.display()
+    );
+    let (_, _, created) = http(p, "POST", "/v1/jobs", &[ct], body.as_bytes());
+    let bad_id = json(&created)["id"].as_str().unwrap().to_string();
+    assert_eq!(wait_end(p, &bad_id)["state"], "failed");
+    assert_eq!(db.fingerprint(&t), before);
+    let (status, _, csv) = http(
+        p,
+        "GET",
+        &format!("/v1/jobs/{bad_id}/errors?format=csv"),
+        &[],
+        b"",
+    );
+    assert_eq!(status, 200);
+    assert!(csv.contains("2,qty,oops,"), "{csv}");
+    // Errors are problems with a stable type.
+    let (status, _, body) = http(
+        p,
+        "GET",
+        "/v1/jobs/00000000-0000-0000-0000-000000000000",
+        &[],
+        b"",
+    );
+    assert_eq!(
+        (status, json(&body)["type"].as_str()),
+        (404, Some("https://ingest.dev/problems/job-not-found"))
+    );
+    let (status, _, body) = http(
+        p,
+        "POST",
+        "/v1/jobs",
+        &[ct],
+        br#"{"source": {"url": "x.csv"}, "target": {"table": "t"}, "options": {"colour": 1}}"#,
+    );
+    assert_eq!(status, 400);
+    assert!(body.contains("--colour"), "{body}");
+    // The list, newest first, and the metrics.
+    let (_, _, list) = http(p, "GET", "/v1/jobs?limit=2", &[], b"");
+    let list = json(&list);
+    assert_eq!(list["jobs"][0]["id"].as_str(), Some(bad_id.as_str()));
+    assert!(list["next_cursor"].is_string());
+    let (_, _, metrics) = http(p, "GET", "/metrics", &[], b"");
+    assert!(
+        metrics.contains("ingest_jobs{state=\"succeeded\"} 2"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("ingest_jobs{state=\"failed\"} 1"),
+        "{metrics}"
+    );
+    drop(srv);
+    db.exec(&format!("drop schema \"{queue}\" cascade"));
+}
