@@ -5,6 +5,7 @@ pub mod job_request;
 pub mod load_args;
 pub mod load_cmd;
 pub mod migrate;
+pub mod openapi;
 pub mod serve;
 pub mod worker;
 

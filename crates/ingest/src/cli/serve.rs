@@ -25,6 +25,8 @@ use tokio::io::AsyncWriteExt;
 use uuid::Uuid;
 
 use crate::cli::job_request::load_request;
+use crate::cli::openapi::{ApiDoc, JobList, JobRequest, JobView, ProblemView};
+use utoipa::OpenApi;
 
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
@@ -61,7 +63,7 @@ pub struct ServeArgs {
     pub data_dir: PathBuf,
 }
 
-struct Api {
+pub struct Api {
     pool: deadpool_postgres::Pool,
     queue: Queue,
     uploads: PathBuf,
@@ -145,6 +147,15 @@ async fn serve(a: ServeArgs) -> Result<(), (i32, String)> {
 fn router(api: Shared) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
+        .route(
+            "/openapi.json",
+            get(|| async {
+                (
+                    [(header::CONTENT_TYPE, "application/json")],
+                    ApiDoc::openapi().to_json().unwrap_or_default(),
+                )
+            }),
+        )
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/v1/jobs", post(create_job).get(list_jobs))
@@ -245,7 +256,8 @@ fn job_json(job: &Job) -> Value {
     v
 }
 
-async fn readyz(State(api): State<Shared>) -> Response {
+#[utoipa::path(get, path = "/readyz", responses((status = 200, description = "The database answers and the schema is current"), (status = 503, body = ProblemView)))]
+pub async fn readyz(State(api): State<Shared>) -> Response {
     let Ok(c) = api.pool.get().await else {
         return problem(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -267,7 +279,11 @@ async fn readyz(State(api): State<Shared>) -> Response {
     }
 }
 
-async fn create_job(
+#[utoipa::path(post, path = "/v1/jobs", request_body = JobRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "The same key with the same request returns the same job")),
+    responses((status = 201, body = JobView, description = "Created"), (status = 200, body = JobView, description = "Created before with this Idempotency-Key"),
+              (status = 400, body = ProblemView), (status = 409, body = ProblemView, description = "The Idempotency-Key was used with another request")))]
+pub async fn create_job(
     State(api): State<Shared>,
     headers: HeaderMap,
     body: axum::body::Bytes,
@@ -374,7 +390,8 @@ async fn find(api: &Api, id: &str) -> Result<(deadpool_postgres::Object, Job), P
     }
 }
 
-async fn get_job(State(api): State<Shared>, Path(id): Path<String>) -> Response {
+#[utoipa::path(get, path = "/v1/jobs/{id}", params(("id" = uuid::Uuid, Path)), responses((status = 200, body = JobView), (status = 404, body = ProblemView)))]
+pub async fn get_job(State(api): State<Shared>, Path(id): Path<String>) -> Response {
     match find(&api, &id).await {
         Ok((_, job)) => Json(job_json(&job)).into_response(),
         Err(r) => r.into_response(),
@@ -382,7 +399,10 @@ async fn get_job(State(api): State<Shared>, Path(id): Path<String>) -> Response 
 }
 
 /// Streams an upload job's body to a file, then queues the job.
-async fn upload(
+#[utoipa::path(put, path = "/v1/jobs/{id}/data", params(("id" = uuid::Uuid, Path)),
+    request_body(content = Vec<u8>, description = "The file, streamed; Content-Encoding: gzip is kept and decoded when read", content_type = "application/octet-stream"),
+    responses((status = 202, body = JobView, description = "Stored and queued"), (status = 404, body = ProblemView), (status = 409, body = ProblemView)))]
+pub async fn upload(
     State(api): State<Shared>,
     Path(id): Path<String>,
     headers: HeaderMap,
@@ -460,12 +480,14 @@ async fn upload(
 }
 
 #[derive(Deserialize)]
-struct ErrorsQuery {
+pub struct ErrorsQuery {
     format: Option<String>,
 }
 
 /// The rejected rows of the job's last attempt, as CSV or NDJSON.
-async fn job_errors(
+#[utoipa::path(get, path = "/v1/jobs/{id}/errors", params(("id" = uuid::Uuid, Path), ("format" = Option<String>, Query, description = "csv (default) or ndjson")),
+    responses((status = 200, description = "line, column, value, reason, file of each rejected row", content_type = "text/csv"), (status = 404, body = ProblemView)))]
+pub async fn job_errors(
     State(api): State<Shared>,
     Path(id): Path<String>,
     Query(q): Query<ErrorsQuery>,
@@ -522,7 +544,9 @@ async fn job_errors(
     ([(header::CONTENT_TYPE, content_type)], out).into_response()
 }
 
-async fn cancel_job(State(api): State<Shared>, Path(id): Path<String>) -> Response {
+#[utoipa::path(post, path = "/v1/jobs/{id}/cancel", params(("id" = uuid::Uuid, Path)),
+    responses((status = 202, body = JobView, description = "Cancelled, or asked to stop (a running load rolls back)"), (status = 404, body = ProblemView), (status = 409, body = ProblemView)))]
+pub async fn cancel_job(State(api): State<Shared>, Path(id): Path<String>) -> Response {
     let (c, job) = match find(&api, &id).await {
         Ok(x) => x,
         Err(r) => return r.into_response(),
@@ -541,7 +565,9 @@ async fn cancel_job(State(api): State<Shared>, Path(id): Path<String>) -> Respon
     }
 }
 
-async fn retry_job(State(api): State<Shared>, Path(id): Path<String>) -> Response {
+#[utoipa::path(post, path = "/v1/jobs/{id}/retry", params(("id" = uuid::Uuid, Path)),
+    responses((status = 202, body = JobView, description = "Queued again"), (status = 404, body = ProblemView), (status = 409, body = ProblemView)))]
+pub async fn retry_job(State(api): State<Shared>, Path(id): Path<String>) -> Response {
     let (c, job) = match find(&api, &id).await {
         Ok(x) => x,
         Err(r) => return r.into_response(),
@@ -561,7 +587,7 @@ async fn retry_job(State(api): State<Shared>, Path(id): Path<String>) -> Respons
 }
 
 #[derive(Deserialize)]
-struct ListQuery {
+pub struct ListQuery {
     state: Option<String>,
     table: Option<String>,
     limit: Option<i64>,
@@ -570,7 +596,9 @@ struct ListQuery {
 }
 
 /// Jobs, newest first, a page at a time.
-async fn list_jobs(State(api): State<Shared>, Query(q): Query<ListQuery>) -> Response {
+#[utoipa::path(get, path = "/v1/jobs", params(("state" = Option<String>, Query), ("table" = Option<String>, Query), ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
+    responses((status = 200, body = JobList)))]
+pub async fn list_jobs(State(api): State<Shared>, Query(q): Query<ListQuery>) -> Response {
     let c = match client(&api).await {
         Ok(c) => c,
         Err(r) => return r.into_response(),
@@ -625,7 +653,8 @@ async fn list_jobs(State(api): State<Shared>, Query(q): Query<ListQuery>) -> Res
 }
 
 /// Prometheus text: jobs by state, rows and bytes loaded, queue depth and age.
-async fn metrics(State(api): State<Shared>) -> Response {
+#[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text", content_type = "text/plain")))]
+pub async fn metrics(State(api): State<Shared>) -> Response {
     let c = match client(&api).await {
         Ok(c) => c,
         Err(r) => return r.into_response(),

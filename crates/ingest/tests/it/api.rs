@@ -110,6 +110,24 @@ fn the_bulk_api_runs_jobs_end_to_end() {
 
     assert_eq!(http(p, "GET", "/healthz", &[], b"").0, 200);
     assert_eq!(http(p, "GET", "/readyz", &[], b"").0, 200);
+    // The OpenAPI document is generated from the handlers: every endpoint is in it.
+    let (status, _, doc) = http(p, "GET", "/openapi.json", &[], b"");
+    assert_eq!(status, 200);
+    let doc = json(&doc);
+    for path in [
+        "/v1/jobs",
+        "/v1/jobs/{id}",
+        "/v1/jobs/{id}/data",
+        "/v1/jobs/{id}/errors",
+        "/v1/jobs/{id}/cancel",
+        "/v1/jobs/{id}/retry",
+    ] {
+        assert!(
+            doc["paths"][path].is_object(),
+            "{path} missing from /openapi.json"
+        );
+    }
+    assert!(doc["components"]["schemas"]["JobRequest"].is_object());
     // A job from a URL.
     let body = format!(
         r#"{{"source": {{"url": "{}"}}, "target": {{"table": "{t}", "key": ["id"]}}, "mode": "upsert"}}"#,
