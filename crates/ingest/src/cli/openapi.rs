@@ -82,6 +82,7 @@ pub struct ProblemView {
         super::serve::get_job,
         super::serve::upload,
         super::serve::job_errors,
+        super::serve::job_events,
         super::serve::cancel_job,
         super::serve::retry_job,
         super::serve::readyz,

@@ -142,6 +142,13 @@ fn the_bulk_api_runs_jobs_end_to_end() {
     );
     assert_eq!(status, 201, "{created}");
     let id = json(&created)["id"].as_str().unwrap().to_string();
+    // The events stream follows the job to its end, then closes.
+    let (status, head, events) = http(p, "GET", &format!("/v1/jobs/{id}/events"), &[], b"");
+    assert_eq!(status, 200);
+    assert!(head.contains("text/event-stream"), "{head}");
+    assert!(events.contains("event: created"), "{events}");
+    assert!(events.contains("event: end"), "{events}");
+    assert!(events.contains("\"state\":\"succeeded\""), "{events}");
     assert_eq!(wait_end(p, &id)["stats"]["rows_inserted"], 2);
     // The same key and body: the same job; another body: a conflict.
     let (status, _, again) = http(
