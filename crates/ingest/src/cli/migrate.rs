@@ -2,8 +2,6 @@
 //! tokens). `serve` and `worker` will apply it on start too.
 
 use clap::Args;
-use ingest_pg::ConnectSource;
-use ingest_queue::Schema;
 
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
@@ -33,17 +31,8 @@ pub async fn run(a: MigrateArgs) -> i32 {
 }
 
 async fn migrate(a: MigrateArgs) -> Result<String, (i32, String)> {
-    let schema = Schema::new(&a.schema).map_err(|e| (2, e.to_string()))?;
-    let source = match a.database_url {
-        Some(url) => ConnectSource::Url(url),
-        None => ConnectSource::Env,
-    };
-    let mut client = ingest_pg::connect(&source)
-        .await
-        .map_err(|e| (3, e.to_string()))?;
-    let applied = ingest_queue::migrate(&mut client, &schema)
-        .await
-        .map_err(|e| (3, e.to_string()))?;
+    let (_, schema, applied) =
+        crate::cli::migrated_queue(a.database_url.as_deref(), &a.schema).await?;
     Ok(match applied.as_slice() {
         [] => format!(
             "schema {} is up to date (version {})",

@@ -41,3 +41,37 @@ pub enum Command {
     /// none is reachable)
     Demo(demo::DemoArgs),
 }
+
+/// A command's failure: its exit code and message.
+pub type Failure = (i32, String);
+
+/// Prints a failure and gives the exit code.
+pub fn exit_code(result: Result<(), Failure>) -> i32 {
+    match result {
+        Ok(()) => 0,
+        Err((code, msg)) => {
+            eprintln!("ingest: {msg}");
+            code
+        }
+    }
+}
+
+/// The queue's database and schema, migrated: what `migrate`, `worker` and `serve` start
+/// with. Returns the versions it applied.
+pub async fn migrated_queue(
+    database_url: Option<&str>,
+    schema: &str,
+) -> Result<(ingest_pg::ConnectSource, ingest_queue::Schema, Vec<i32>), Failure> {
+    let schema = ingest_queue::Schema::new(schema).map_err(|e| (2, e.to_string()))?;
+    let source = match database_url {
+        Some(url) => ingest_pg::ConnectSource::Url(url.to_string()),
+        None => ingest_pg::ConnectSource::Env,
+    };
+    let mut client = ingest_pg::connect(&source)
+        .await
+        .map_err(|e| (3, e.to_string()))?;
+    let applied = ingest_queue::migrate(&mut client, &schema)
+        .await
+        .map_err(|e| (3, e.to_string()))?;
+    Ok((source, schema, applied))
+}

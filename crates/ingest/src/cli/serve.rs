@@ -18,7 +18,7 @@ use axum::routing::{get, post, put};
 use clap::Args;
 use futures_util::StreamExt;
 use ingest_pg::ConnectSource;
-use ingest_queue::{Job, JobState, NewJob, Queue, Schema};
+use ingest_queue::{Job, JobState, NewJob, Queue};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
@@ -72,21 +72,10 @@ pub struct Api {
 type Shared = Arc<Api>;
 
 pub async fn run(a: ServeArgs) -> i32 {
-    match serve(a).await {
-        Ok(()) => 0,
-        Err((code, msg)) => {
-            eprintln!("ingest: {msg}");
-            code
-        }
-    }
+    crate::cli::exit_code(serve(a).await)
 }
 
 async fn serve(a: ServeArgs) -> Result<(), (i32, String)> {
-    let schema = Schema::new(&a.schema).map_err(|e| (2, e.to_string()))?;
-    let source = match &a.database_url {
-        Some(url) => ConnectSource::Url(url.clone()),
-        None => ConnectSource::Env,
-    };
     let addr: SocketAddr = format!("{}:{}", a.bind, a.port)
         .parse()
         .map_err(|e| (2, format!("--bind {}: {e}", a.bind)))?;
@@ -99,12 +88,8 @@ async fn serve(a: ServeArgs) -> Result<(), (i32, String)> {
             ),
         ));
     }
-    let mut admin = ingest_pg::connect(&source)
-        .await
-        .map_err(|e| (3, e.to_string()))?;
-    ingest_queue::migrate(&mut admin, &schema)
-        .await
-        .map_err(|e| (3, e.to_string()))?;
+    let (source, schema, _) =
+        crate::cli::migrated_queue(a.database_url.as_deref(), &a.schema).await?;
     let config = ingest_pg::connect_config(&source).map_err(|e| (2, e.to_string()))?;
     let manager = deadpool_postgres::Manager::new(config, tokio_postgres::NoTls);
     let pool = deadpool_postgres::Pool::builder(manager)

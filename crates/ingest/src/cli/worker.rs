@@ -44,13 +44,7 @@ pub struct WorkerArgs {
 }
 
 pub async fn run(a: WorkerArgs) -> i32 {
-    match serve_jobs(a).await {
-        Ok(()) => 0,
-        Err((code, msg)) => {
-            eprintln!("ingest: {msg}");
-            code
-        }
-    }
+    crate::cli::exit_code(serve_jobs(a).await)
 }
 
 /// What every worker task shares.
@@ -63,17 +57,8 @@ struct Ctx {
 }
 
 async fn serve_jobs(a: WorkerArgs) -> Result<(), (i32, String)> {
-    let schema = Schema::new(&a.schema).map_err(|e| (2, e.to_string()))?;
-    let source = match a.database_url {
-        Some(url) => ConnectSource::Url(url),
-        None => ConnectSource::Env,
-    };
-    let mut admin = ingest_pg::connect(&source)
-        .await
-        .map_err(|e| (3, e.to_string()))?;
-    ingest_queue::migrate(&mut admin, &schema)
-        .await
-        .map_err(|e| (3, e.to_string()))?;
+    let (source, schema, _) =
+        crate::cli::migrated_queue(a.database_url.as_deref(), &a.schema).await?;
     let workers = a
         .workers
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
