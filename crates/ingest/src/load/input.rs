@@ -205,12 +205,7 @@ fn open_seekable(
         Location::Local(path) => {
             let mut f = File::open(path).map_err(|e| open_error(file_name, e))?;
             let size = f.metadata().map(|m| m.len()).unwrap_or(0);
-            let mut head = Vec::new();
-            (&mut f)
-                .take(8)
-                .read_to_end(&mut head)
-                .map_err(|e| open_error(file_name, e))?;
-            let f = File::open(path).map_err(|e| open_error(file_name, e))?;
+            let head = file_head(&mut f).map_err(|e| open_error(file_name, e))?;
             (head, size, Seekable::Local(f))
         }
         Location::Remote(remote) => {
@@ -230,14 +225,7 @@ fn open_seekable(
                 Err(object_store::Error::NotSupported { .. }) => {
                     let (body, _) = store::open_stream(remote, handle)
                         .map_err(|e| store_error(file_name, e))?;
-                    let mut f = spool(Box::new(body), file_name)?;
-                    let mut head = Vec::new();
-                    (&mut f)
-                        .take(8)
-                        .read_to_end(&mut head)
-                        .map_err(|e| open_error(file_name, e))?;
-                    f.seek(SeekFrom::Start(0))
-                        .map_err(|e| open_error(file_name, e))?;
+                    let (head, f) = spool(Box::new(body), file_name)?;
                     (head, size, Seekable::Local(f))
                 }
                 Err(e) => return Err(store_error(file_name, e.into())),
@@ -246,14 +234,7 @@ fn open_seekable(
         Location::Web(web) => {
             let (body, size) =
                 store::open_web(web, handle).map_err(|e| store_error(file_name, e))?;
-            let mut f = spool(Box::new(body), file_name)?;
-            let mut head = Vec::new();
-            (&mut f)
-                .take(8)
-                .read_to_end(&mut head)
-                .map_err(|e| open_error(file_name, e))?;
-            f.seek(SeekFrom::Start(0))
-                .map_err(|e| open_error(file_name, e))?;
+            let (head, f) = spool(Box::new(body), file_name)?;
             (head, size, Seekable::Local(f))
         }
     };
@@ -273,8 +254,9 @@ fn open_seekable(
     })
 }
 
-/// Copies a body into an anonymous temporary file (gone when closed).
-fn spool(mut body: Box<dyn Read + Send>, file_name: &str) -> Result<File, LoadError> {
+/// Copies a body into an anonymous temporary file (gone when closed); returns its head
+/// and the file, positioned at the start.
+fn spool(mut body: Box<dyn Read + Send>, file_name: &str) -> Result<(Vec<u8>, File), LoadError> {
     let mut f = tempfile::tempfile().map_err(|e| open_error(file_name, e))?;
     io::copy(&mut body, &mut f).map_err(|e| LoadError::Read {
         file: file_name.to_string(),
@@ -282,7 +264,16 @@ fn spool(mut body: Box<dyn Read + Send>, file_name: &str) -> Result<File, LoadEr
     })?;
     f.seek(SeekFrom::Start(0))
         .map_err(|e| open_error(file_name, e))?;
-    Ok(f)
+    let head = file_head(&mut f).map_err(|e| open_error(file_name, e))?;
+    Ok((head, f))
+}
+
+/// The first bytes of a file (enough for any magic), leaving it at the start.
+fn file_head(f: &mut File) -> io::Result<Vec<u8>> {
+    let mut head = Vec::with_capacity(8);
+    f.take(8).read_to_end(&mut head)?;
+    f.seek(SeekFrom::Start(0))?;
+    Ok(head)
 }
 
 fn open_error(file_name: &str, source: io::Error) -> LoadError {
