@@ -13,7 +13,6 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::future::{BoxFuture, FutureExt};
-use futures_util::stream::BoxStream;
 use futures_util::{StreamExt, TryStreamExt};
 use object_store::path::Path as ObjectPath;
 use object_store::{ClientOptions, ObjectStore, ObjectStoreExt, RetryConfig};
@@ -257,32 +256,40 @@ fn install_crypto_provider() {
 
 /// Starts a GET of the whole object: its body as a blocking reader, and its size. Must be
 /// called off the runtime's threads (the caller is on a blocking thread).
-pub fn open_stream(remote: &Remote, handle: &Handle) -> Result<(ObjectRead, u64), StoreError> {
+pub fn open_stream(remote: &Remote, handle: &Handle) -> Result<(BodyRead, u64), StoreError> {
     let result = handle.block_on(remote.store.get(&remote.path))?;
     let size = result.meta.size;
-    Ok((
-        ObjectRead {
-            handle: handle.clone(),
-            stream: result.into_stream(),
-            chunk: Bytes::new(),
-        },
-        size,
-    ))
+    let mut stream = result.into_stream();
+    let handle = handle.clone();
+    let body = BodyRead::new(move || match handle.block_on(stream.next()) {
+        Some(Ok(chunk)) => Ok(Some(chunk)),
+        Some(Err(e)) => Err(stopped_sending("store", short(&e), &e, false)),
+        None => Ok(None),
+    });
+    Ok((body, size))
 }
 
-/// An object's body, read chunk by chunk as it arrives.
-pub struct ObjectRead {
-    handle: Handle,
-    stream: BoxStream<'static, object_store::Result<Bytes>>,
+/// A response body, read chunk by chunk as it arrives: `next` waits for the next chunk
+/// (`None` at the end).
+pub struct BodyRead {
+    next: Box<dyn FnMut() -> io::Result<Option<Bytes>> + Send>,
     chunk: Bytes,
 }
 
-impl Read for ObjectRead {
+impl BodyRead {
+    fn new(next: impl FnMut() -> io::Result<Option<Bytes>> + Send + 'static) -> Self {
+        BodyRead {
+            next: Box::new(next),
+            chunk: Bytes::new(),
+        }
+    }
+}
+
+impl Read for BodyRead {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         while self.chunk.is_empty() {
-            match self.handle.block_on(self.stream.next()) {
-                Some(Ok(chunk)) => self.chunk = chunk,
-                Some(Err(e)) => return Err(body_error(&e)),
+            match (self.next)()? {
+                Some(chunk) => self.chunk = chunk,
                 None => return Ok(0),
             }
         }
@@ -293,11 +300,11 @@ impl Read for ObjectRead {
     }
 }
 
-/// A failed body read as an I/O error whose kind says the connection, not the file,
-/// failed; the message carries the whole cause chain (reqwest hides "timed out" inside).
-fn body_error(e: &object_store::Error) -> io::Error {
-    let mut msg = short(e);
-    let mut source = std::error::Error::source(e);
+/// `first`, then each cause of `e` not already said, joined by ": " (reqwest and hyper
+/// hide "timed out" in a cause).
+fn with_causes(first: String, e: &dyn std::error::Error) -> String {
+    let mut msg = first;
+    let mut source = e.source();
     while let Some(s) = source {
         let part = s.to_string();
         if !msg.contains(&part) {
@@ -305,12 +312,24 @@ fn body_error(e: &object_store::Error) -> io::Error {
         }
         source = s.source();
     }
-    let kind = if msg.contains("timed out") {
+    msg
+}
+
+/// A failed body read as an I/O error whose kind says the connection, not the file,
+/// failed (exit code 3), timed out or not.
+fn stopped_sending(
+    who: &str,
+    first: String,
+    e: &dyn std::error::Error,
+    timed_out: bool,
+) -> io::Error {
+    let msg = with_causes(first, e);
+    let kind = if timed_out || msg.contains("timed out") {
         io::ErrorKind::TimedOut
     } else {
         io::ErrorKind::ConnectionAborted
     };
-    io::Error::new(kind, format!("the store stopped sending: {msg}"))
+    io::Error::new(kind, format!("the {who} stopped sending: {msg}"))
 }
 
 /// Size of one ranged GET of a large range, and how many run at once.
@@ -528,7 +547,7 @@ pub fn resolve_web(source: &str, read_timeout: Duration) -> Result<WebUrl, Store
 }
 
 /// GETs the URL: its body as a blocking reader, and its length (0 when not sent).
-pub fn open_web(web: &WebUrl, handle: &Handle) -> Result<(WebRead, u64), StoreError> {
+pub fn open_web(web: &WebUrl, handle: &Handle) -> Result<(BodyRead, u64), StoreError> {
     let response = handle
         .block_on(web.client.get(web.url.clone()).send())
         .map_err(|e| StoreError::Request(request_error(&e)))?;
@@ -537,64 +556,30 @@ pub fn open_web(web: &WebUrl, handle: &Handle) -> Result<(WebRead, u64), StoreEr
         return Err(StoreError::Status(status.as_u16()));
     }
     let size = response.content_length().unwrap_or(0);
-    Ok((
-        WebRead {
-            handle: handle.clone(),
-            response,
-            chunk: Bytes::new(),
-        },
-        size,
-    ))
+    let mut response = response;
+    let handle = handle.clone();
+    let body = BodyRead::new(move || {
+        handle
+            .block_on(response.chunk())
+            .map_err(|e| stopped_sending("server", without_url(&e), &e, e.is_timeout()))
+    });
+    Ok((body, size))
 }
 
 /// A request error and its causes in one line, without the URL (it carries the query).
 fn request_error(e: &reqwest::Error) -> String {
-    let mut msg = match e.url() {
-        Some(_) => e
-            .to_string()
+    with_causes(without_url(e), e)
+}
+
+/// reqwest's message without its " for url (...)" part.
+fn without_url(e: &reqwest::Error) -> String {
+    let msg = e.to_string();
+    match e.url() {
+        Some(_) => msg
             .split(" for url (")
             .next()
             .unwrap_or_default()
             .to_string(),
-        None => e.to_string(),
-    };
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        msg = format!("{msg}: {s}");
-        source = s.source();
-    }
-    msg
-}
-
-pub struct WebRead {
-    handle: Handle,
-    response: reqwest::Response,
-    chunk: Bytes,
-}
-
-impl Read for WebRead {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        while self.chunk.is_empty() {
-            match self.handle.block_on(self.response.chunk()) {
-                Ok(Some(chunk)) => self.chunk = chunk,
-                Ok(None) => return Ok(0),
-                Err(e) => {
-                    let msg = request_error(&e);
-                    let kind = if e.is_timeout() || msg.contains("timed out") {
-                        io::ErrorKind::TimedOut
-                    } else {
-                        io::ErrorKind::ConnectionAborted
-                    };
-                    return Err(io::Error::new(
-                        kind,
-                        format!("the server stopped sending: {msg}"),
-                    ));
-                }
-            }
-        }
-        let n = buf.len().min(self.chunk.len());
-        buf[..n].copy_from_slice(&self.chunk[..n]);
-        self.chunk = self.chunk.slice(n..);
-        Ok(n)
+        None => msg,
     }
 }
