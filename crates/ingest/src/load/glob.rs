@@ -66,6 +66,14 @@ pub async fn expand_sources(
         .collect())
 }
 
+/// The glob a source stands for: itself, or for a prefix ending in `/`, everything under it.
+fn pattern_of(source: &str, is_prefix: bool) -> String {
+    match is_prefix {
+        true => format!("{}**/*", Pattern::escape(source)),
+        false => source.to_string(),
+    }
+}
+
 /// A file that jobs leave beside their output, never data: `_SUCCESS`, `_committed_*`,
 /// `.part-0.crc`, `.DS_Store`.
 fn is_marker(path: &str) -> bool {
@@ -87,11 +95,7 @@ fn list_local(
     is_prefix: bool,
     file_name: &str,
 ) -> Result<Vec<(String, u64)>, LoadError> {
-    let pattern = if is_prefix {
-        format!("{}**/*", Pattern::escape(path))
-    } else {
-        path.to_string()
-    };
+    let pattern = pattern_of(path, is_prefix);
     let bad = |e: String| LoadError::Usage(format!("{file_name}: {e}"));
     let mut found = Vec::new();
     for entry in glob::glob_with(&pattern, OPTIONS).map_err(|e| bad(e.to_string()))? {
@@ -125,11 +129,7 @@ async fn list_objects(
         Some(i) => &key[..key[..i].rfind('/').map_or(0, |j| j + 1)],
         None => key,
     };
-    let pattern = if is_prefix {
-        format!("{}**/*", Pattern::escape(key))
-    } else {
-        key.to_string()
-    };
+    let pattern = pattern_of(key, is_prefix);
     let matcher =
         Pattern::new(&pattern).map_err(|e| LoadError::Usage(format!("{file_name}: {e}")))?;
     let base = format!("{scheme}://{bucket}/");
