@@ -22,13 +22,41 @@ use object_store::ObjectStoreExt;
 /// Rows per batch from a typed reader.
 const BATCH_ROWS: usize = 16384;
 
-/// A Parquet file on local disk.
-pub struct ParquetSource {
+/// What both Parquet sources keep: the schema, and the rows handed out, from which
+/// progress in bytes is estimated (row groups are decoded whole, so bytes read do not
+/// follow the batches).
+struct ParquetRows {
     schema: SchemaRef,
-    reader: ParquetRecordBatchReader,
     rows_total: u64,
     file_size: u64,
     next_row: u64,
+}
+
+impl ParquetRows {
+    fn new(
+        schema: SchemaRef,
+        metadata: &parquet::file::metadata::ParquetMetaData,
+        file_size: u64,
+    ) -> Self {
+        ParquetRows {
+            schema,
+            rows_total: metadata.file_metadata().num_rows().max(0) as u64,
+            file_size,
+            next_row: 1,
+        }
+    }
+
+    fn batch(&mut self, batch: RecordBatch) -> SourceBatch {
+        let rows = batch.num_rows() as u64;
+        let bytes_read = (self.next_row - 1 + rows) * self.file_size / self.rows_total.max(1);
+        typed(batch, &mut self.next_row, bytes_read)
+    }
+}
+
+/// A Parquet file on local disk.
+pub struct ParquetSource {
+    reader: ParquetRecordBatchReader,
+    rows: ParquetRows,
 }
 
 impl ParquetSource {
@@ -36,25 +64,21 @@ impl ParquetSource {
         let builder = ParquetRecordBatchReaderBuilder::try_new(file)
             .map_err(parquet_error)?
             .with_batch_size(BATCH_ROWS);
-        let rows_total = builder.metadata().file_metadata().num_rows().max(0) as u64;
-        let schema = builder.schema().clone();
+        let rows = ParquetRows::new(builder.schema().clone(), builder.metadata(), file_size);
         Ok(ParquetSource {
-            schema,
             reader: builder.build().map_err(parquet_error)?,
-            rows_total,
-            file_size,
-            next_row: 1,
+            rows,
         })
     }
 }
 
 impl RecordSource for ParquetSource {
     fn header(&mut self) -> Result<Option<Vec<String>>, SourceError> {
-        Ok(Some(field_names(&self.schema)))
+        Ok(Some(field_names(&self.rows.schema)))
     }
 
     fn column_types(&self) -> Option<Vec<DataType>> {
-        Some(field_types(&self.schema))
+        Some(field_types(&self.rows.schema))
     }
 
     fn next_batch(&mut self) -> Result<Option<SourceBatch>, SourceError> {
@@ -62,22 +86,16 @@ impl RecordSource for ParquetSource {
         let Some(batch) = batch.map_err(|e| SourceError::Parquet(e.to_string()))? else {
             return Ok(None);
         };
-        // Progress in bytes, estimated from the rows read: row groups are decoded whole.
-        let rows = batch.num_rows() as u64;
-        let bytes_read = (self.next_row - 1 + rows) * self.file_size / self.rows_total.max(1);
-        Ok(Some(typed(batch, &mut self.next_row, bytes_read)))
+        Ok(Some(self.rows.batch(batch)))
     }
 }
 
 /// A Parquet object in a store, read by range requests: the footer, then each row group's
 /// column chunks (parquet's async reader, driven from stage one's thread).
 pub struct RemoteParquetSource {
-    schema: SchemaRef,
     stream: ParquetRecordBatchStream<ObjectRanges>,
     handle: Handle,
-    rows_total: u64,
-    file_size: u64,
-    next_row: u64,
+    rows: ParquetRows,
 }
 
 impl RemoteParquetSource {
@@ -89,7 +107,6 @@ impl RemoteParquetSource {
             .block_on(ParquetRecordBatchStreamBuilder::new(ranges))
             .map_err(parquet_error)?
             .with_batch_size(BATCH_ROWS);
-        let rows_total = builder.metadata().file_metadata().num_rows().max(0) as u64;
         let spans = builder
             .metadata()
             .row_groups()
@@ -103,35 +120,29 @@ impl RemoteParquetSource {
             })
             .collect();
         prefetch.lock().expect("prefetch").set_spans(spans);
-        let schema = builder.schema().clone();
+        let rows = ParquetRows::new(builder.schema().clone(), builder.metadata(), file_size);
         Ok(RemoteParquetSource {
-            schema,
             stream: builder.build().map_err(parquet_error)?,
             handle,
-            rows_total,
-            file_size,
-            next_row: 1,
+            rows,
         })
     }
 }
 
 impl RecordSource for RemoteParquetSource {
     fn header(&mut self) -> Result<Option<Vec<String>>, SourceError> {
-        Ok(Some(field_names(&self.schema)))
+        Ok(Some(field_names(&self.rows.schema)))
     }
 
     fn column_types(&self) -> Option<Vec<DataType>> {
-        Some(field_types(&self.schema))
+        Some(field_types(&self.rows.schema))
     }
 
     fn next_batch(&mut self) -> Result<Option<SourceBatch>, SourceError> {
         let Some(batch) = self.handle.block_on(self.stream.next()) else {
             return Ok(None);
         };
-        let batch = batch.map_err(parquet_error)?;
-        let rows = batch.num_rows() as u64;
-        let bytes_read = (self.next_row - 1 + rows) * self.file_size / self.rows_total.max(1);
-        Ok(Some(typed(batch, &mut self.next_row, bytes_read)))
+        Ok(Some(self.rows.batch(batch.map_err(parquet_error)?)))
     }
 }
 
