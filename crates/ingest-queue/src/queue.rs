@@ -263,6 +263,32 @@ impl Queue {
         Ok(row.as_ref().map(Job::from_row))
     }
 
+    /// Jobs, newest first, optionally of one state and one table, after the `(created_at,
+    /// id)` of the last job of the previous page.
+    pub async fn list(
+        &self,
+        client: &Client,
+        state: Option<&str>,
+        table: Option<&str>,
+        after: Option<(DateTime<Utc>, Uuid)>,
+        limit: i64,
+    ) -> Result<Vec<Job>, QueueError> {
+        let q = &self.q;
+        let (after_at, after_id) = (after.map(|a| a.0), after.map(|a| a.1));
+        let rows = client
+            .query(
+                &format!(
+                    "SELECT {COLUMNS} FROM {q}.jobs
+                     WHERE ($1::text IS NULL OR state = $1) AND ($2::text IS NULL OR target_table = $2)
+                       AND ($3::timestamptz IS NULL OR (created_at, id) < ($3, $4::uuid))
+                     ORDER BY created_at DESC, id DESC LIMIT $5"
+                ),
+                &[&state, &table, &after_at, &after_id, &limit],
+            )
+            .await?;
+        Ok(rows.iter().map(Job::from_row).collect())
+    }
+
     /// Claims the oldest due job for `worker`, leased for `lease`. Two workers never get
     /// the same job: the row is locked, and the others skip it.
     pub async fn claim(

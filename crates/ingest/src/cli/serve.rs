@@ -100,9 +100,7 @@ async fn serve(a: ServeArgs) -> Result<(), (i32, String)> {
     std::fs::create_dir_all(&uploads)
         .map_err(|e| (2, format!("--data-dir {}: {e}", a.data_dir.display())))?;
     let uploads = std::fs::canonicalize(&uploads).map_err(|e| (2, e.to_string()))?;
-    let workers = a
-        .workers
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+    let workers = a.workers.unwrap_or_else(crate::cli::worker::default_count);
     if workers > 0 {
         crate::cli::worker::start(
             source,
@@ -652,7 +650,8 @@ pub struct ListQuery {
     state: Option<String>,
     table: Option<String>,
     limit: Option<i64>,
-    /// The `next_cursor` of the previous page: `created_at|id` of its last job.
+    /// The `next_cursor` of the previous page: `created_at` (µs since 1970) `|id` of its
+    /// last job; no character in it needs escaping in a URL.
     cursor: Option<String>,
 }
 
@@ -665,13 +664,13 @@ pub async fn list_jobs(State(api): State<Shared>, Query(q): Query<ListQuery>) ->
         Err(r) => return r.into_response(),
     };
     let limit = q.limit.unwrap_or(50).clamp(1, 500);
-    let (after_at, after_id): (Option<String>, Option<Uuid>) = match q.cursor.as_deref() {
-        None => (None, None),
-        Some(cur) => match cur
-            .split_once('|')
-            .and_then(|(t, i)| Some((t.to_string(), Uuid::parse_str(i).ok()?)))
-        {
-            Some((t, i)) => (Some(t), Some(i)),
+    let after = match q.cursor.as_deref() {
+        None => None,
+        Some(cur) => match cur.split_once('|').and_then(|(t, i)| {
+            let at = chrono::DateTime::from_timestamp_micros(t.parse().ok()?)?;
+            Some((at, Uuid::parse_str(i).ok()?))
+        }) {
+            Some(after) => Some(after),
             None => {
                 return problem(
                     StatusCode::BAD_REQUEST,
@@ -681,32 +680,18 @@ pub async fn list_jobs(State(api): State<Shared>, Query(q): Query<ListQuery>) ->
             }
         },
     };
-    let schema = api.queue.schema().quoted();
-    let rows = c
-        .query(
-            &format!(
-                "SELECT id FROM {schema}.jobs
-                 WHERE ($1::text IS NULL OR state = $1) AND ($2::text IS NULL OR target_table = $2)
-                   AND ($3::text IS NULL OR (created_at, id) < ($3::timestamptz, $4::uuid))
-                 ORDER BY created_at DESC, id DESC LIMIT $5"
-            ),
-            &[&q.state, &q.table, &after_at, &after_id, &limit],
-        )
-        .await;
-    let rows = match rows {
-        Ok(r) => r,
+    let jobs = match api
+        .queue
+        .list(&c, q.state.as_deref(), q.table.as_deref(), after, limit)
+        .await
+    {
+        Ok(jobs) => jobs,
         Err(e) => return internal(e),
     };
-    let mut jobs = Vec::new();
-    for r in rows {
-        if let Ok(Some(job)) = api.queue.get(&c, r.get(0)).await {
-            jobs.push(job);
-        }
-    }
     let next = (jobs.len() as i64 == limit)
         .then(|| {
             jobs.last()
-                .map(|j| format!("{}|{}", j.created_at.to_rfc3339(), j.id))
+                .map(|j| format!("{}|{}", j.created_at.timestamp_micros(), j.id))
         })
         .flatten();
     Json(json!({"jobs": jobs.iter().map(job_json).collect::<Vec<_>>(), "next_cursor": next}))

@@ -59,15 +59,18 @@ struct Ctx {
 async fn serve_jobs(a: WorkerArgs) -> Result<(), (i32, String)> {
     let (source, schema, _) =
         crate::cli::migrated_queue(a.database_url.as_deref(), &a.schema).await?;
-    let workers = a
-        .workers
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+    let workers = a.workers.unwrap_or_else(crate::cli::worker::default_count);
     start(source, schema, workers, Duration::from_secs(a.lease)).await?;
     let _ = tokio::signal::ctrl_c().await;
     // Running loads are dropped: their transactions roll back, their leases expire, and
     // another worker runs them again.
     eprintln!("ingest: stopping; running jobs go back to the queue when their lease expires");
     Ok(())
+}
+
+/// Workers when `--workers` is not given: one per core.
+pub fn default_count() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
 }
 
 /// Starts `workers` job loops (at least one), the LISTEN connection and the rescuer, on
@@ -282,16 +285,23 @@ async fn store_rejects(ctx: &Ctx, client: &Client, job: &Job, errors_file: &std:
             &[&job.id],
         )
         .await;
-    let Ok(text) = std::fs::read_to_string(errors_file) else {
+    // Read a thousand at a time: a load may reject millions of rows.
+    let Ok(file) = std::fs::File::open(errors_file) else {
         return;
     };
-    let rejects: Vec<Value> = text
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect();
-    for (chunk_no, chunk) in rejects.chunks(1000).enumerate() {
-        let base = (chunk_no * 1000) as i64;
-        let seq: Vec<i64> = (0..chunk.len() as i64).map(|i| base + i).collect();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(file));
+    let mut seq = 0i64;
+    loop {
+        let raw: Vec<String> = lines.by_ref().take(1000).map_while(Result::ok).collect();
+        if raw.is_empty() {
+            return;
+        }
+        let chunk: Vec<Value> = raw
+            .iter()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect();
+        let seqs: Vec<i64> = (seq..seq + chunk.len() as i64).collect();
+        seq += chunk.len() as i64;
         let line: Vec<i64> = chunk
             .iter()
             .map(|r| r["line"].as_i64().unwrap_or(0))
@@ -312,7 +322,7 @@ async fn store_rejects(ctx: &Ctx, client: &Client, job: &Job, errors_file: &std:
                      FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[])
                           AS x(s, l, c, v, r, f)"
                 ),
-                &[&job.id, &seq, &line, &column, &value, &reason, &file],
+                &[&job.id, &seqs, &line, &column, &value, &reason, &file],
             )
             .await;
         if let Err(e) = r {

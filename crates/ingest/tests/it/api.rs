@@ -252,6 +252,33 @@ fn the_bulk_api_runs_jobs_end_to_end() {
     let list = json(&list);
     assert_eq!(list["jobs"][0]["id"].as_str(), Some(bad_id.as_str()));
     assert!(list["next_cursor"].is_string());
+    // The cursor goes into a URL as it is, and the next page follows on.
+    let cursor = list["next_cursor"].as_str().unwrap();
+    let (status, _, page2) = http(
+        p,
+        "GET",
+        &format!("/v1/jobs?limit=2&cursor={cursor}"),
+        &[],
+        b"",
+    );
+    assert_eq!(status, 200, "{page2}");
+    let page2 = json(&page2);
+    let first_ids: Vec<_> = list["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["id"].clone())
+        .collect();
+    let second_ids: Vec<_> = page2["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["id"].clone())
+        .collect();
+    // Three jobs in all: the last page holds the oldest, and says it is the last.
+    assert_eq!(second_ids.len(), 1);
+    assert!(page2["next_cursor"].is_null());
+    assert!(second_ids.iter().all(|id| !first_ids.contains(id)));
     let (_, _, metrics) = http(p, "GET", "/metrics", &[], b"");
     assert!(
         metrics.contains("ingest_jobs{state=\"succeeded\"} 2"),
