@@ -3,23 +3,12 @@
 
 use std::path::PathBuf;
 
-use crate::fixtures::python;
+use crate::fixtures::write_fixtures;
 use crate::support::{Run, TestDb};
 
 /// The broken files of `tests/fixtures/bad_typed.py`, in the test's directory.
 fn bad_files(db: &TestDb) -> PathBuf {
-    let script =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bad_typed.py");
-    let out = std::process::Command::new(python())
-        .arg(script)
-        .arg(db.dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    write_fixtures("bad_typed.py", db.dir.path(), &[]);
     db.dir.path().to_path_buf()
 }
 

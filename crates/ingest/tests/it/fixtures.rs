@@ -34,11 +34,23 @@ fn succeeded(cmd: &mut Command, what: &str) -> std::process::Output {
     out
 }
 
+/// `tests/fixtures/NAME`.
+fn fixture_script(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+/// Runs `tests/fixtures/NAME` with the virtualenv's python, writing into `out`.
+pub fn write_fixtures(name: &str, out: &Path, args: &[&str]) {
+    let mut cmd = Command::new(python());
+    succeeded(cmd.arg(fixture_script(name)).arg(out).args(args), name);
+}
+
 /// The conformance dataset (`tests/fixtures/dataset.py`) with `rows` rows, written once
 /// per test run and shared by the tests that read it.
 pub fn dataset(rows: usize) -> PathBuf {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/dataset.py");
-    let stamp = std::fs::metadata(&script)
+    let stamp = std::fs::metadata(fixture_script("dataset.py"))
         .and_then(|m| m.modified())
         .map(|t| t.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs())
         .unwrap_or(0);
@@ -48,11 +60,7 @@ pub fn dataset(rows: usize) -> PathBuf {
     }
     // Written aside and renamed into place, so tests running at once never see half a set.
     let tmp = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
-    let mut cmd = Command::new(python());
-    succeeded(
-        cmd.arg(&script).arg(tmp.path()).arg(rows.to_string()),
-        "dataset.py",
-    );
+    write_fixtures("dataset.py", tmp.path(), &[&rows.to_string()]);
     let _ = std::fs::rename(tmp.keep(), &dir);
     assert!(dir.join("data.csv").exists());
     dir

@@ -1,7 +1,7 @@
 //! Every format and codec gives the rows PostgreSQL's own COPY gives for the CSV.
 
 use crate::fixtures::{dataset, py};
-use crate::support::TestDb;
+use crate::support::{TestDb, load_with_env};
 
 pub const DDL: &str =
     "(id bigint primary key, qty integer, amount numeric(12,2), ratio double precision,
@@ -18,6 +18,23 @@ pub fn with_reference(name: &str) -> (TestDb, std::path::PathBuf) {
     (db, dir)
 }
 
+/// Loads each source (with `env` set) into a fresh table `t{i}` of [`DDL`] and checks
+/// it holds exactly the rows of `ref`, loaded by COPY from the CSV.
+#[track_caller]
+pub fn each_loads_like_reference(db: &mut TestDb, sources: &[String], env: &[(&str, String)]) {
+    for (i, src) in sources.iter().enumerate() {
+        let t = db.t(&format!("t{i}"));
+        db.exec(&format!("create table {t} {DDL}"));
+        let run = load_with_env(src, &t, &["--timezone", "UTC", "--json"], env);
+        run.ok();
+        assert_eq!(run.json()["rows_inserted"], ROWS as u64, "{src}");
+        assert!(
+            db.same_rows(&db.t("ref"), &t),
+            "{src}: rows differ from COPY of the CSV"
+        );
+    }
+}
+
 #[track_caller]
 fn loads_the_same_rows(files: &[&str]) {
     let (mut db, dir) = with_reference("conf");
@@ -25,17 +42,11 @@ fn loads_the_same_rows(files: &[&str]) {
         db.value(&format!("select count(*) from {}", db.t("ref"))),
         ROWS.to_string()
     );
-    for (i, f) in files.iter().enumerate() {
-        let t = db.t(&format!("t{i}"));
-        db.exec(&format!("create table {t} {DDL}"));
-        let run = db.load(dir.join(f), &t, &["--timezone", "UTC", "--json"]);
-        run.ok();
-        assert_eq!(run.json()["rows_inserted"], ROWS as u64, "{f}");
-        assert!(
-            db.same_rows(&db.t("ref"), &t),
-            "{f}: rows differ from COPY of the CSV"
-        );
-    }
+    let sources: Vec<String> = files
+        .iter()
+        .map(|f| dir.join(f).display().to_string())
+        .collect();
+    each_loads_like_reference(&mut db, &sources, &[]);
 }
 
 /// Every file `tests/fixtures/dataset.py` writes.

@@ -4,7 +4,7 @@
 use crate::fixtures::{
     az_env, az_upload, azurite_server, dataset, http_server, s3_env, s3_server, s3_upload,
 };
-use crate::formats::{DDL, ROWS, with_reference};
+use crate::formats::{ROWS, each_loads_like_reference, with_reference};
 use crate::support::{TestDb, load_with_env};
 
 #[test]
@@ -28,17 +28,7 @@ fn every_store_gives_the_rows_copy_gives() {
             web.url()
         ));
     }
-    for (i, src) in sources.iter().enumerate() {
-        let t = db.t(&format!("t{i}"));
-        db.exec(&format!("create table {t} {DDL}"));
-        let run = load_with_env(src, &t, &["--timezone", "UTC", "--json"], &env);
-        run.ok();
-        assert_eq!(run.json()["rows_inserted"], ROWS as u64, "{src}");
-        assert!(
-            db.same_rows(&db.t("ref"), &t),
-            "{src}: rows differ from COPY of the CSV"
-        );
-    }
+    each_loads_like_reference(&mut db, &sources, &env);
 }
 
 #[test]
@@ -126,23 +116,12 @@ fn a_glob_or_a_prefix_in_a_bucket_loads_every_match_at_once() {
     s3_upload(&s3, "landing", &dir, "2026/11/", &names);
     s3_upload(&s3, "landing", &dir, "2026/12/", &["data.parquet"]);
     let env = s3_env(&s3);
-    let mut db = TestDb::new("s3glob");
-    db.exec(&format!("create table {{s}}.ref {DDL}"));
-    db.copy_csv(&db.t("ref"), &dir.join("data.csv"), "");
-    for (i, src) in [
-        "s3://landing/2026/11/part-*.parquet",
-        "s3://landing/2026/11/",
-    ]
-    .iter()
-    .enumerate()
-    {
-        let t = db.t(&format!("t{i}"));
-        db.exec(&format!("create table {t} {DDL}"));
-        let run = load_with_env(src, &t, &["--timezone", "UTC", "--json"], &env);
-        run.ok();
-        assert_eq!(run.json()["rows_inserted"], ROWS as u64, "{src}");
-        assert!(db.same_rows(&db.t("ref"), &t), "{src}");
-    }
+    let (mut db, _) = with_reference("s3glob");
+    let sources = [
+        "s3://landing/2026/11/part-*.parquet".to_string(),
+        "s3://landing/2026/11/".to_string(),
+    ];
+    each_loads_like_reference(&mut db, &sources, &env);
     let t = db.t("t0");
     load_with_env("s3://landing/2027/*.parquet", &t, &[], &env)
         .fails_with(2, "s3://landing/2027/*.parquet: no file matches");
@@ -167,17 +146,7 @@ fn azure_blob_storage_through_azurite() {
         .map(|f| format!("az://landing/2026/11/{f}"))
         .collect();
     sources.push("az://landing/2026/11/*.parquet".into());
-    for (i, src) in sources.iter().enumerate() {
-        let t = db.t(&format!("t{i}"));
-        db.exec(&format!("create table {t} {DDL}"));
-        let run = load_with_env(src, &t, &["--timezone", "UTC", "--json"], &env);
-        run.ok();
-        assert_eq!(run.json()["rows_inserted"], ROWS as u64, "{src}");
-        assert!(
-            db.same_rows(&db.t("ref"), &t),
-            "{src}: rows differ from COPY of the CSV"
-        );
-    }
+    each_loads_like_reference(&mut db, &sources, &env);
     let t = db.t("t0");
     load_with_env("az://landing/2026/11/missing.csv", &t, &[], &env)
         .fails_with(2, "no such object");
