@@ -151,7 +151,9 @@ impl JsonDecoder {
             Ok(r) => r,
             Err(reason) => return self.reject(&value, reason),
         };
-        let mut slots: Vec<Option<usize>> = Vec::with_capacity(record.len());
+        // The column of each key, and which columns the record fills.
+        let mut slots: Vec<usize> = Vec::with_capacity(record.len());
+        let mut filled = vec![false; self.columns.len()];
         for (key, _) in &record {
             let col = match self.key_index.get(key.as_ref()).copied() {
                 Some(c) => c,
@@ -171,23 +173,22 @@ impl JsonDecoder {
                         b.append_null();
                     }
                     self.columns.push(b);
+                    filled.push(false);
                     self.keys.len() - 1
                 }
             };
-            if slots.contains(&Some(col)) {
+            if filled[col] {
                 return self.reject(&value, format!("key {key:?} appears twice in the record"));
             }
-            slots.push(Some(col));
+            filled[col] = true;
+            slots.push(col);
         }
-        self.append(record, &slots);
+        self.append(record, &slots, &filled);
         self.lines.push(value.line);
     }
 
-    fn append(&mut self, record: Record<'_>, slots: &[Option<usize>]) {
-        let mut filled = vec![false; self.columns.len()];
-        for ((_, text), slot) in record.into_iter().zip(slots) {
-            let c = slot.expect("every key has a column");
-            filled[c] = true;
+    fn append(&mut self, record: Record<'_>, slots: &[usize], filled: &[bool]) {
+        for ((_, text), &c) in record.into_iter().zip(slots) {
             match text {
                 Some(t) => {
                     self.held_bytes += t.len();
