@@ -77,16 +77,16 @@ pub struct ProblemView {
         description = "Bulk loads into PostgreSQL as jobs: create, upload, follow, download rejects."
     ),
     paths(
-        super::serve::create_job,
-        super::serve::list_jobs,
-        super::serve::get_job,
-        super::serve::upload,
-        super::serve::job_errors,
-        super::serve::job_events,
-        super::serve::cancel_job,
-        super::serve::retry_job,
-        super::serve::readyz,
-        super::serve::metrics,
+        super::serve::jobs::create_job,
+        super::serve::jobs::list_jobs,
+        super::serve::jobs::get_job,
+        super::serve::upload::upload,
+        super::serve::rejects::job_errors,
+        super::serve::events::job_events,
+        super::serve::jobs::cancel_job,
+        super::serve::jobs::retry_job,
+        super::serve::health::readyz,
+        super::serve::health::metrics,
     ),
     components(schemas(JobRequest, Target, JobView, JobList, ProblemView))
 )]

@@ -1,0 +1,93 @@
+//! Readiness and Prometheus metrics.
+
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use super::Shared;
+use super::problem::{client, internal, problem};
+use crate::cli::openapi::ProblemView;
+
+#[utoipa::path(get, path = "/readyz", responses((status = 200, description = "The database answers and the schema is current"), (status = 503, body = ProblemView)))]
+pub async fn readyz(State(api): State<Shared>) -> Response {
+    let Ok(c) = api.pool.get().await else {
+        return problem(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "database-unavailable",
+            "the database is not reachable",
+        );
+    };
+    match ingest_queue::applied_version(&c, api.queue.schema()).await {
+        Ok(v) if v == ingest_queue::LATEST => "ready".into_response(),
+        Ok(v) => problem(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not-migrated",
+            &format!(
+                "schema at version {v}, {} expected: run ingest migrate",
+                ingest_queue::LATEST
+            ),
+        ),
+        Err(e) => internal(e),
+    }
+}
+
+/// Prometheus text: jobs by state, rows and bytes loaded, queue depth and age.
+#[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text", content_type = "text/plain")))]
+pub async fn metrics(State(api): State<Shared>) -> Response {
+    let c = match client(&api).await {
+        Ok(c) => c,
+        Err(r) => return r.into_response(),
+    };
+    let schema = api.queue.schema().quoted();
+    let by_state = c
+        .query(
+            &format!("SELECT state, count(*) FROM {schema}.jobs GROUP BY state"),
+            &[],
+        )
+        .await;
+    let totals = c
+        .query_one(
+            &format!(
+                "SELECT coalesce(sum((stats->>'rows_inserted')::bigint + (stats->>'rows_updated')::bigint), 0)::bigint,
+                        coalesce(sum((stats->>'bytes_read')::bigint), 0)::bigint,
+                        coalesce(extract(epoch FROM now() - min(created_at) FILTER (WHERE state = 'queued')), 0)::float8
+                 FROM {schema}.jobs"
+            ),
+            &[],
+        )
+        .await;
+    let (Ok(by_state), Ok(totals)) = (by_state, totals) else {
+        return problem(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "database-unavailable",
+            "metrics need the database",
+        );
+    };
+    let mut out = String::from("# HELP ingest_jobs Jobs by state.\n# TYPE ingest_jobs gauge\n");
+    let mut queued = 0i64;
+    for state in [
+        "pending_upload",
+        "queued",
+        "running",
+        "succeeded",
+        "failed",
+        "cancelled",
+    ] {
+        let n: i64 = by_state
+            .iter()
+            .find(|r| r.get::<_, String>(0) == state)
+            .map_or(0, |r| r.get(1));
+        if state == "queued" {
+            queued = n;
+        }
+        out.push_str(&format!("ingest_jobs{{state=\"{state}\"}} {n}\n"));
+    }
+    let (rows, bytes, age): (i64, i64, f64) = (totals.get(0), totals.get(1), totals.get(2));
+    out.push_str(&format!(
+        "# HELP ingest_queue_depth Jobs waiting to run.\n# TYPE ingest_queue_depth gauge\ningest_queue_depth {queued}\n\
+         # HELP ingest_queue_oldest_seconds Age of the oldest queued job.\n# TYPE ingest_queue_oldest_seconds gauge\ningest_queue_oldest_seconds {age}\n\
+         # HELP ingest_rows_loaded_total Rows inserted or updated by finished jobs.\n# TYPE ingest_rows_loaded_total counter\ningest_rows_loaded_total {rows}\n\
+         # HELP ingest_bytes_read_total Bytes read by finished jobs.\n# TYPE ingest_bytes_read_total counter\ningest_bytes_read_total {bytes}\n"
+    ));
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
+}
