@@ -23,6 +23,33 @@ pub struct ResolvedTable {
 /// `public.orders`, `"Odd Name"` through `to_regclass`), then as one literal name visible
 /// in the search path, so a name with quotes, dots or semicolons works typed as it is.
 pub async fn resolve_table(client: &Client, name: &str) -> Result<ResolvedTable, PgError> {
+    let oid = table_oid(client, name)
+        .await?
+        .ok_or_else(|| PgError::NoSuchTable(name.to_string()))?;
+    describe_table(client, oid).await
+}
+
+/// The schema and name, as the catalog spells them, of the table `name` means (found as
+/// [`resolve_table`] finds it); None when there is no such table.
+pub async fn locate_table(
+    client: &Client,
+    name: &str,
+) -> Result<Option<(String, String)>, PgError> {
+    let Some(oid) = table_oid(client, name).await? else {
+        return Ok(None);
+    };
+    let row = client
+        .query_one(
+            "select n.nspname::text, c.relname::text from pg_class c
+               join pg_namespace n on n.oid = c.relnamespace where c.oid = $1",
+            &[&oid],
+        )
+        .await
+        .map_err(PgError::query("looking up the table"))?;
+    Ok(Some((row.get(0), row.get(1))))
+}
+
+async fn table_oid(client: &Client, name: &str) -> Result<Option<u32>, PgError> {
     let row = client
         .query_opt(
             "select c.oid from pg_class c
@@ -36,12 +63,10 @@ pub async fn resolve_table(client: &Client, name: &str) -> Result<ResolvedTable,
         Ok(row) => row.map(|r| r.get(0)),
         Err(_) => None,
     };
-    let oid = match oid {
-        Some(oid) => Some(oid),
-        None => literal_name(client, name).await?,
-    };
-    let oid = oid.ok_or_else(|| PgError::NoSuchTable(name.to_string()))?;
-    describe_table(client, oid).await
+    match oid {
+        Some(oid) => Ok(Some(oid)),
+        None => literal_name(client, name).await,
+    }
 }
 
 /// `name` taken literally: a visible table of that name, else `schema.table` split at a dot.

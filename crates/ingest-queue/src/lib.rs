@@ -8,10 +8,12 @@
 mod migrate;
 mod queue;
 mod schema;
+mod tokens;
 
 pub use migrate::{LATEST, applied_version, migrate};
 pub use queue::{Backoff, Heartbeat, Job, JobState, NewJob, Queue};
 pub use schema::Schema;
+pub use tokens::{Grant, TablePatterns, TokenInfo, Tokens};
 
 #[derive(Debug, thiserror::Error)]
 pub enum QueueError {

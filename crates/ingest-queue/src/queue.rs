@@ -7,7 +7,7 @@ use serde_json::Value;
 use tokio_postgres::{Client, Row};
 use uuid::Uuid;
 
-use crate::{QueueError, Schema};
+use crate::{QueueError, Schema, TablePatterns};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JobState {
@@ -263,16 +263,19 @@ impl Queue {
         Ok(row.as_ref().map(Job::from_row))
     }
 
-    /// Jobs, newest first, optionally of one state and one table, after the `(created_at,
+    /// Jobs, newest first, optionally of one state and one table and only on tables
+    /// `visible` matches, after the `(created_at,
     /// id)` of the last job of the previous page.
     pub async fn list(
         &self,
         client: &Client,
         state: Option<&str>,
         table: Option<&str>,
+        visible: Option<&TablePatterns>,
         after: Option<(DateTime<Utc>, Uuid)>,
         limit: i64,
     ) -> Result<Vec<Job>, QueueError> {
+        let like = visible.map(TablePatterns::like_patterns);
         let q = &self.q;
         let (after_at, after_id) = (after.map(|a| a.0), after.map(|a| a.1));
         let rows = client
@@ -281,9 +284,10 @@ impl Queue {
                     "SELECT {COLUMNS} FROM {q}.jobs
                      WHERE ($1::text IS NULL OR state = $1) AND ($2::text IS NULL OR target_table = $2)
                        AND ($3::timestamptz IS NULL OR (created_at, id) < ($3, $4::uuid))
+                       AND ($6::text[] IS NULL OR target_table LIKE ANY ($6))
                      ORDER BY created_at DESC, id DESC LIMIT $5"
                 ),
-                &[&state, &table, &after_at, &after_id, &limit],
+                &[&state, &table, &after_at, &after_id, &limit, &like],
             )
             .await?;
         Ok(rows.iter().map(Job::from_row).collect())

@@ -15,6 +15,7 @@ async fn main() -> ExitCode {
         cli::Command::Migrate(m) => cli::migrate::run(m).await,
         cli::Command::Worker(w) => cli::worker::run(w).await,
         cli::Command::Serve(s) => cli::serve::run(s).await,
+        cli::Command::Token(t) => cli::token::run(t).await,
     };
     ExitCode::from(code as u8)
 }

@@ -8,13 +8,8 @@ use clap::Args;
   ingest migrate                      # schema `ingest` in the database of DATABASE_URL
   ingest migrate --schema ingest_dev  # another schema, e.g. one per environment")]
 pub struct MigrateArgs {
-    /// PostgreSQL URL; the libpq variables PGHOST, PGPORT, PGUSER, ... otherwise
-    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
-    pub database_url: Option<String>,
-
-    /// Schema that holds the service's tables
-    #[arg(long, env = "INGEST_SCHEMA", default_value = "ingest")]
-    pub schema: String,
+    #[command(flatten)]
+    pub db: crate::cli::QueueDb,
 }
 
 pub async fn run(a: MigrateArgs) -> i32 {
@@ -31,8 +26,7 @@ pub async fn run(a: MigrateArgs) -> i32 {
 }
 
 async fn migrate(a: MigrateArgs) -> Result<String, (i32, String)> {
-    let (_, schema, applied) =
-        crate::cli::migrated_queue(a.database_url.as_deref(), &a.schema).await?;
+    let (_, schema, applied) = a.db.migrated().await?;
     Ok(match applied.as_slice() {
         [] => format!(
             "schema {} is up to date (version {})",

@@ -7,6 +7,7 @@ pub mod load_cmd;
 pub mod migrate;
 pub mod openapi;
 pub mod serve;
+pub mod token;
 pub mod worker;
 
 use clap::{Parser, Subcommand};
@@ -35,6 +36,9 @@ pub enum Command {
     Migrate(migrate::MigrateArgs),
     /// The Bulk API (HTTP) over the job queue, with workers in the same process
     Serve(serve::ServeArgs),
+    /// Create, list and revoke the API's bearer tokens
+    #[command(subcommand)]
+    Token(token::TokenCommand),
     /// Run queued jobs (any number of workers, on any number of machines, one queue)
     Worker(worker::WorkerArgs),
     /// Generate a sample file and load it into a local PostgreSQL (starting a private one if
@@ -56,22 +60,36 @@ pub fn exit_code(result: Result<(), Failure>) -> i32 {
     }
 }
 
-/// The queue's database and schema, migrated: what `migrate`, `worker` and `serve` start
-/// with. Returns the versions it applied.
-pub async fn migrated_queue(
-    database_url: Option<&str>,
-    schema: &str,
-) -> Result<(ingest_pg::ConnectSource, ingest_queue::Schema, Vec<i32>), Failure> {
-    let schema = ingest_queue::Schema::new(schema).map_err(|e| (2, e.to_string()))?;
-    let source = match database_url {
-        Some(url) => ingest_pg::ConnectSource::Url(url.to_string()),
-        None => ingest_pg::ConnectSource::Env,
-    };
-    let mut client = ingest_pg::connect(&source)
-        .await
-        .map_err(|e| (3, e.to_string()))?;
-    let applied = ingest_queue::migrate(&mut client, &schema)
-        .await
-        .map_err(|e| (3, e.to_string()))?;
-    Ok((source, schema, applied))
+/// Where the service keeps its state: the database and the schema of the queue.
+#[derive(Debug, Clone, clap::Args)]
+pub struct QueueDb {
+    /// PostgreSQL URL (the queue and the target tables); the libpq variables PGHOST,
+    /// PGPORT, PGUSER, ... otherwise
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// Schema that holds the service's tables
+    #[arg(long, env = "INGEST_SCHEMA", default_value = "ingest")]
+    pub schema: String,
+}
+
+impl QueueDb {
+    /// The queue's database and schema, migrated: what `migrate`, `worker`, `serve` and
+    /// `token` start with. Returns the versions it applied.
+    pub async fn migrated(
+        &self,
+    ) -> Result<(ingest_pg::ConnectSource, ingest_queue::Schema, Vec<i32>), Failure> {
+        let schema = ingest_queue::Schema::new(&self.schema).map_err(|e| (2, e.to_string()))?;
+        let source = match &self.database_url {
+            Some(url) => ingest_pg::ConnectSource::Url(url.clone()),
+            None => ingest_pg::ConnectSource::Env,
+        };
+        let mut client = ingest_pg::connect(&source)
+            .await
+            .map_err(|e| (3, e.to_string()))?;
+        let applied = ingest_queue::migrate(&mut client, &schema)
+            .await
+            .map_err(|e| (3, e.to_string()))?;
+        Ok((source, schema, applied))
+    }
 }

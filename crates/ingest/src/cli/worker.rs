@@ -26,13 +26,8 @@ use crate::cli::job_request::load_request;
 A worker that dies mid-job loses its lease; after --lease seconds another worker runs the
 job again. The target table is untouched until a load commits, so nothing is doubled.")]
 pub struct WorkerArgs {
-    /// PostgreSQL URL (the queue and the target tables); PG* variables otherwise
-    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
-    pub database_url: Option<String>,
-
-    /// Schema that holds the queue
-    #[arg(long, env = "INGEST_SCHEMA", default_value = "ingest")]
-    pub schema: String,
+    #[command(flatten)]
+    pub db: crate::cli::QueueDb,
 
     /// Jobs run at once by this process (default: the number of cores)
     #[arg(long)]
@@ -57,8 +52,7 @@ struct Ctx {
 }
 
 async fn serve_jobs(a: WorkerArgs) -> Result<(), (i32, String)> {
-    let (source, schema, _) =
-        crate::cli::migrated_queue(a.database_url.as_deref(), &a.schema).await?;
+    let (source, schema, _) = a.db.migrated().await?;
     let workers = a.workers.unwrap_or_else(crate::cli::worker::default_count);
     start(source, schema, workers, Duration::from_secs(a.lease)).await?;
     let _ = tokio::signal::ctrl_c().await;

@@ -2,13 +2,14 @@
 
 use std::time::Duration;
 
-use axum::extract::{Path, State};
+use axum::extract::{Extension, Path, State};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use serde_json::Value;
 use uuid::Uuid;
 
 use super::Shared;
+use super::auth::Access;
 use super::jobs::{find, job_json};
 use crate::cli::openapi::ProblemView;
 
@@ -26,9 +27,13 @@ struct Watch {
 /// a last `end` with the final job.
 #[utoipa::path(get, path = "/v1/jobs/{id}/events", params(("id" = uuid::Uuid, Path)),
     responses((status = 200, description = "text/event-stream until the job ends", content_type = "text/event-stream"), (status = 404, body = ProblemView)))]
-pub async fn job_events(State(api): State<Shared>, Path(id): Path<String>) -> Response {
+pub async fn job_events(
+    State(api): State<Shared>,
+    Extension(access): Extension<Access>,
+    Path(id): Path<String>,
+) -> Response {
     use axum::response::sse::{Event, KeepAlive, Sse};
-    let job = match find(&api, &id).await {
+    let job = match find(&api, &access, &id).await {
         Ok((_, job)) => job,
         Err(r) => return r.into_response(),
     };

@@ -1,7 +1,7 @@
 //! Creating, reading, listing, cancelling and retrying jobs.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Extension, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use ingest_pg::ConnectSource;
@@ -10,6 +10,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use super::auth::Access;
 use super::problem::{Problem, client, internal, internal_problem, problem, problem_of};
 use super::{Api, Shared};
 use crate::cli::job_request::load_request;
@@ -48,77 +49,24 @@ pub fn job_json(job: &Job) -> Value {
               (status = 400, body = ProblemView), (status = 409, body = ProblemView, description = "The Idempotency-Key was used with another request")))]
 pub async fn create_job(
     State(api): State<Shared>,
+    Extension(access): Extension<Access>,
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    let request: Value = match serde_json::from_slice(&body) {
-        Ok(v) => v,
-        Err(e) => {
-            return problem(
-                StatusCode::BAD_REQUEST,
-                "invalid-json",
-                &format!("the body is not JSON: {e}"),
-            );
-        }
-    };
-    let upload = request.pointer("/source/upload").and_then(Value::as_bool) == Some(true);
-    let Some(table) = request
-        .pointer("/target/table")
-        .and_then(Value::as_str)
-        .map(str::to_string)
-    else {
-        return problem(
-            StatusCode::BAD_REQUEST,
-            "invalid-job",
-            "target.table is required",
-        );
-    };
-    // The options are checked now, as the worker will read them (an upload's source is
-    // filled in when its body arrives).
-    let mut probe = request.clone();
-    if upload {
-        probe["source"] = json!({"url": "upload.csv"});
-    } else if request
-        .pointer("/source/url")
-        .and_then(Value::as_str)
-        .is_none()
-    {
-        return problem(
-            StatusCode::BAD_REQUEST,
-            "invalid-job",
-            "source needs url, or upload: true",
-        );
-    }
-    if let Err(e) = load_request(
-        &probe,
-        &ConnectSource::Env,
-        std::path::Path::new("/dev/null"),
-    ) {
-        return problem(StatusCode::BAD_REQUEST, "invalid-job", &e);
-    }
     let key = headers
         .get("idempotency-key")
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let hash =
-        hex(ring::digest::digest(&ring::digest::SHA256, request.to_string().as_bytes()).as_ref());
-    let new = NewJob {
-        kind: "load".into(),
-        payload: request,
-        target_table: Some(table),
-        awaiting_upload: upload,
-        max_attempts: 3,
-        idempotency_key: key,
-        request_hash: Some(hash.clone()),
-    };
-    let c = match client(&api).await {
-        Ok(c) => c,
-        Err(r) => return r.into_response(),
+    let (new, c) = match admit(&api, &access, &body, key).await {
+        Ok(x) => x,
+        Err(p) => return p.into_response(),
     };
     match api.queue.create(&c, &new).await {
         Ok((job, true)) => (StatusCode::CREATED, Json(job_json(&job))).into_response(),
         Ok((job, false)) => match api.queue.request_hash(&c, job.id).await {
-            Ok(Some(h)) if h == hash => (StatusCode::OK, Json(job_json(&job))).into_response(),
+            Ok(h) if h == new.request_hash => {
+                (StatusCode::OK, Json(job_json(&job))).into_response()
+            }
             Ok(_) => problem(
                 StatusCode::CONFLICT,
                 "idempotency-key-reused",
@@ -130,6 +78,82 @@ pub async fn create_job(
     }
 }
 
+/// Checks a job request (its JSON, its options as the worker will parse them, its
+/// source against the guard, its table against the caller's token) and makes the job.
+async fn admit(
+    api: &Api,
+    access: &Access,
+    body: &[u8],
+    idempotency_key: Option<String>,
+) -> Result<(NewJob, deadpool_postgres::Object), Problem> {
+    let invalid = |detail: &str| problem_of(StatusCode::BAD_REQUEST, "invalid-job", detail);
+    let request: Value = serde_json::from_slice(body).map_err(|e| {
+        problem_of(
+            StatusCode::BAD_REQUEST,
+            "invalid-json",
+            &format!("the body is not JSON: {e}"),
+        )
+    })?;
+    let upload = request.pointer("/source/upload").and_then(Value::as_bool) == Some(true);
+    let table = request
+        .pointer("/target/table")
+        .and_then(Value::as_str)
+        .ok_or_else(|| invalid("target.table is required"))?
+        .to_string();
+    // The options are checked now, as the worker will read them (an upload's source is
+    // filled in when its body arrives).
+    let url = request.pointer("/source/url").and_then(Value::as_str);
+    let mut probe = request.clone();
+    if upload {
+        probe["source"] = json!({"url": "upload.csv"});
+    } else if url.is_none() {
+        return Err(invalid("source needs url, or upload: true"));
+    }
+    load_request(
+        &probe,
+        &ConnectSource::Env,
+        std::path::Path::new("/dev/null"),
+    )
+    .map_err(|e| invalid(&e))?;
+    if let (false, Some(url)) = (upload, url) {
+        api.guard.check(url).await.map_err(|e| {
+            problem_of(
+                StatusCode::BAD_REQUEST,
+                "source-not-allowed",
+                &format!("source.url: {e}"),
+            )
+        })?;
+    }
+    let c = client(api).await?;
+    // The table as the catalog names it, for the token check and for listing by table.
+    let located = ingest_pg::catalog::locate_table(&c, &table)
+        .await
+        .map_err(internal_problem)?
+        .map(|(schema, name)| format!("{schema}.{name}"));
+    if let Access::Token(_) = access {
+        let Some(qualified) = &located else {
+            return Err(problem_of(
+                StatusCode::BAD_REQUEST,
+                "unknown-table",
+                &format!("no table {table} (create it before loading into it)"),
+            ));
+        };
+        access.check(Some(qualified))?;
+    }
+    let hash =
+        hex(ring::digest::digest(&ring::digest::SHA256, request.to_string().as_bytes()).as_ref());
+    let new = NewJob {
+        kind: "load".into(),
+        payload: request,
+        target_table: Some(located.unwrap_or(table)),
+        awaiting_upload: upload,
+        max_attempts: 3,
+        idempotency_key,
+        request_hash: Some(hash),
+    };
+    Ok((new, c))
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -139,11 +163,19 @@ fn parse_id(id: &str) -> Result<Uuid, Problem> {
         .map_err(|_| problem_of(StatusCode::NOT_FOUND, "job-not-found", "no such job"))
 }
 
-pub async fn find(api: &Api, id: &str) -> Result<(deadpool_postgres::Object, Job), Problem> {
+/// The job `id`, if it exists and the caller may see it (403 for another table's job).
+pub async fn find(
+    api: &Api,
+    access: &Access,
+    id: &str,
+) -> Result<(deadpool_postgres::Object, Job), Problem> {
     let id = parse_id(id)?;
     let c = client(api).await?;
     match api.queue.get(&c, id).await {
-        Ok(Some(job)) => Ok((c, job)),
+        Ok(Some(job)) => {
+            access.check(job.target_table.as_deref())?;
+            Ok((c, job))
+        }
         Ok(None) => Err(problem_of(
             StatusCode::NOT_FOUND,
             "job-not-found",
@@ -154,8 +186,12 @@ pub async fn find(api: &Api, id: &str) -> Result<(deadpool_postgres::Object, Job
 }
 
 #[utoipa::path(get, path = "/v1/jobs/{id}", params(("id" = uuid::Uuid, Path)), responses((status = 200, body = JobView), (status = 404, body = ProblemView)))]
-pub async fn get_job(State(api): State<Shared>, Path(id): Path<String>) -> Response {
-    match find(&api, &id).await {
+pub async fn get_job(
+    State(api): State<Shared>,
+    Extension(access): Extension<Access>,
+    Path(id): Path<String>,
+) -> Response {
+    match find(&api, &access, &id).await {
         Ok((_, job)) => Json(job_json(&job)).into_response(),
         Err(r) => r.into_response(),
     }
@@ -163,8 +199,12 @@ pub async fn get_job(State(api): State<Shared>, Path(id): Path<String>) -> Respo
 
 #[utoipa::path(post, path = "/v1/jobs/{id}/cancel", params(("id" = uuid::Uuid, Path)),
     responses((status = 202, body = JobView, description = "Cancelled, or asked to stop (a running load rolls back)"), (status = 404, body = ProblemView), (status = 409, body = ProblemView)))]
-pub async fn cancel_job(State(api): State<Shared>, Path(id): Path<String>) -> Response {
-    let (c, job) = match find(&api, &id).await {
+pub async fn cancel_job(
+    State(api): State<Shared>,
+    Extension(access): Extension<Access>,
+    Path(id): Path<String>,
+) -> Response {
+    let (c, job) = match find(&api, &access, &id).await {
         Ok(x) => x,
         Err(r) => return r.into_response(),
     };
@@ -184,8 +224,12 @@ pub async fn cancel_job(State(api): State<Shared>, Path(id): Path<String>) -> Re
 
 #[utoipa::path(post, path = "/v1/jobs/{id}/retry", params(("id" = uuid::Uuid, Path)),
     responses((status = 202, body = JobView, description = "Queued again"), (status = 404, body = ProblemView), (status = 409, body = ProblemView)))]
-pub async fn retry_job(State(api): State<Shared>, Path(id): Path<String>) -> Response {
-    let (c, job) = match find(&api, &id).await {
+pub async fn retry_job(
+    State(api): State<Shared>,
+    Extension(access): Extension<Access>,
+    Path(id): Path<String>,
+) -> Response {
+    let (c, job) = match find(&api, &access, &id).await {
         Ok(x) => x,
         Err(r) => return r.into_response(),
     };
@@ -216,7 +260,11 @@ pub struct ListQuery {
 /// Jobs, newest first, a page at a time.
 #[utoipa::path(get, path = "/v1/jobs", params(("state" = Option<String>, Query), ("table" = Option<String>, Query), ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = JobList)))]
-pub async fn list_jobs(State(api): State<Shared>, Query(q): Query<ListQuery>) -> Response {
+pub async fn list_jobs(
+    State(api): State<Shared>,
+    Extension(access): Extension<Access>,
+    Query(q): Query<ListQuery>,
+) -> Response {
     let c = match client(&api).await {
         Ok(c) => c,
         Err(r) => return r.into_response(),
@@ -240,7 +288,14 @@ pub async fn list_jobs(State(api): State<Shared>, Query(q): Query<ListQuery>) ->
     };
     let jobs = match api
         .queue
-        .list(&c, q.state.as_deref(), q.table.as_deref(), after, limit)
+        .list(
+            &c,
+            q.state.as_deref(),
+            q.table.as_deref(),
+            access.visible(),
+            after,
+            limit,
+        )
         .await
     {
         Ok(jobs) => jobs,

@@ -3,11 +3,13 @@
 //! Errors are `application/problem+json` (RFC 9457) with a stable `type`; the details of
 //! a server-side failure are logged, never sent.
 
+pub mod auth;
 pub mod events;
 pub mod health;
 pub mod jobs;
 mod problem;
 pub mod rejects;
+pub mod source_guard;
 pub mod upload;
 
 use std::net::SocketAddr;
@@ -19,7 +21,7 @@ use axum::Router;
 use axum::http::{StatusCode, header};
 use axum::routing::{get, post, put};
 use clap::Args;
-use ingest_queue::Queue;
+use ingest_queue::{Queue, Tokens};
 use utoipa::OpenApi;
 
 use crate::cli::openapi::ApiDoc;
@@ -32,13 +34,8 @@ use problem::problem;
   curl -X POST localhost:8080/v1/jobs -H 'content-type: application/json' \\
     -d '{\"source\":{\"url\":\"s3://landing/in/orders.csv\"},\"target\":{\"table\":\"public.orders\",\"key\":[\"id\"]},\"mode\":\"upsert\"}'")]
 pub struct ServeArgs {
-    /// PostgreSQL URL (the queue and the target tables); PG* variables otherwise
-    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
-    pub database_url: Option<String>,
-
-    /// Schema that holds the queue
-    #[arg(long, env = "INGEST_SCHEMA", default_value = "ingest")]
-    pub schema: String,
+    #[command(flatten)]
+    pub db: crate::cli::QueueDb,
 
     /// Address to listen on; anything but loopback will require API tokens
     #[arg(long, env = "INGEST_BIND", default_value = "127.0.0.1")]
@@ -55,6 +52,16 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 30)]
     pub lease: u64,
 
+    /// A host (name or address) that job URLs may fetch from even though it is on a
+    /// private network; repeat or separate with commas
+    #[arg(long = "allow-host", env = "INGEST_ALLOW_HOSTS", value_delimiter = ',')]
+    pub allow_hosts: Vec<String>,
+
+    /// A directory whose files jobs may load by path or file:// URL; repeat or separate
+    /// with commas (none by default: jobs upload files or name them in a bucket)
+    #[arg(long = "file-root", env = "INGEST_FILE_ROOTS", value_delimiter = ',')]
+    pub file_roots: Vec<PathBuf>,
+
     /// Where uploaded files are kept until their job has run
     #[arg(long, env = "INGEST_DATA_DIR", default_value = ".ingest/data")]
     pub data_dir: PathBuf,
@@ -64,6 +71,10 @@ pub struct Api {
     pub pool: deadpool_postgres::Pool,
     pub queue: Queue,
     pub uploads: PathBuf,
+    pub tokens: Tokens,
+    pub guard: source_guard::SourceGuard,
+    /// Listening beyond loopback: a token is always required.
+    pub public: bool,
 }
 
 type Shared = Arc<Api>;
@@ -76,17 +87,28 @@ async fn serve(a: ServeArgs) -> Result<(), (i32, String)> {
     let addr: SocketAddr = format!("{}:{}", a.bind, a.port)
         .parse()
         .map_err(|e| (2, format!("--bind {}: {e}", a.bind)))?;
-    if !addr.ip().is_loopback() {
-        return Err((
-            2,
-            format!(
-                "--bind {}: API tokens are not implemented yet, so the API listens on loopback only",
-                a.bind
-            ),
-        ));
+    let (source, schema, _) = a.db.migrated().await?;
+    let tokens = Tokens::new(&schema);
+    let public = !addr.ip().is_loopback();
+    if public {
+        let c = ingest_pg::connect(&source)
+            .await
+            .map_err(|e| (3, e.to_string()))?;
+        if !tokens
+            .any_active(&c)
+            .await
+            .map_err(|e| (3, e.to_string()))?
+        {
+            return Err((
+                2,
+                format!(
+                    "--bind {}: beyond loopback the API needs tokens, and there are none; \
+                     create one first: ingest token create --name etl --tables 'public.orders'",
+                    a.bind
+                ),
+            ));
+        }
     }
-    let (source, schema, _) =
-        crate::cli::migrated_queue(a.database_url.as_deref(), &a.schema).await?;
     let config = ingest_pg::connect_config(&source).map_err(|e| (2, e.to_string()))?;
     let manager = deadpool_postgres::Manager::new(config, tokio_postgres::NoTls);
     let pool = deadpool_postgres::Pool::builder(manager)
@@ -111,6 +133,12 @@ async fn serve(a: ServeArgs) -> Result<(), (i32, String)> {
         pool,
         queue: Queue::new(schema),
         uploads,
+        tokens,
+        public,
+        guard: source_guard::SourceGuard {
+            allow_hosts: a.allow_hosts,
+            file_roots: a.file_roots,
+        },
     });
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -138,13 +166,20 @@ fn router(api: Shared) -> Router {
         )
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
-        .route("/v1/jobs", post(jobs::create_job).get(jobs::list_jobs))
-        .route("/v1/jobs/{id}", get(jobs::get_job))
-        .route("/v1/jobs/{id}/data", put(upload::upload))
-        .route("/v1/jobs/{id}/errors", get(rejects::job_errors))
-        .route("/v1/jobs/{id}/events", get(events::job_events))
-        .route("/v1/jobs/{id}/cancel", post(jobs::cancel_job))
-        .route("/v1/jobs/{id}/retry", post(jobs::retry_job))
+        .merge(
+            Router::new()
+                .route("/v1/jobs", post(jobs::create_job).get(jobs::list_jobs))
+                .route("/v1/jobs/{id}", get(jobs::get_job))
+                .route("/v1/jobs/{id}/data", put(upload::upload))
+                .route("/v1/jobs/{id}/errors", get(rejects::job_errors))
+                .route("/v1/jobs/{id}/events", get(events::job_events))
+                .route("/v1/jobs/{id}/cancel", post(jobs::cancel_job))
+                .route("/v1/jobs/{id}/retry", post(jobs::retry_job))
+                .route_layer(axum::middleware::from_fn_with_state(
+                    api.clone(),
+                    auth::authenticate,
+                )),
+        )
         .fallback(|| async { problem(StatusCode::NOT_FOUND, "not-found", "no such endpoint") })
         .with_state(api)
 }

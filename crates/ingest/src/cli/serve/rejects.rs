@@ -1,12 +1,13 @@
 //! `GET /v1/jobs/{id}/errors`: a job's rejected rows.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Extension, Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 
 use super::Shared;
+use super::auth::Access;
 use super::jobs::find;
 use super::problem::internal;
 use crate::cli::openapi::ProblemView;
@@ -21,10 +22,11 @@ pub struct ErrorsQuery {
     responses((status = 200, description = "line, column, value, reason, file of each rejected row", content_type = "text/csv"), (status = 404, body = ProblemView)))]
 pub async fn job_errors(
     State(api): State<Shared>,
+    Extension(access): Extension<Access>,
     Path(id): Path<String>,
     Query(q): Query<ErrorsQuery>,
 ) -> Response {
-    let (c, job) = match find(&api, &id).await {
+    let (c, job) = match find(&api, &access, &id).await {
         Ok(x) => x,
         Err(r) => return r.into_response(),
     };

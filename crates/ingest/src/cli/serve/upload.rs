@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::{Extension, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
 
 use super::Shared;
+use super::auth::Access;
 use super::jobs::{find, job_json};
 use super::problem::{internal, problem};
 use crate::cli::openapi::{JobView, ProblemView};
@@ -21,11 +22,12 @@ use crate::cli::openapi::{JobView, ProblemView};
     responses((status = 202, body = JobView, description = "Stored and queued"), (status = 404, body = ProblemView), (status = 409, body = ProblemView)))]
 pub async fn upload(
     State(api): State<Shared>,
+    Extension(access): Extension<Access>,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let (c, job) = match find(&api, &id).await {
+    let (c, job) = match find(&api, &access, &id).await {
         Ok(x) => x,
         Err(r) => return r.into_response(),
     };

@@ -1,0 +1,118 @@
+//! Who is calling: with no token in force and the API on loopback, any local caller; once a
+//! token exists (or the API listens beyond loopback) every `/v1` request must bear one,
+//! and may touch only the tables the token allows.
+
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use ingest_queue::{Grant, TablePatterns};
+
+use super::Shared;
+use super::problem::{Problem, client, internal_problem, problem_of};
+
+/// The caller's rights, put in each request's extensions by [`authenticate`].
+#[derive(Debug, Clone)]
+pub enum Access {
+    /// No token in force, loopback only: everything.
+    Open,
+    Token(Grant),
+}
+
+impl Access {
+    /// Whether the caller may touch `table` (`schema.table` as the catalog names it).
+    pub fn allows(&self, table: &str) -> bool {
+        match self {
+            Access::Open => true,
+            Access::Token(grant) => grant.tables.allows(table),
+        }
+    }
+
+    /// The tables whose jobs the caller may list (None: all).
+    pub fn visible(&self) -> Option<&TablePatterns> {
+        match self {
+            Access::Open => None,
+            Access::Token(grant) => Some(&grant.tables),
+        }
+    }
+
+    /// A 403 unless the caller may touch `table`.
+    pub fn check(&self, table: Option<&str>) -> Result<(), Problem> {
+        match (self, table) {
+            (Access::Open, _) => Ok(()),
+            (Access::Token(_), Some(t)) if self.allows(t) => Ok(()),
+            (Access::Token(grant), t) => Err(problem_of(
+                StatusCode::FORBIDDEN,
+                "table-not-allowed",
+                &format!(
+                    "token {:?} may not touch {}",
+                    grant.name,
+                    t.unwrap_or("this job's table")
+                ),
+            )),
+        }
+    }
+}
+
+/// Middleware: reads `Authorization: Bearer ...` and records the caller's [`Access`].
+pub async fn authenticate(State(api): State<Shared>, mut req: Request, next: Next) -> Response {
+    // The header is copied out: a request (its body) cannot be held across an await.
+    let authorization = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .map(|v| v.to_str().unwrap_or("").to_string());
+    match access(&api, authorization.as_deref()).await {
+        Ok(access) => {
+            req.extensions_mut().insert(access);
+            next.run(req).await
+        }
+        Err(p) => {
+            let mut r = p.into_response();
+            if r.status() == StatusCode::UNAUTHORIZED {
+                r.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    header::HeaderValue::from_static("Bearer"),
+                );
+            }
+            r
+        }
+    }
+}
+
+async fn access(api: &super::Api, authorization: Option<&str>) -> Result<Access, Problem> {
+    let bearer = authorization.map(|v| {
+        v.strip_prefix("Bearer ")
+            .or_else(|| v.strip_prefix("bearer "))
+            .map(str::trim)
+    });
+    let c = client(api).await?;
+    match bearer {
+        Some(Some(secret)) => match api.tokens.check(&c, secret).await {
+            Ok(Some(grant)) => Ok(Access::Token(grant)),
+            Ok(None) => Err(problem_of(
+                StatusCode::UNAUTHORIZED,
+                "invalid-token",
+                "the token is unknown or revoked",
+            )),
+            Err(e) => Err(internal_problem(e)),
+        },
+        Some(None) => Err(problem_of(
+            StatusCode::UNAUTHORIZED,
+            "invalid-token",
+            "Authorization must be `Bearer <token>`",
+        )),
+        None => {
+            let required =
+                api.public || api.tokens.any_active(&c).await.map_err(internal_problem)?;
+            if required {
+                Err(problem_of(
+                    StatusCode::UNAUTHORIZED,
+                    "token-required",
+                    "this API needs `Authorization: Bearer <token>` (see `ingest token create`)",
+                ))
+            } else {
+                Ok(Access::Open)
+            }
+        }
+    }
+}
