@@ -233,16 +233,23 @@ impl Queue {
         Ok(row.and_then(|r| r.get(0)))
     }
 
-    /// An upload job's body is stored: queue it.
-    pub async fn uploaded(&self, client: &Client, id: Uuid) -> Result<bool, QueueError> {
+    /// An upload job's body is stored where `source` says (`{"url": ...}`): queue it.
+    /// False when the job was not waiting for its upload (another upload came first).
+    pub async fn uploaded(
+        &self,
+        client: &Client,
+        id: Uuid,
+        source: &Value,
+    ) -> Result<bool, QueueError> {
         let q = &self.q;
         let n = client
             .execute(
                 &format!(
-                    "UPDATE {q}.jobs SET state = 'queued', run_after = now(), updated_at = now()
+                    "UPDATE {q}.jobs SET state = 'queued', run_after = now(), updated_at = now(),
+                            payload = jsonb_set(payload, '{{source}}', $2)
                      WHERE id = $1 AND state = 'pending_upload'"
                 ),
-                &[&id],
+                &[&id, source],
             )
             .await?;
         if n == 1 {

@@ -338,8 +338,25 @@ async fn an_idempotency_key_gives_back_the_same_job() {
             .unwrap()
             .is_none()
     );
-    assert!(q.uploaded(&client, first.id).await.unwrap());
-    assert!(!q.uploaded(&client, first.id).await.unwrap(), "only once");
+    assert!(
+        q.uploaded(
+            &client,
+            first.id,
+            &serde_json::json!({"url": "s3://b/k.csv"})
+        )
+        .await
+        .unwrap()
+    );
+    assert!(
+        !q.uploaded(
+            &client,
+            first.id,
+            &serde_json::json!({"url": "s3://b/k.csv"})
+        )
+        .await
+        .unwrap(),
+        "only once"
+    );
     assert_eq!(
         q.claim(&client, "w", Duration::from_secs(60))
             .await

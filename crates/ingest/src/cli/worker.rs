@@ -12,6 +12,7 @@ use ingest::load::{self, LoadSummary};
 use ingest::progress::Progress;
 use ingest_pg::ConnectSource;
 use ingest_queue::{Heartbeat, Job, Queue, Schema};
+use object_store::ObjectStoreExt;
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 use tokio_postgres::Client;
@@ -234,13 +235,16 @@ async fn run_job(ctx: &Ctx, client: &Client, worker: &str, job: Job) {
     let stats = serde_json::to_value(&summary).unwrap_or(Value::Null);
     let result = match outcome {
         Outcome::LeaseLost => return,
-        Outcome::CancelRequested => ctx
-            .queue
-            .cancelled(client, job.id, worker)
-            .await
-            .map(|_| ()),
+        Outcome::CancelRequested => {
+            discard_upload(&job).await;
+            ctx.queue
+                .cancelled(client, job.id, worker)
+                .await
+                .map(|_| ())
+        }
         Outcome::Done(Ok(())) => {
             store_rejects(ctx, client, &job, &errors_file).await;
+            discard_upload(&job).await;
             ctx.queue
                 .succeeded(client, job.id, worker, &stats)
                 .await
@@ -268,6 +272,33 @@ async fn run_job(ctx: &Ctx, client: &Client, worker: &str, job: Job) {
         eprintln!("ingest: job {}: recording its outcome failed: {e}", job.id);
     }
     let _ = std::fs::remove_file(&errors_file);
+}
+
+/// An uploaded file is deleted once its job has no more use for it (it succeeded or was
+/// cancelled); a failed job keeps it, to be retried.
+async fn discard_upload(job: &Job) {
+    if job
+        .payload
+        .pointer("/source/upload")
+        .and_then(Value::as_bool)
+        != Some(true)
+    {
+        return;
+    }
+    let Some(url) = job.payload.pointer("/source/url").and_then(Value::as_str) else {
+        return;
+    };
+    let deleted = match ingest::load::store::object_at(url) {
+        Ok(object) => object
+            .store
+            .delete(&object.path)
+            .await
+            .map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    if let Err(e) = deleted {
+        eprintln!("ingest: job {}: deleting its upload failed: {e}", job.id);
+    }
 }
 
 /// The attempt's rejected rows into job_errors (a job's rows are replaced each attempt).

@@ -13,7 +13,7 @@ mod request;
 mod run;
 mod sent_lines;
 pub mod source;
-mod store;
+pub mod store;
 mod summary;
 pub mod transform;
 mod typed_source;

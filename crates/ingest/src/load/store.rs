@@ -214,6 +214,21 @@ pub fn resolve(source: &str, read_timeout: Duration) -> Result<Remote, StoreErro
     })
 }
 
+/// The object a URL names, to write or delete: a store URL as [`resolve`] takes it, or
+/// `file://` (an absolute path on this machine's file system).
+pub fn object_at(url: &str) -> Result<Remote, StoreError> {
+    let Some(path) = url.strip_prefix("file://") else {
+        return resolve(url, DEFAULT_READ_TIMEOUT);
+    };
+    let path =
+        ObjectPath::from_absolute_path(path).map_err(|e| StoreError::Url(format!("{url}: {e}")))?;
+    Ok(Remote {
+        store: Arc::new(object_store::local::LocalFileSystem::new()),
+        path,
+        name: url.to_string(),
+    })
+}
+
 /// `AWS_ALLOW_HTTP=true` and the like: plain http to an emulator or a local server. (The
 /// builders read these too, but the client options set here would override them.)
 fn allow_http_from_env(prefix: &str) -> bool {

@@ -6,7 +6,7 @@ use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::fixtures::free_port;
+use crate::fixtures::{free_port, python, s3_env, s3_server, s3_upload};
 use crate::support::{TestDb, database_url};
 
 struct Server {
@@ -57,11 +57,11 @@ fn json(body: &str) -> serde_json::Value {
 }
 
 fn serve(db: &TestDb, queue: &str) -> Server {
-    serve_with(db, queue, &[])
+    serve_with(db, queue, &[], &[])
 }
 
 /// `ingest serve` on a free port, its files confined to the test's directory.
-fn serve_with(db: &TestDb, queue: &str, extra: &[&str]) -> Server {
+fn serve_with(db: &TestDb, queue: &str, extra: &[&str], env: &[(&'static str, String)]) -> Server {
     let port = free_port();
     let child = Command::new(env!("CARGO_BIN_EXE_ingest"))
         .args([
@@ -79,6 +79,7 @@ fn serve_with(db: &TestDb, queue: &str, extra: &[&str]) -> Server {
         .arg("--data-dir")
         .arg(db.dir.path().join("data"))
         .env("DATABASE_URL", database_url())
+        .envs(env.iter().cloned())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -214,6 +215,11 @@ fn the_bulk_api_runs_jobs_end_to_end() {
         )),
         "10,21,30"
     );
+    // The upload is deleted once its job succeeded.
+    let left: Vec<_> = std::fs::read_dir(db.dir.path().join("data/uploads"))
+        .unwrap()
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
     // A bad file: the job fails, the table is untouched, the rejects are downloadable.
     let before = db.fingerprint(&t);
     let bad = db.file("bad.csv", "id,qty\n4,oops\n");
@@ -490,8 +496,70 @@ fn serving_beyond_loopback_needs_a_token() {
         token_cmd(&queue, &["create", "--name", "n", "--tables", "*"]).0,
         0
     );
-    let srv = serve_with(&db, &queue, &["--bind", "0.0.0.0"]);
+    let srv = serve_with(&db, &queue, &["--bind", "0.0.0.0"], &[]);
     assert_eq!(http(srv.port, "GET", "/v1/jobs", &[], b"").0, 401);
+    drop(srv);
+    db.exec(&format!("drop schema \"{queue}\" cascade"));
+}
+
+#[test]
+fn uploads_stream_into_the_configured_store() {
+    let mut db = TestDb::new("apistore");
+    let queue = format!("{}_q", db.schema);
+    db.exec("create table {s}.t (id int primary key, note text not null)");
+    let t = db.t("t");
+    let s3 = s3_server();
+    s3_upload(&s3, "ingest-up", db.dir.path(), "", &[]);
+    let env = s3_env(&s3);
+    let srv = serve_with(
+        &db,
+        &queue,
+        &["--store-url", "s3://ingest-up/uploads/"],
+        &env,
+    );
+    let p = srv.port;
+    // 12 MB: more than one part of a multipart upload.
+    let rows = 200_000;
+    let mut body = String::from("id,note\n");
+    for i in 0..rows {
+        body.push_str(&format!("{i},{:0>56}\n", i));
+    }
+    let request = format!(r#"{{"source": {{"upload": true}}, "target": {{"table": "{t}"}}}}"#);
+    let (status, _, created) = http(
+        p,
+        "POST",
+        "/v1/jobs",
+        &[("content-type", "application/json")],
+        request.as_bytes(),
+    );
+    assert_eq!(status, 201, "{created}");
+    let id = json(&created)["id"].as_str().unwrap().to_string();
+    let (status, _, queued) = http(
+        p,
+        "PUT",
+        &format!("/v1/jobs/{id}/data"),
+        &[],
+        body.as_bytes(),
+    );
+    assert_eq!(status, 202, "{queued}");
+    // The worker read it from the bucket, by the URL the job now names.
+    assert_eq!(
+        json(&queued)["source"]["url"].as_str(),
+        Some(format!("s3://ingest-up/uploads/{id}.csv").as_str())
+    );
+    let done = wait_end(p, &id);
+    assert_eq!(done["state"], "succeeded", "{done}");
+    assert_eq!(
+        db.value(&format!("select count(*) || ' ' || max(id) from {t}")),
+        format!("{rows} {}", rows - 1)
+    );
+    // And the object is gone once the job succeeded.
+    let listed = Command::new(python())
+        .args(["-c", "import boto3; print(boto3.client('s3').list_objects_v2(Bucket='ingest-up').get('KeyCount'))"])
+        .envs(env.iter().cloned())
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&listed.stdout).trim(), "0");
     drop(srv);
     db.exec(&format!("drop schema \"{queue}\" cascade"));
 }

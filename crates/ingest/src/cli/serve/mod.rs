@@ -62,7 +62,13 @@ pub struct ServeArgs {
     #[arg(long = "file-root", env = "INGEST_FILE_ROOTS", value_delimiter = ',')]
     pub file_roots: Vec<PathBuf>,
 
-    /// Where uploaded files are kept until their job has run
+    /// Where uploaded files go, as a store URL (`s3://bucket/ingest/uploads`, `az://...`,
+    /// `file:///srv/ingest`): workers on other machines read them from there. Default:
+    /// `uploads/` under --data-dir, for workers on this machine
+    #[arg(long, env = "INGEST_STORE_URL")]
+    pub store_url: Option<String>,
+
+    /// Local state: uploaded files when there is no --store-url
     #[arg(long, env = "INGEST_DATA_DIR", default_value = ".ingest/data")]
     pub data_dir: PathBuf,
 }
@@ -70,7 +76,8 @@ pub struct ServeArgs {
 pub struct Api {
     pub pool: deadpool_postgres::Pool,
     pub queue: Queue,
-    pub uploads: PathBuf,
+    /// The store URL uploads are written under (no trailing slash).
+    pub uploads: String,
     pub tokens: Tokens,
     pub guard: source_guard::SourceGuard,
     /// Listening beyond loopback: a token is always required.
@@ -115,10 +122,20 @@ async fn serve(a: ServeArgs) -> Result<(), (i32, String)> {
         .max_size(16)
         .build()
         .map_err(|e| (2, e.to_string()))?;
-    let uploads = a.data_dir.join("uploads");
-    std::fs::create_dir_all(&uploads)
-        .map_err(|e| (2, format!("--data-dir {}: {e}", a.data_dir.display())))?;
-    let uploads = std::fs::canonicalize(&uploads).map_err(|e| (2, e.to_string()))?;
+    let uploads = match &a.store_url {
+        Some(url) => {
+            ingest::load::store::object_at(&format!("{}/probe", url.trim_end_matches('/')))
+                .map_err(|e| (2, format!("--store-url: {e}")))?;
+            url.trim_end_matches('/').to_string()
+        }
+        None => {
+            let dir = a.data_dir.join("uploads");
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| (2, format!("--data-dir {}: {e}", a.data_dir.display())))?;
+            let dir = std::fs::canonicalize(&dir).map_err(|e| (2, e.to_string()))?;
+            format!("file://{}", dir.display())
+        }
+    };
     let workers = a.workers.unwrap_or_else(crate::cli::worker::default_count);
     if workers > 0 {
         crate::cli::worker::start(

@@ -6,14 +6,16 @@ use axum::extract::{Extension, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
+use ingest::load::store;
 use ingest_queue::JobState;
+use object_store::buffered::BufWriter;
 use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
 
 use super::Shared;
 use super::auth::Access;
 use super::jobs::{find, job_json};
-use super::problem::{internal, problem};
+use super::problem::{Problem, internal, internal_problem, problem, problem_of};
 use crate::cli::openapi::{JobView, ProblemView};
 
 /// Streams an upload job's body to a file, then queues the job.
@@ -56,44 +58,66 @@ pub async fn upload(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.eq_ignore_ascii_case("gzip"));
     let name = format!("{}.{format}{}", job.id, if gzip { ".gz" } else { "" });
-    let path = api.uploads.join(name);
-    let written = async {
-        let mut file = tokio::fs::File::create(&path).await?;
-        let mut stream = body.into_data_stream();
-        while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(std::io::Error::other)?;
-            file.write_all(&chunk).await?;
-        }
-        file.flush().await?;
-        Ok::<_, std::io::Error>(())
+    let url = format!("{}/{name}", api.uploads);
+    if let Err(p) = store_body(&url, body).await {
+        return p.into_response();
     }
-    .await;
-    if let Err(e) = written {
-        let _ = tokio::fs::remove_file(&path).await;
-        return problem(
-            StatusCode::BAD_REQUEST,
-            "upload-failed",
-            &format!("the body could not be stored: {e}"),
-        );
-    }
-    let mut payload = job.payload.clone();
-    payload["source"] = json!({"url": path.display().to_string(), "upload": true});
-    let q = api.queue.schema().quoted();
-    if let Err(e) = c
-        .execute(
-            &format!("UPDATE {q}.jobs SET payload = $2 WHERE id = $1"),
-            &[&job.id, &payload],
-        )
-        .await
-    {
-        return internal(e);
-    }
-    match api.queue.uploaded(&c, job.id).await {
-        Ok(_) => match api.queue.get(&c, job.id).await {
+    let source = json!({"url": url, "upload": true});
+    match api.queue.uploaded(&c, job.id, &source).await {
+        Ok(true) => match api.queue.get(&c, job.id).await {
             Ok(Some(job)) => (StatusCode::ACCEPTED, Json(job_json(&job))).into_response(),
             Ok(None) => problem(StatusCode::NOT_FOUND, "job-not-found", "no such job"),
             Err(e) => internal(e),
         },
+        // Another upload for this job finished first, under the same name.
+        Ok(false) => problem(
+            StatusCode::CONFLICT,
+            "not-awaiting-upload",
+            "the job's file arrived by another request",
+        ),
         Err(e) => internal(e),
     }
+}
+
+/// Streams `body` into the object `url` (multipart to a bucket, a temporary file renamed
+/// at the end on a local disk), so a half-sent body never appears under its name.
+async fn store_body(url: &str, body: Body) -> Result<(), Problem> {
+    let object = store::object_at(url).map_err(internal_problem)?;
+    let mut writer = BufWriter::new(object.store, object.path);
+    let mut stream = body.into_data_stream();
+    let mut failure = None;
+    while let Some(chunk) = stream.next().await {
+        let written = match chunk {
+            Ok(chunk) => writer.write_all(&chunk).await,
+            Err(e) => {
+                failure = Some(problem_of(
+                    StatusCode::BAD_REQUEST,
+                    "upload-failed",
+                    &format!("the body could not be read: {e}"),
+                ));
+                break;
+            }
+        };
+        if let Err(e) = written {
+            failure = Some(store_unavailable(url, e));
+            break;
+        }
+    }
+    if failure.is_none() {
+        match writer.shutdown().await {
+            Ok(()) => return Ok(()),
+            Err(e) => failure = Some(store_unavailable(url, e)),
+        }
+    }
+    let _ = writer.abort().await;
+    Err(failure.unwrap_or_else(|| internal_problem("upload failed")))
+}
+
+fn store_unavailable(url: &str, e: impl std::fmt::Display) -> Problem {
+    eprintln!("ingest: storing an upload at {}: {e}", store::redacted(url));
+    problem_of(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "store-unavailable",
+        "the upload could not be stored; try again",
+    )
 }
