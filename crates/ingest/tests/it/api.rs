@@ -44,12 +44,34 @@ fn http(
     s.read_to_end(&mut out).unwrap();
     let text = String::from_utf8_lossy(&out).to_string();
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(body)
+    } else {
+        body.to_string()
+    };
     let status = head
         .split(' ')
         .nth(1)
         .and_then(|c| c.parse().ok())
         .unwrap_or(0);
-    (status, head.to_string(), body.to_string())
+    (status, head.to_string(), body)
+}
+
+/// A chunked body's content: `size\r\ndata\r\n` until a chunk of size 0.
+fn dechunk(mut rest: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, after)) = rest.split_once("\r\n") {
+        let size = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if size == 0 || after.len() < size {
+            break;
+        }
+        out.push_str(&after[..size]);
+        rest = after[size..].trim_start_matches("\r\n");
+    }
+    out
 }
 
 fn json(body: &str) -> serde_json::Value {
@@ -240,6 +262,27 @@ fn the_bulk_api_runs_jobs_end_to_end() {
     );
     assert_eq!(status, 200);
     assert!(csv.contains("2,qty,oops,"), "{csv}");
+    let (_, _, nd) = http(
+        p,
+        "GET",
+        &format!("/v1/jobs/{bad_id}/errors?format=ndjson"),
+        &[],
+        b"",
+    );
+    let first = json(nd.lines().next().unwrap_or(""));
+    assert_eq!(
+        (first["line"].as_i64(), first["value"].as_str()),
+        (Some(2), Some("oops"))
+    );
+    let status = http(
+        p,
+        "GET",
+        &format!("/v1/jobs/{bad_id}/errors?format=xml"),
+        &[],
+        b"",
+    )
+    .0;
+    assert_eq!(status, 400);
     // Errors are problems with a stable type.
     let (status, _, body) = http(
         p,
@@ -300,6 +343,15 @@ fn the_bulk_api_runs_jobs_end_to_end() {
     );
     assert!(
         metrics.contains("ingest_jobs{state=\"failed\"} 1"),
+        "{metrics}"
+    );
+    // Three jobs ran: each is counted in the histogram, in a bucket up to 10 s.
+    assert!(
+        metrics.contains("ingest_job_duration_seconds_count 3"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("ingest_job_duration_seconds_bucket{le=\"10\"} 3"),
         "{metrics}"
     );
     drop(srv);

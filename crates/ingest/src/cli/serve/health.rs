@@ -31,7 +31,11 @@ pub async fn readyz(State(api): State<Shared>) -> Response {
     }
 }
 
-/// Prometheus text: jobs by state, rows and bytes loaded, queue depth and age.
+/// Upper bounds of the job duration histogram's buckets, in seconds.
+const DURATION_BUCKETS: [f64; 10] = [0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0];
+
+/// Prometheus text: jobs by state, rows and bytes loaded, queue depth and age, and
+/// a histogram of job durations.
 #[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text", content_type = "text/plain")))]
 pub async fn metrics(State(api): State<Shared>) -> Response {
     let c = match client(&api).await {
@@ -56,7 +60,23 @@ pub async fn metrics(State(api): State<Shared>) -> Response {
             &[],
         )
         .await;
-    let (Ok(by_state), Ok(totals)) = (by_state, totals) else {
+    let durations = c
+        .query_one(
+            &format!(
+                "SELECT ARRAY[{}]::bigint[], count(*), coalesce(sum(d), 0)::float8
+                 FROM (SELECT extract(epoch FROM finished_at - started_at)::float8 AS d
+                       FROM {schema}.jobs
+                       WHERE finished_at IS NOT NULL AND started_at IS NOT NULL) AS done",
+                DURATION_BUCKETS
+                    .iter()
+                    .map(|b| format!("count(*) FILTER (WHERE d <= {b})"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            &[],
+        )
+        .await;
+    let (Ok(by_state), Ok(totals), Ok(durations)) = (by_state, totals, durations) else {
         return problem(
             StatusCode::SERVICE_UNAVAILABLE,
             "database-unavailable",
@@ -88,6 +108,21 @@ pub async fn metrics(State(api): State<Shared>) -> Response {
          # HELP ingest_queue_oldest_seconds Age of the oldest queued job.\n# TYPE ingest_queue_oldest_seconds gauge\ningest_queue_oldest_seconds {age}\n\
          # HELP ingest_rows_loaded_total Rows inserted or updated by finished jobs.\n# TYPE ingest_rows_loaded_total counter\ningest_rows_loaded_total {rows}\n\
          # HELP ingest_bytes_read_total Bytes read by finished jobs.\n# TYPE ingest_bytes_read_total counter\ningest_bytes_read_total {bytes}\n"
+    ));
+    let (counts, n, sum): (Vec<i64>, i64, f64) =
+        (durations.get(0), durations.get(1), durations.get(2));
+    out.push_str(
+        "# HELP ingest_job_duration_seconds From a job's start to its end, for finished jobs.\n\
+         # TYPE ingest_job_duration_seconds histogram\n",
+    );
+    for (le, count) in DURATION_BUCKETS.iter().zip(&counts) {
+        out.push_str(&format!(
+            "ingest_job_duration_seconds_bucket{{le=\"{le}\"}} {count}\n"
+        ));
+    }
+    out.push_str(&format!(
+        "ingest_job_duration_seconds_bucket{{le=\"+Inf\"}} {n}\n\
+         ingest_job_duration_seconds_sum {sum}\ningest_job_duration_seconds_count {n}\n"
     ));
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
 }

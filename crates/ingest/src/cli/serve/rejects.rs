@@ -1,15 +1,19 @@
 //! `GET /v1/jobs/{id}/errors`: a job's rejected rows.
 
+use axum::body::Body;
 use axum::extract::{Extension, Path, Query, State};
-use axum::http::header;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use futures_util::StreamExt;
 use serde::Deserialize;
 use serde_json::json;
+use tokio_postgres::Row;
 
 use super::Shared;
 use super::auth::Access;
 use super::jobs::find;
-use super::problem::internal;
+use super::problem::{internal, problem};
 use crate::cli::openapi::ProblemView;
 
 #[derive(Deserialize)]
@@ -30,50 +34,78 @@ pub async fn job_errors(
         Ok(x) => x,
         Err(r) => return r.into_response(),
     };
+    let format = match q.format.as_deref() {
+        None | Some("csv") => Format::Csv,
+        Some("ndjson") => Format::Ndjson,
+        Some(other) => {
+            return problem(
+                StatusCode::BAD_REQUEST,
+                "invalid-format",
+                &format!("format {other:?}: csv or ndjson"),
+            );
+        }
+    };
     let schema = api.queue.schema().quoted();
-    let rows = match c
-        .query(
-            &format!("SELECT line, column_name, value, reason, file FROM {schema}.job_errors WHERE job_id = $1 ORDER BY seq"),
-            &[&job.id],
-        )
-        .await
-    {
+    let sql = format!(
+        "SELECT line, column_name, value, reason, file FROM {schema}.job_errors
+         WHERE job_id = $1 ORDER BY seq"
+    );
+    // Streamed a thousand rows at a time: a job may have rejected millions.
+    let rows = match c.query_raw(&sql, [&job.id]).await {
         Ok(rows) => rows,
         Err(e) => return internal(e),
     };
-    let ndjson = q.format.as_deref() == Some("ndjson");
-    let mut out = Vec::new();
-    if ndjson {
-        for r in &rows {
-            let v = json!({"line": r.get::<_, i64>(0), "column": r.get::<_, Option<String>>(1),
-                "value": r.get::<_, Option<String>>(2), "reason": r.get::<_, String>(3), "file": r.get::<_, Option<String>>(4)});
-            out.extend_from_slice(v.to_string().as_bytes());
-            out.push(b'\n');
-        }
-    } else {
-        let mut w = csv::Writer::from_writer(&mut out);
-        let _ = w.write_record(["line", "column", "value", "reason", "file"]);
-        for r in &rows {
-            let line = r.get::<_, i64>(0).to_string();
-            let col: Option<String> = r.get(1);
-            let val: Option<String> = r.get(2);
-            let reason: String = r.get(3);
-            let file: Option<String> = r.get(4);
-            let _ = w.write_record([
-                line.as_str(),
-                col.as_deref().unwrap_or(""),
-                val.as_deref().unwrap_or(""),
-                reason.as_str(),
-                file.as_deref().unwrap_or(""),
-            ]);
-        }
-        let _ = w.flush();
-        drop(w);
-    }
-    let content_type = if ndjson {
-        "application/x-ndjson"
-    } else {
-        "text/csv; charset=utf-8"
+    let head = match format {
+        Format::Csv => Some(Ok(Bytes::from_static(b"line,column,value,reason,file\n"))),
+        Format::Ndjson => None,
     };
-    ([(header::CONTENT_TYPE, content_type)], out).into_response()
+    let body = futures_util::stream::iter(head).chain(rows.chunks(1000).map(move |chunk| {
+        // The pooled connection stays checked out while its rows stream.
+        let _connection = &c;
+        chunk
+            .into_iter()
+            .collect::<Result<Vec<_>, _>>()
+            .map(|rows| encode(&rows, format))
+            .map_err(std::io::Error::other)
+    }));
+    let content_type = match format {
+        Format::Csv => "text/csv; charset=utf-8",
+        Format::Ndjson => "application/x-ndjson",
+    };
+    (
+        [(header::CONTENT_TYPE, content_type)],
+        Body::from_stream(body),
+    )
+        .into_response()
+}
+
+#[derive(Clone, Copy)]
+enum Format {
+    Csv,
+    Ndjson,
+}
+
+fn encode(rows: &[Row], format: Format) -> Bytes {
+    let mut out = Vec::with_capacity(rows.len() * 64);
+    match format {
+        Format::Ndjson => {
+            for r in rows {
+                let v = json!({"line": r.get::<_, i64>(0), "column": r.get::<_, Option<String>>(1),
+                    "value": r.get::<_, Option<String>>(2), "reason": r.get::<_, String>(3),
+                    "file": r.get::<_, Option<String>>(4)});
+                out.extend_from_slice(v.to_string().as_bytes());
+                out.push(b'\n');
+            }
+        }
+        Format::Csv => {
+            let mut w = csv::Writer::from_writer(&mut out);
+            for r in rows {
+                let line = r.get::<_, i64>(0).to_string();
+                let text = |i: usize| r.get::<_, Option<String>>(i).unwrap_or_default();
+                let _ = w.write_record([line, text(1), text(2), text(3), text(4)]);
+            }
+            let _ = w.flush();
+        }
+    }
+    Bytes::from(out)
 }
