@@ -16,6 +16,11 @@ async fn main() -> ExitCode {
         cli::Command::Worker(w) => cli::worker::run(w).await,
         cli::Command::Serve(s) => cli::serve::run(s).await,
         cli::Command::Token(t) => cli::token::run(t).await,
+        cli::Command::Submit(a) => cli::client::submit(*a).await,
+        cli::Command::Status(a) => cli::client::status(a).await,
+        cli::Command::Wait(a) => cli::client::wait(a).await,
+        cli::Command::Cancel(a) => cli::client::cancel(a).await,
+        cli::Command::Errors(a) => cli::client::errors(a).await,
     };
     ExitCode::from(code as u8)
 }

@@ -1,5 +1,6 @@
 //! Command-line arguments.
 
+pub mod client;
 pub mod demo;
 pub mod job_request;
 pub mod load_args;
@@ -36,6 +37,16 @@ pub enum Command {
     Migrate(migrate::MigrateArgs),
     /// The Bulk API (HTTP) over the job queue, with workers in the same process
     Serve(serve::ServeArgs),
+    /// Send a file or a URL to the Bulk API as a job (`--wait` to follow it to its end)
+    Submit(Box<client::SubmitArgs>),
+    /// A job's state, progress and statistics, as JSON
+    Status(client::JobArgs),
+    /// Wait for a job to end; print it as JSON (exit 1 if it failed)
+    Wait(client::JobArgs),
+    /// Cancel a job (a running load rolls back: the table is untouched)
+    Cancel(client::JobArgs),
+    /// A job's rejected rows, as CSV or NDJSON
+    Errors(client::ErrorsArgs),
     /// Create, list and revoke the API's bearer tokens
     #[command(subcommand)]
     Token(token::TokenCommand),

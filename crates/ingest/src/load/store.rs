@@ -262,7 +262,7 @@ fn percent_decode(s: &str) -> String {
 }
 
 /// rustls needs one crypto provider for the process: ring (aws-lc-rs is not built).
-fn install_crypto_provider() {
+pub fn install_crypto_provider() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         let _ = rustls::crypto::ring::default_provider().install_default();

@@ -615,3 +615,120 @@ fn uploads_stream_into_the_configured_store() {
     drop(srv);
     db.exec(&format!("drop schema \"{queue}\" cascade"));
 }
+
+/// `ingest <args>` against the API at `port`: (exit code, stdout, stderr).
+fn client(port: u16, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_ingest"))
+        .args(args)
+        .env("INGEST_API_URL", format!("http://127.0.0.1:{port}"))
+        .env_remove("INGEST_TOKEN")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+#[test]
+fn the_command_line_client_submits_follows_and_downloads() {
+    let mut db = TestDb::new("apicli");
+    let queue = format!("{}_q", db.schema);
+    db.exec("create table {s}.t (id int primary key, qty int not null, price numeric(10,2))");
+    let t = db.t("t");
+    let srv = serve(&db, &queue);
+    let p = srv.port;
+    // A Brazilian file, compressed: uploaded as gzip, and as zstd (told by an option).
+    let csv = db.file("in.csv", "id;qty;price\n1;10;1,50\n2;20;2,25\n");
+    let status = Command::new("gzip").arg("-k").arg(&csv).status().unwrap();
+    assert!(status.success());
+    let gz = format!("{}.gz", csv.display());
+    let (code, out, err) = client(
+        p,
+        &[
+            "submit",
+            &gz,
+            "--into",
+            &t,
+            "--key",
+            "id",
+            "--mode",
+            "upsert",
+            "-o",
+            "locale=pt-BR",
+            "--wait",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let job = json(&out);
+    assert_eq!(
+        (
+            job["state"].as_str(),
+            job["stats"]["rows_inserted"].as_u64()
+        ),
+        (Some("succeeded"), Some(2))
+    );
+    let zst = db.file("more.csv", "id;qty;price\n2;21;3,00\n3;30;4,75\n");
+    let status = Command::new("zstd").arg("-q").arg(&zst).status().unwrap();
+    assert!(status.success());
+    let (code, id, err) = client(
+        p,
+        &[
+            "submit",
+            &format!("{}.zst", zst.display()),
+            "--into",
+            &t,
+            "--mode",
+            "upsert",
+            "-o",
+            "locale=pt-BR",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let id = id.trim().to_string();
+    let (code, out, err) = client(p, &["wait", &id]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(json(&out)["stats"]["rows_updated"], 1);
+    assert_eq!(
+        db.value(&format!(
+            "select string_agg(id || ':' || qty || ':' || price, ' ' order by id) from {t}"
+        )),
+        "1:10:1.50 2:21:3.00 3:30:4.75"
+    );
+    // A bad file: `wait` exits 1 with the reason; `errors` gives the rejected rows.
+    let before = db.fingerprint(&t);
+    let bad = db.file("bad.csv", "id,qty\n9,nine\n");
+    let (code, id, _) = client(p, &["submit", &bad.display().to_string(), "--into", &t]);
+    assert_eq!(code, 0);
+    let id = id.trim().to_string();
+    let (code, out, err) = client(p, &["wait", &id]);
+    assert_eq!(code, 1, "{out}");
+    assert!(err.contains("failed"), "{err}");
+    assert_eq!(db.fingerprint(&t), before);
+    let (code, rejects, _) = client(p, &["errors", &id, "--format", "ndjson"]);
+    assert_eq!(code, 0);
+    assert_eq!(json(rejects.trim())["value"], "nine");
+    let (code, out, _) = client(p, &["status", &id]);
+    assert_eq!((code, json(&out)["state"].as_str()), (0, Some("failed")));
+    // What the API refuses, the client says, with exit code 2; no API at all is 3.
+    let (code, _, err) = client(p, &["cancel", &id]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("409") && err.contains("already failed"),
+        "{err}"
+    );
+    let (code, _, err) = client(
+        p,
+        &["submit", "s3://b/x.csv", "--into", &t, "-o", "colour=red"],
+    );
+    assert_eq!(code, 2);
+    assert!(err.contains("--colour"), "{err}");
+    let (code, _, err) = client(p, &["submit", "/no/such.csv", "--into", &t]);
+    assert_eq!(code, 2);
+    assert!(err.contains("no such file"), "{err}");
+    drop(srv);
+    let (code, _, err) = client(p, &["status", &id]);
+    assert_eq!(code, 3, "{err}");
+    db.exec(&format!("drop schema \"{queue}\" cascade"));
+}
