@@ -358,19 +358,24 @@ fn the_bulk_api_runs_jobs_end_to_end() {
     db.exec(&format!("drop schema \"{queue}\" cascade"));
 }
 
-/// `ingest token ...` against the queue schema `queue`: (exit code, stdout, stderr).
-fn token_cmd(queue: &str, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_ingest"))
-        .arg("token")
-        .args(args)
-        .args(["--schema", queue])
-        .env("DATABASE_URL", database_url())
-        .output()
-        .unwrap();
+/// Runs `ingest` and gives (exit code, stdout, stderr).
+fn ingest(command: &mut Command) -> (i32, String, String) {
+    let out = command.output().unwrap();
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).trim().to_string(),
         String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+/// `ingest token ...` against the queue schema `queue`.
+fn token_cmd(queue: &str, args: &[&str]) -> (i32, String, String) {
+    ingest(
+        Command::new(env!("CARGO_BIN_EXE_ingest"))
+            .arg("token")
+            .args(args)
+            .args(["--schema", queue])
+            .env("DATABASE_URL", database_url()),
     )
 }
 
@@ -616,18 +621,13 @@ fn uploads_stream_into_the_configured_store() {
     db.exec(&format!("drop schema \"{queue}\" cascade"));
 }
 
-/// `ingest <args>` against the API at `port`: (exit code, stdout, stderr).
+/// `ingest <args>` against the API at `port`.
 fn client(port: u16, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_ingest"))
-        .args(args)
-        .env("INGEST_API_URL", format!("http://127.0.0.1:{port}"))
-        .env_remove("INGEST_TOKEN")
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).to_string(),
-        String::from_utf8_lossy(&out.stderr).to_string(),
+    ingest(
+        Command::new(env!("CARGO_BIN_EXE_ingest"))
+            .args(args)
+            .env("INGEST_API_URL", format!("http://127.0.0.1:{port}"))
+            .env_remove("INGEST_TOKEN"),
     )
 }
 
