@@ -532,6 +532,13 @@ impl Queue {
                 &[&id],
             )
             .await?;
+        // The worker running it listens, and stops at once rather than at its heartbeat.
+        client
+            .execute(
+                "SELECT pg_notify($1, 'cancel:' || $2::text)",
+                &[&self.schema.channel(), &id.to_string()],
+            )
+            .await?;
         self.get(client, id).await
     }
 

@@ -2,6 +2,7 @@
 
 use std::io::IsTerminal;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -15,6 +16,9 @@ const LOG_EVERY: Duration = Duration::from_secs(5);
 pub struct Progress {
     kind: Kind,
     state: Mutex<State>,
+    /// Set while the load's `COMMIT` is in flight: an interrupt or a cancel then can no
+    /// longer promise that nothing was written, so it lets the commit finish instead.
+    committing: AtomicBool,
 }
 
 enum Kind {
@@ -34,6 +38,15 @@ struct State {
 }
 
 impl Progress {
+    /// Whether this load is committing right now.
+    pub fn committing(&self) -> bool {
+        self.committing.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn set_committing(&self, on: bool) {
+        self.committing.store(on, Ordering::SeqCst);
+    }
+
     /// A bar when stderr is a terminal, log lines otherwise; nothing with `quiet`.
     pub fn new(quiet: bool) -> Self {
         let kind = if quiet {
@@ -49,6 +62,7 @@ impl Progress {
         let now = Instant::now();
         Progress {
             kind,
+            committing: AtomicBool::new(false),
             state: Mutex::new(State {
                 total: 0,
                 bytes: 0,

@@ -27,7 +27,7 @@ pub async fn run(args: LoadArgs) -> i32 {
             tokio::select! {
                 r = &mut run => break r,
                 _ = tokio::signal::ctrl_c() => {
-                    if load::committing() {
+                    if progress.committing() {
                         eprintln!("ingest: interrupt received while committing; letting the commit finish");
                         continue;
                     }

@@ -3,7 +3,8 @@
 //! lease by heartbeat while the load runs, stores the outcome and the rejected rows, and
 //! waits on LISTEN when there is nothing to do.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use clap::Args;
@@ -16,6 +17,7 @@ use object_store::ObjectStoreExt;
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 use tokio_postgres::Client;
+use uuid::Uuid;
 
 use crate::cli::job_request::load_request;
 
@@ -49,6 +51,8 @@ struct Ctx {
     queue: Queue,
     lease: Duration,
     wake: Notify,
+    /// The jobs running in this process, signalled when a cancel is asked for.
+    cancels: Mutex<HashMap<Uuid, Arc<Notify>>>,
     errors_dir: tempfile::TempDir,
 }
 
@@ -82,6 +86,7 @@ pub async fn start(
         queue: Queue::new(schema),
         lease: lease.max(Duration::from_secs(1)),
         wake: Notify::new(),
+        cancels: Mutex::new(HashMap::new()),
         errors_dir: tempfile::tempdir().map_err(|e| (2, e.to_string()))?,
     });
     listen(ctx.clone()).await.map_err(|e| (3, e))?;
@@ -106,33 +111,68 @@ fn hostname() -> String {
         .unwrap_or_else(|_| "worker".into())
 }
 
-/// One connection LISTENs for new jobs and wakes an idle worker per notification.
+/// One connection LISTENs for the queue's notifications: a new job wakes an idle worker;
+/// `cancel:<id>` stops that job at once if it runs here. The connection is made again
+/// whenever it drops (a database restart); meanwhile workers poll every few seconds.
 async fn listen(ctx: Arc<Ctx>) -> Result<(), String> {
+    let first = listen_once(&ctx).await?;
+    tokio::spawn(async move {
+        first.await;
+        loop {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            if let Ok(listening) = listen_once(&ctx).await {
+                // Jobs queued while nobody listened are found by the next claim.
+                ctx.wake.notify_waiters();
+                listening.await;
+            }
+        }
+    });
+    Ok(())
+}
+
+/// Connects and LISTENs; the future it returns ends when the connection does.
+async fn listen_once(ctx: &Arc<Ctx>) -> Result<impl Future<Output = ()> + use<>, String> {
     let config = ingest_pg::connect_config(&ctx.source).map_err(|e| e.to_string())?;
     let (client, mut connection) = config
         .connect(tokio_postgres::NoTls)
         .await
         .map_err(|e| e.to_string())?;
-    let channel = ctx.queue.schema().channel();
-    let listener_ctx = ctx.clone();
-    tokio::spawn(async move {
+    let router = ctx.clone();
+    let driven = tokio::spawn(async move {
         let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
         while let Some(Ok(message)) = messages.next().await {
-            if let tokio_postgres::AsyncMessage::Notification(_) = message {
-                listener_ctx.wake.notify_waiters();
+            if let tokio_postgres::AsyncMessage::Notification(n) = message {
+                router.route(n.payload());
             }
         }
     });
+    let channel = ctx.queue.schema().channel();
     client
         .batch_execute(&format!("LISTEN \"{}\"", channel.replace('"', "\"\"")))
         .await
         .map_err(|e| e.to_string())?;
-    // The client must live for the LISTEN to last.
-    tokio::spawn(async move {
+    // The client lives as long as the connection: dropping it would end the LISTEN.
+    Ok(async move {
         let _client = client;
-        std::future::pending::<()>().await
-    });
-    Ok(())
+        let _ = driven.await;
+    })
+}
+
+impl Ctx {
+    /// A notification: `cancel:<id>` for a job running here, else a new job.
+    fn route(&self, payload: &str) {
+        match payload.strip_prefix("cancel:") {
+            Some(id) => {
+                let running = Uuid::parse_str(id)
+                    .ok()
+                    .and_then(|id| self.cancels.lock().ok()?.get(&id).cloned());
+                if let Some(cancel) = running {
+                    cancel.notify_one();
+                }
+            }
+            None => self.wake.notify_waiters(),
+        }
+    }
 }
 
 /// Puts back jobs whose lease expired, every half lease.
@@ -210,6 +250,10 @@ async fn run_job(ctx: &Ctx, client: &Client, worker: &str, job: Job) {
     };
     let progress = Progress::new(true);
     let mut summary = LoadSummary::default();
+    let cancel = Arc::new(Notify::new());
+    if let Ok(mut running) = ctx.cancels.lock() {
+        running.insert(job.id, cancel.clone());
+    }
     let outcome = {
         let load = load::run(&req, &mut summary, &progress);
         tokio::pin!(load);
@@ -218,13 +262,15 @@ async fn run_job(ctx: &Ctx, client: &Client, worker: &str, job: Job) {
         loop {
             tokio::select! {
                 r = &mut load => break Outcome::Done(r),
+                // Dropping the load drops its connection: the server rolls back. Once
+                // the COMMIT is in flight, the load is let finish.
+                _ = cancel.notified(), if !progress.committing() => break Outcome::CancelRequested,
                 _ = beat.tick() => {
                     let (total, bytes, rows) = progress.snapshot();
                     let p = json!({"bytes_total": total, "bytes_read": bytes, "rows_read": rows});
                     match ctx.queue.heartbeat(client, job.id, worker, ctx.lease, &p).await {
                         Ok(Heartbeat::Held) | Err(_) => {}
-                        // Dropping the load drops its connection: the server rolls back.
-                        Ok(Heartbeat::CancelRequested) if !load::committing() => break Outcome::CancelRequested,
+                        Ok(Heartbeat::CancelRequested) if !progress.committing() => break Outcome::CancelRequested,
                         Ok(Heartbeat::CancelRequested) => {}
                         Ok(Heartbeat::Lost) => break Outcome::LeaseLost,
                     }
@@ -232,6 +278,9 @@ async fn run_job(ctx: &Ctx, client: &Client, worker: &str, job: Job) {
             }
         }
     };
+    if let Ok(mut running) = ctx.cancels.lock() {
+        running.remove(&job.id);
+    }
     let stats = serde_json::to_value(&summary).unwrap_or(Value::Null);
     let result = match outcome {
         Outcome::LeaseLost => return,

@@ -1,8 +1,6 @@
 //! Stage three: encoded batches into PostgreSQL and rejects into their sink, then the end
 //! of the load (duplicate keys, the reject limit, merge, commit).
 
-use std::sync::atomic::{AtomicBool, Ordering};
-
 use ingest_pg::{DuplicatePolicy, PgError, TableWriter};
 use tokio::sync::mpsc;
 
@@ -11,15 +9,6 @@ use crate::load::sent_lines::SentLines;
 use crate::load::transform::EncodedBatch;
 use crate::load::{LoadError, LoadRequest, LoadSummary, Reject, RejectSink};
 use crate::progress::Progress;
-
-/// Set while `COMMIT` is in flight: an interrupt then can no longer promise that nothing
-/// was written, so the CLI lets the commit finish and reports its outcome instead.
-static COMMITTING: AtomicBool = AtomicBool::new(false);
-
-/// Whether a load in this process is committing right now.
-pub fn committing() -> bool {
-    COMMITTING.load(Ordering::SeqCst)
-}
 
 /// Keys hashed client-side to prove them unique (8 bytes each: 32 MiB at most).
 const MAX_KEY_HASHES: usize = 4 << 20;
@@ -165,9 +154,9 @@ impl<'a, 'c> Delivery<'a, 'c> {
             let _ = writer.rollback().await;
             return Err(errors_file_error(req, e));
         }
-        COMMITTING.store(true, Ordering::SeqCst);
+        progress.set_committing(true);
         let committed = writer.commit().await;
-        COMMITTING.store(false, Ordering::SeqCst);
+        progress.set_committing(false);
         committed?;
         summary.rows_inserted = stats.inserted;
         summary.rows_updated = stats.updated;

@@ -18,7 +18,6 @@ mod summary;
 pub mod transform;
 mod typed_source;
 
-pub use delivery::committing;
 pub use error::LoadError;
 pub use plan::{ColumnPlan, PlanError, plan_columns};
 pub use rejects::{Reject, RejectLimit, RejectSink};
