@@ -77,7 +77,8 @@ pub async fn find_or_start(data_dir: &Path) -> anyhow::Result<Found> {
     })
 }
 
-fn start_private_cluster(dir: &Path, port: u16) -> anyhow::Result<()> {
+/// Creates (if need be) and starts a private cluster in `dir`, listening on 127.0.0.1:`port`.
+pub fn start_private_cluster(dir: &Path, port: u16) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let dir = dir.canonicalize()?;
     // PostgreSQL refuses to run as root: hand the directory to the `postgres` user.

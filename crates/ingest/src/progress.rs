@@ -19,6 +19,9 @@ pub struct Progress {
     /// Set while the load's `COMMIT` is in flight: an interrupt or a cancel then can no
     /// longer promise that nothing was written, so it lets the commit finish instead.
     committing: AtomicBool,
+    /// Cancels the load's statement on the server, for a caller that stops the load: the
+    /// server then rolls back at once instead of when it next reads from the connection.
+    cancel: Mutex<Option<tokio_postgres::CancelToken>>,
 }
 
 enum Kind {
@@ -47,6 +50,22 @@ impl Progress {
         self.committing.store(on, Ordering::SeqCst);
     }
 
+    pub(crate) fn set_cancel_token(&self, token: tokio_postgres::CancelToken) {
+        if let Ok(mut cancel) = self.cancel.lock() {
+            *cancel = Some(token);
+        }
+    }
+
+    /// Asks the server to cancel the load's running statement (before the load is
+    /// dropped: a dropped connection alone is noticed only when the server reads from it,
+    /// which a slow COPY may not do for a while, holding its locks meanwhile).
+    pub async fn cancel_server_side(&self) {
+        let token = self.cancel.lock().ok().and_then(|mut c| c.take());
+        if let Some(token) = token {
+            let _ = token.cancel_query(tokio_postgres::NoTls).await;
+        }
+    }
+
     /// A bar when stderr is a terminal, log lines otherwise; nothing with `quiet`.
     pub fn new(quiet: bool) -> Self {
         let kind = if quiet {
@@ -63,6 +82,7 @@ impl Progress {
         Progress {
             kind,
             committing: AtomicBool::new(false),
+            cancel: Mutex::new(None),
             state: Mutex::new(State {
                 total: 0,
                 bytes: 0,

@@ -31,7 +31,9 @@ pub async fn run(args: LoadArgs) -> i32 {
                         eprintln!("ingest: interrupt received while committing; letting the commit finish");
                         continue;
                     }
-                    // Leaving drops the connection: the server rolls the transaction back.
+                    // The statement is cancelled and the connection dropped: the server
+                    // rolls the transaction back.
+                    progress.cancel_server_side().await;
                     eprintln!("ingest: interrupted; nothing was written");
                     return 130;
                 }

@@ -281,6 +281,9 @@ async fn run_job(ctx: &Ctx, client: &Client, worker: &str, job: Job) {
     if let Ok(mut running) = ctx.cancels.lock() {
         running.remove(&job.id);
     }
+    if !matches!(outcome, Outcome::Done(_)) {
+        progress.cancel_server_side().await;
+    }
     let stats = serde_json::to_value(&summary).unwrap_or(Value::Null);
     let result = match outcome {
         Outcome::LeaseLost => return,

@@ -91,6 +91,7 @@ async fn load(
         sources.remove(0);
     };
     let client = ingest_pg::connect(&req.database).await?;
+    progress.set_cancel_token(client.cancel_token());
     let table = resolve_table(&client, &req.table).await?;
     summary.table = table.schema.display_name();
     summary.format = first.format.name();

@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 use crate::fixtures::{free_port, python, s3_env, s3_server, s3_upload};
 use crate::support::{TestDb, database_url};
 
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    port: u16,
+    pub port: u16,
 }
 
 impl Drop for Server {
@@ -22,7 +22,7 @@ impl Drop for Server {
 }
 
 /// One HTTP/1.1 exchange: (status, headers and body as text).
-fn http(
+pub(crate) fn http(
     port: u16,
     method: &str,
     path: &str,
@@ -74,27 +74,31 @@ fn dechunk(mut rest: &str) -> String {
     out
 }
 
-fn json(body: &str) -> serde_json::Value {
+pub(crate) fn json(body: &str) -> serde_json::Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
 }
 
-fn serve(db: &TestDb, queue: &str) -> Server {
+pub(crate) fn serve(db: &TestDb, queue: &str) -> Server {
     serve_with(db, queue, &[], &[])
 }
 
 /// `ingest serve` on a free port, its files confined to the test's directory.
-fn serve_with(db: &TestDb, queue: &str, extra: &[&str], env: &[(&'static str, String)]) -> Server {
+pub(crate) fn serve_with(
+    db: &TestDb,
+    queue: &str,
+    extra: &[&str],
+    env: &[(&'static str, String)],
+) -> Server {
     let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_ingest"))
-        .args([
-            "serve",
-            "--schema",
-            queue,
-            "--port",
-            &port.to_string(),
-            "--workers",
-            "2",
-        ])
+    let workers: &[&str] = if extra.contains(&"--workers") {
+        &[]
+    } else {
+        &["--workers", "2"]
+    };
+    let log = db.dir.path().join(format!("serve-{port}.log"));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ingest"))
+        .args(["serve", "--schema", queue, "--port", &port.to_string()])
+        .args(workers)
         .args(extra)
         .arg("--file-root")
         .arg(db.dir.path())
@@ -103,19 +107,24 @@ fn serve_with(db: &TestDb, queue: &str, extra: &[&str], env: &[(&'static str, St
         .env("DATABASE_URL", database_url())
         .envs(env.iter().cloned())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .unwrap();
-    let server = Server { child, port };
     let deadline = Instant::now() + Duration::from_secs(30);
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "ingest serve did not start");
+        if Instant::now() > deadline || child.try_wait().unwrap().is_some() {
+            let _ = child.kill();
+            panic!(
+                "ingest serve did not start: {}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+        }
         std::thread::sleep(Duration::from_millis(50));
     }
-    server
+    Server { child, port }
 }
 
-fn wait_end(port: u16, id: &str) -> serde_json::Value {
+pub(crate) fn wait_end(port: u16, id: &str) -> serde_json::Value {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let (_, _, body) = http(port, "GET", &format!("/v1/jobs/{id}"), &[], b"");

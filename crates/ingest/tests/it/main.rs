@@ -16,6 +16,7 @@ mod formats;
 mod keys;
 mod load_modes;
 mod migrate;
+mod reliability;
 mod stores;
 mod typed_values;
 mod types;
