@@ -88,6 +88,29 @@ pub struct ProblemView {
         super::serve::health::readyz,
         super::serve::health::metrics,
     ),
-    components(schemas(JobRequest, Target, JobView, JobList, ProblemView))
+    components(schemas(JobRequest, Target, JobView, JobList, ProblemView)),
+    modifiers(&BearerAuth),
+    security(("bearer" = []))
 )]
 pub struct ApiDoc;
+
+/// The bearer tokens of `ingest token create`, required on /v1 once any token exists.
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "A token from `ingest token create`; needed on /v1 once any token exists",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}

@@ -168,6 +168,17 @@ fn the_bulk_api_runs_jobs_end_to_end() {
         );
     }
     assert!(doc["components"]["schemas"]["JobRequest"].is_object());
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+    // Swagger UI, served from files built in (nothing fetched from the internet).
+    let (status, _, page) = http(p, "GET", "/docs/", &[], b"");
+    assert_eq!(status, 200);
+    assert!(page.contains("swagger-ui"), "{page}");
+    let (status, _, init) = http(p, "GET", "/docs/swagger-initializer.js", &[], b"");
+    assert_eq!(status, 200);
+    assert!(init.contains("/openapi.json"), "{init}");
     // A job from a URL.
     let body = format!(
         r#"{{"source": {{"url": "{}"}}, "target": {{"table": "{t}", "key": ["id"]}}, "mode": "upsert"}}"#,

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::routing::{get, post, put};
 use clap::Args;
 use ingest_queue::{Queue, Tokens};
@@ -172,15 +172,8 @@ async fn serve(a: ServeArgs) -> Result<(), (i32, String)> {
 fn router(api: Shared) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
-        .route(
-            "/openapi.json",
-            get(|| async {
-                (
-                    [(header::CONTENT_TYPE, "application/json")],
-                    ApiDoc::openapi().to_json().unwrap_or_default(),
-                )
-            }),
-        )
+        // Swagger UI at /docs, over the document generated from the handlers.
+        .merge(utoipa_swagger_ui::SwaggerUi::new("/docs").url("/openapi.json", ApiDoc::openapi()))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
         .merge(
