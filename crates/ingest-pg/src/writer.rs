@@ -167,6 +167,11 @@ impl<'c> TableWriter<'c> {
         Ok(writer)
     }
 
+    /// The load's connection, inside its transaction.
+    pub fn client(&self) -> &'c Client {
+        self.client
+    }
+
     /// Sends encoded rows.
     pub async fn send(&mut self, chunk: Bytes) -> Result<(), PgError> {
         let sink = self.sink.as_mut().expect("COPY is open");

@@ -72,6 +72,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         errors_file: None,
         dry_run: false,
         allow_empty: false,
+        before_commit: None,
     };
     for (file, mode, what) in [
         (&orders, LoadMode::Insert, "append"),

@@ -223,6 +223,7 @@ pub fn request(a: &LoadArgs) -> Result<LoadRequest, String> {
         errors_file: a.errors_file.clone(),
         dry_run: a.dry_run,
         allow_empty: a.allow_empty,
+        before_commit: None,
     })
 }
 

@@ -4,12 +4,13 @@
 //! waits on LISTEN when there is nothing to do.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use clap::Args;
 use futures_util::StreamExt;
-use ingest::load::{self, LoadSummary};
+use ingest::load::{self, BeforeCommit, LoadSummary};
 use ingest::progress::Progress;
 use ingest_pg::ConnectSource;
 use ingest_queue::{Heartbeat, Job, Queue, Schema};
@@ -229,9 +230,9 @@ enum Outcome {
     LeaseLost,
 }
 
-async fn run_job(ctx: &Ctx, client: &Client, worker: &str, job: Job) {
+async fn run_job(ctx: &Arc<Ctx>, client: &Client, worker: &str, job: Job) {
     let errors_file = ctx.errors_dir.path().join(format!("{}.ndjson", job.id));
-    let req = match load_request(&job.payload, &ctx.source, &errors_file) {
+    let mut req = match load_request(&job.payload, &ctx.source, &errors_file) {
         Ok(r) => r,
         Err(e) => {
             let _ = ctx
@@ -248,6 +249,8 @@ async fn run_job(ctx: &Ctx, client: &Client, worker: &str, job: Job) {
             return;
         }
     };
+    let recorded = Arc::new(AtomicBool::new(false));
+    req.before_commit = Some(record_success(ctx, &job, worker, &errors_file, &recorded));
     let progress = Progress::new(true);
     let mut summary = LoadSummary::default();
     let cancel = Arc::new(Notify::new());
@@ -257,7 +260,8 @@ async fn run_job(ctx: &Ctx, client: &Client, worker: &str, job: Job) {
     let outcome = {
         let load = load::run(&req, &mut summary, &progress);
         tokio::pin!(load);
-        let mut beat = tokio::time::interval(ctx.lease / 3);
+        // Progress is told every 2 s (the lease needs a beat only every third of it).
+        let mut beat = tokio::time::interval((ctx.lease / 3).min(Duration::from_secs(2)));
         beat.tick().await;
         loop {
             tokio::select! {
@@ -294,16 +298,27 @@ async fn run_job(ctx: &Ctx, client: &Client, worker: &str, job: Job) {
                 .await
                 .map(|_| ())
         }
+        // Recorded in the load's own transaction (see record_success).
+        Outcome::Done(Ok(())) if recorded.load(Ordering::SeqCst) => {
+            discard_upload(&job).await;
+            Ok(())
+        }
         Outcome::Done(Ok(())) => {
-            store_rejects(ctx, client, &job, &errors_file).await;
+            if let Err(e) = store_rejects(&ctx.queue, client, job.id, &errors_file).await {
+                eprintln!("ingest: job {}: storing its rejects failed: {e}", job.id);
+            }
             discard_upload(&job).await;
             ctx.queue
                 .succeeded(client, job.id, worker, &stats)
                 .await
                 .map(|_| ())
         }
+        // Another worker holds the job now: this one's load was not committed.
+        Outcome::Done(Err(load::LoadError::Vetoed(_))) => return,
         Outcome::Done(Err(e)) => {
-            store_rejects(ctx, client, &job, &errors_file).await;
+            if let Err(e) = store_rejects(&ctx.queue, client, job.id, &errors_file).await {
+                eprintln!("ingest: job {}: storing its rejects failed: {e}", job.id);
+            }
             // Exit code 3 (connection, database, store failures) may succeed on retry; a
             // bad file or a bad request will not.
             let retriable = e.exit_code() == 3;
@@ -353,25 +368,66 @@ async fn discard_upload(job: &Job) {
     }
 }
 
+/// The job's success, written in its load's transaction just before COMMIT: the rejects
+/// and the `succeeded` state commit with the rows, or not at all. A worker that lost its
+/// lease (another one runs the job now) finds the job no longer its own and refuses the
+/// commit, so a job's rows are never committed twice.
+fn record_success(
+    ctx: &Arc<Ctx>,
+    job: &Job,
+    worker: &str,
+    errors_file: &std::path::Path,
+    recorded: &Arc<AtomicBool>,
+) -> BeforeCommit {
+    let (ctx, id, worker) = (ctx.clone(), job.id, worker.to_string());
+    let (errors_file, recorded) = (errors_file.to_path_buf(), recorded.clone());
+    BeforeCommit(Arc::new(move |client, summary| {
+        let (ctx, worker, errors_file, recorded) = (
+            ctx.clone(),
+            worker.clone(),
+            errors_file.clone(),
+            recorded.clone(),
+        );
+        Box::pin(async move {
+            store_rejects(&ctx.queue, client, id, &errors_file).await?;
+            let stats = serde_json::to_value(summary).unwrap_or(Value::Null);
+            match ctx.queue.succeeded(client, id, &worker, &stats).await {
+                Ok(true) => {
+                    recorded.store(true, Ordering::SeqCst);
+                    Ok(())
+                }
+                Ok(false) => Err("the job's lease was lost; another worker runs it".into()),
+                Err(e) => Err(format!("recording the job's success: {e}")),
+            }
+        })
+    }))
+}
+
 /// The attempt's rejected rows into job_errors (a job's rows are replaced each attempt).
-async fn store_rejects(ctx: &Ctx, client: &Client, job: &Job, errors_file: &std::path::Path) {
-    let q = ctx.queue.schema().quoted();
-    let _ = client
+async fn store_rejects(
+    queue: &Queue,
+    client: &Client,
+    id: Uuid,
+    errors_file: &std::path::Path,
+) -> Result<(), String> {
+    let q = queue.schema().quoted();
+    client
         .execute(
             &format!("DELETE FROM {q}.job_errors WHERE job_id = $1"),
-            &[&job.id],
+            &[&id],
         )
-        .await;
+        .await
+        .map_err(|e| e.to_string())?;
     // Read a thousand at a time: a load may reject millions of rows.
     let Ok(file) = std::fs::File::open(errors_file) else {
-        return;
+        return Ok(());
     };
     let mut lines = std::io::BufRead::lines(std::io::BufReader::new(file));
     let mut seq = 0i64;
     loop {
         let raw: Vec<String> = lines.by_ref().take(1000).map_while(Result::ok).collect();
         if raw.is_empty() {
-            return;
+            return Ok(());
         }
         let chunk: Vec<Value> = raw
             .iter()
@@ -399,12 +455,9 @@ async fn store_rejects(ctx: &Ctx, client: &Client, job: &Job, errors_file: &std:
                      FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[])
                           AS x(s, l, c, v, r, f)"
                 ),
-                &[&job.id, &seqs, &line, &column, &value, &reason, &file],
+                &[&id, &seqs, &line, &column, &value, &reason, &file],
             )
             .await;
-        if let Err(e) = r {
-            eprintln!("ingest: job {}: storing its rejects failed: {e}", job.id);
-            return;
-        }
+        r.map_err(|e| e.to_string())?;
     }
 }

@@ -154,15 +154,21 @@ impl<'a, 'c> Delivery<'a, 'c> {
             let _ = writer.rollback().await;
             return Err(errors_file_error(req, e));
         }
-        progress.set_committing(true);
-        let committed = writer.commit().await;
-        progress.set_committing(false);
-        committed?;
         summary.rows_inserted = stats.inserted;
         summary.rows_updated = stats.updated;
         summary.rows_unchanged = stats.unchanged;
         summary.rows_deleted = stats.deleted;
         summary.rows_duplicate = stats.duplicates_dropped;
+        if let Some(hook) = &req.before_commit
+            && let Err(e) = (hook.0)(writer.client(), summary).await
+        {
+            let _ = writer.rollback().await;
+            return Err(LoadError::Vetoed(e));
+        }
+        progress.set_committing(true);
+        let committed = writer.commit().await;
+        progress.set_committing(false);
+        committed?;
         Ok(())
     }
 

@@ -9,6 +9,9 @@ use crate::load::{PlanError, RejectLimit};
 pub enum LoadError {
     #[error("{0}")]
     Usage(String),
+    /// The caller's before-commit step refused the commit (a job whose lease was lost).
+    #[error("not committed: {0}")]
+    Vetoed(String),
     #[error("{file}: {source}")]
     Plan { file: String, source: PlanError },
     #[error("cannot open {file}: {source}")]
@@ -72,6 +75,7 @@ impl LoadError {
             {
                 3
             }
+            LoadError::Vetoed(_) => 3,
             LoadError::Usage(_)
             | LoadError::Plan { .. }
             | LoadError::Open { .. }

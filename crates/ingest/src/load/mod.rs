@@ -21,7 +21,7 @@ mod typed_source;
 pub use error::LoadError;
 pub use plan::{ColumnPlan, PlanError, plan_columns};
 pub use rejects::{Reject, RejectLimit, RejectSink};
-pub use request::{LoadRequest, TextOptions};
+pub use request::{BeforeCommit, LoadRequest, TextOptions};
 pub use run::run;
 pub use store::DEFAULT_READ_TIMEOUT;
 pub use summary::LoadSummary;

@@ -1,4 +1,7 @@
 use std::path::PathBuf;
+use std::sync::Arc;
+
+use futures_util::future::BoxFuture;
 
 use ingest_core::TextFormat;
 use ingest_formats::csv::CsvOptions;
@@ -6,7 +9,7 @@ use ingest_formats::xlsx::XlsxLimits;
 use ingest_formats::{Compression, DecompressLimits, Format};
 use ingest_pg::{ConnectSource, DuplicatePolicy, LoadMode};
 
-use crate::load::RejectLimit;
+use crate::load::{LoadSummary, RejectLimit};
 
 /// Everything a load needs, resolved from the command line (or, later, an API job).
 #[derive(Debug, Clone)]
@@ -39,6 +42,26 @@ pub struct LoadRequest {
     pub dry_run: bool,
     /// An empty file, or one with only a header, is an error unless this is set.
     pub allow_empty: bool,
+    /// Run in the load's transaction just before its COMMIT (a job queue records the job's
+    /// success there, so the rows and the record commit together or not at all).
+    pub before_commit: Option<BeforeCommit>,
+}
+
+/// What runs in a load's transaction just before COMMIT, given the load's connection and
+/// its summary; an error rolls the load back and becomes [`LoadError::Vetoed`].
+///
+/// [`LoadError::Vetoed`]: crate::load::LoadError::Vetoed
+#[derive(Clone)]
+pub struct BeforeCommit(pub Arc<BeforeCommitFn>);
+
+pub type BeforeCommitFn = dyn for<'a> Fn(&'a tokio_postgres::Client, &'a LoadSummary) -> BoxFuture<'a, Result<(), String>>
+    + Send
+    + Sync;
+
+impl std::fmt::Debug for BeforeCommit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BeforeCommit(..)")
+    }
 }
 
 /// How the text file is written: how to split it (the decoder's own options), how values

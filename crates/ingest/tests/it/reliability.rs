@@ -209,3 +209,55 @@ fn a_cancel_mid_load_leaves_the_table_untouched_and_status_answers_while_busy() 
     drop(srv);
     db.exec(&format!("drop schema \"{queue}\" cascade"));
 }
+
+#[test]
+fn a_worker_that_lost_its_lease_does_not_commit() {
+    let mut db = TestDb::new("leaselost");
+    let t = db.t("t");
+    slow_table(&mut db.client, &t, 200);
+    let before = db.fingerprint(&t);
+    let file = db.file("in.csv", csv(5_000));
+    let queue = format!("{}_q", db.schema);
+    let app = format!("{}_srv", db.schema);
+    let env = [(
+        "DATABASE_URL",
+        format!("{}?application_name={app}", crate::support::database_url()),
+    )];
+    let srv = serve_with(&db, &queue, &["--workers", "1", "--lease", "60"], &env);
+    let id = submit(&srv, &t, &file);
+    wait_for_copy(&mut db.client, &app);
+    let open_transactions = format!(
+        "select count(*) from pg_stat_activity
+          where application_name = '{app}' and backend_xid is not null"
+    );
+    db.wait_until(
+        &open_transactions,
+        |n| n != "0",
+        Duration::from_secs(30),
+        "the load never wrote",
+    );
+    // As if the lease had expired and another worker had claimed the job meanwhile.
+    db.exec(&format!(
+        "update \"{queue}\".jobs set lease_owner = 'another-worker' where id = '{id}'"
+    ));
+    // The load ends (at its commit, or at its next heartbeat) without committing.
+    db.wait_until(
+        &open_transactions,
+        |n| n == "0",
+        Duration::from_secs(30),
+        "the load's transaction did not end",
+    );
+    assert_eq!(db.fingerprint(&t), before);
+    let job = db.rows(&format!(
+        "select state, lease_owner from \"{queue}\".jobs where id = '{id}'"
+    ));
+    assert_eq!(
+        job,
+        [[
+            Some("running".to_string()),
+            Some("another-worker".to_string())
+        ]]
+    );
+    drop(srv);
+    db.exec(&format!("drop schema \"{queue}\" cascade"));
+}
