@@ -20,6 +20,7 @@ def main(api, workdir, n, rows, tables):
                             % (k, k % 500, k, 1 + k % 9, k % 1000, k % 100))
         files.append(path)
     ids, lock = [], threading.Lock()
+    ended_before, _ = ended(u)
 
     def submit(part):
         c = http.client.HTTPConnection(u.hostname, u.port)
@@ -41,19 +42,24 @@ def main(api, workdir, n, rows, tables):
     for t in threads:
         t.join()
     submitted = time.time() - start
-    c = http.client.HTTPConnection(u.hostname, u.port)
     while True:
-        c.request("GET", "/metrics")
-        text = c.getresponse().read().decode()
-        ended = sum(int(l.split()[-1]) for l in text.splitlines()
-                    if l.startswith("ingest_jobs{state=\"succeeded\"}")
-                    or l.startswith("ingest_jobs{state=\"failed\"}"))
-        if ended >= n:
+        done, failed = ended(u)
+        if done - ended_before >= n:
             break
         time.sleep(0.02)
     took = time.time() - start
-    failed = [l for l in text.splitlines() if l.startswith("ingest_jobs{state=\"failed\"}")]
-    print("%d %.3f %.1f %.3f %s" % (n, took, n / took, submitted, failed[0].split()[-1] if failed else "0"))
+    print("%d %.3f %.1f %.3f %d" % (n, took, n / took, submitted, failed))
+
+def ended(u):
+    """Jobs that have ended (succeeded or failed) so far, and how many failed."""
+    c = http.client.HTTPConnection(u.hostname, u.port)
+    c.request("GET", "/metrics")
+    counts = {}
+    for l in c.getresponse().read().decode().splitlines():
+        for state in ("succeeded", "failed"):
+            if l.startswith('ingest_jobs{state="%s"}' % state):
+                counts[state] = int(l.split()[-1])
+    return counts.get("succeeded", 0) + counts.get("failed", 0), counts.get("failed", 0)
 
 if __name__ == "__main__":
     main(sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5].split(","))
