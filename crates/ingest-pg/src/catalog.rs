@@ -2,6 +2,7 @@
 
 use ingest_core::{Column, PgType, TableSchema, UnsupportedColumn};
 use tokio_postgres::Client;
+use tokio_postgres::types::Type;
 
 use crate::PgError;
 
@@ -39,10 +40,10 @@ pub async fn locate_table(
         return Ok(None);
     };
     let row = client
-        .query_one(
+        .query_typed_one(
             "select n.nspname::text, c.relname::text from pg_class c
                join pg_namespace n on n.oid = c.relnamespace where c.oid = $1",
-            &[&oid],
+            &[(&oid, Type::OID)],
         )
         .await
         .map_err(PgError::query("looking up the table"))?;
@@ -51,10 +52,10 @@ pub async fn locate_table(
 
 async fn table_oid(client: &Client, name: &str) -> Result<Option<u32>, PgError> {
     let row = client
-        .query_opt(
+        .query_typed_opt(
             "select c.oid from pg_class c
               where c.oid = to_regclass($1) and c.relkind in ('r', 'p')",
-            &[&name],
+            &[(&name, Type::TEXT)],
         )
         .await;
     // to_regclass raises on a syntactically invalid name (e.g. `a"b`); the fallback query
@@ -72,10 +73,10 @@ async fn table_oid(client: &Client, name: &str) -> Result<Option<u32>, PgError> 
 /// `name` taken literally: a visible table of that name, else `schema.table` split at a dot.
 async fn literal_name(client: &Client, name: &str) -> Result<Option<u32>, PgError> {
     let visible = client
-        .query_opt(
+        .query_typed_opt(
             "select c.oid from pg_class c where c.relname = $1 and c.relkind in ('r', 'p')
                and pg_table_is_visible(c.oid) limit 1",
-            &[&name],
+            &[(&name, Type::TEXT)],
         )
         .await
         .map_err(PgError::query("looking up the table"))?;
@@ -85,10 +86,10 @@ async fn literal_name(client: &Client, name: &str) -> Result<Option<u32>, PgErro
     for (dot, _) in name.match_indices('.') {
         let (schema, table) = (&name[..dot], &name[dot + 1..]);
         let found = client
-            .query_opt(
+            .query_typed_opt(
                 "select c.oid from pg_class c join pg_namespace n on n.oid = c.relnamespace
                   where n.nspname = $1 and c.relname = $2 and c.relkind in ('r', 'p')",
-                &[&schema, &table],
+                &[(&schema, Type::TEXT), (&table, Type::TEXT)],
             )
             .await
             .map_err(PgError::query("looking up the table"))?;
@@ -102,18 +103,18 @@ async fn literal_name(client: &Client, name: &str) -> Result<Option<u32>, PgErro
 /// Reads columns, types, NOT NULL, defaults and the primary key of the table `oid`.
 pub async fn describe_table(client: &Client, oid: u32) -> Result<ResolvedTable, PgError> {
     let head = client
-        .query_one(
+        .query_typed_one(
             "select n.nspname::text, c.relname::text, c.relkind = 'p',
                     exists (select 1 from pg_constraint f where f.confrelid = c.oid and f.contype = 'f')
                from pg_class c join pg_namespace n on n.oid = c.relnamespace where c.oid = $1",
-            &[&oid],
+            &[(&oid, Type::OID)],
         )
         .await
         .map_err(PgError::query("reading the table's name"))?;
     let (schema, name): (String, String) = (head.get(0), head.get(1));
     let (partitioned, referenced): (bool, bool) = (head.get(2), head.get(3));
     let rows = client
-        .query(
+        .query_typed(
             "select a.attname::text, a.atttypid, a.atttypmod, a.attnotnull,
                     a.atthasdef or a.attidentity <> '' as has_default,
                     format_type(a.atttypid, a.atttypmod) as type_name,
@@ -128,7 +129,7 @@ pub async fn describe_table(client: &Client, oid: u32) -> Result<ResolvedTable, 
               where a.attrelid = $1 and a.attnum > 0 and not a.attisdropped
                 and a.attgenerated = ''
               order by a.attnum",
-            &[&oid],
+            &[(&oid, Type::OID)],
         )
         .await
         .map_err(PgError::query("reading the table's columns"))?;
@@ -157,7 +158,7 @@ pub async fn describe_table(client: &Client, oid: u32) -> Result<ResolvedTable, 
     }
     // Unique indexes on plain columns, without a predicate, the primary key first.
     let unique: Vec<(Vec<String>, bool)> = client
-        .query(
+        .query_typed(
             "select array_agg(a.attname::text order by k.ord), i.indisprimary from pg_index i
                cross join lateral unnest(i.indkey) with ordinality as k(attnum, ord)
                join pg_attribute a on a.attrelid = i.indrelid and a.attnum = k.attnum
@@ -165,7 +166,7 @@ pub async fn describe_table(client: &Client, oid: u32) -> Result<ResolvedTable, 
                 and not (0 = any (i.indkey::int2[]))
               group by i.indexrelid, i.indisprimary
               order by i.indisprimary desc, i.indexrelid",
-            &[&oid],
+            &[(&oid, Type::OID)],
         )
         .await
         .map_err(PgError::query("reading the unique indexes"))?
@@ -199,12 +200,12 @@ async fn pg_type_of(client: &Client, oid: u32, typmod: i32) -> Result<Option<PgT
         return Ok(Some(t));
     }
     let row = client
-        .query_one(
+        .query_typed_one(
             "select t.typtype::text, t.typelem, t.typbasetype, t.typtypmod,
                     format_type(t.oid, null), t.typcategory::text,
                     coalesce((select p.prosrc from pg_proc p where p.oid = t.typreceive), '')
                from pg_type t where t.oid = $1",
-            &[&oid],
+            &[(&oid, Type::OID)],
         )
         .await
         .map_err(PgError::query("reading a column type"))?;
@@ -218,9 +219,9 @@ async fn pg_type_of(client: &Client, oid: u32, typmod: i32) -> Result<Option<PgT
     match typtype.as_str() {
         "e" => {
             let labels = client
-                .query(
+                .query_typed(
                     "select enumlabel::text from pg_enum where enumtypid = $1 order by enumsortorder",
-                    &[&oid],
+                    &[(&oid, Type::OID)],
                 )
                 .await
                 .map_err(PgError::query("reading enum labels"))?

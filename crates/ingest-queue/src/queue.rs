@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
+use tokio_postgres::types::Type;
 use tokio_postgres::{Client, Row};
 use uuid::Uuid;
 
@@ -309,32 +310,32 @@ impl Queue {
         lease: Duration,
     ) -> Result<Option<Job>, QueueError> {
         let q = &self.q;
+        // One statement, one round trip: the claim and its `started` event.
         let row = client
-            .query_opt(
+            .query_typed_opt(
                 &format!(
-                    "UPDATE {q}.jobs j
-                     SET state = 'running', attempt = attempt + 1, lease_owner = $1,
-                         lease_expires_at = now() + make_interval(secs => $2),
-                         started_at = coalesce(started_at, now()), updated_at = now()
-                     WHERE id = (SELECT id FROM {q}.jobs
-                                 WHERE state = 'queued' AND run_after <= now()
-                                 ORDER BY run_after, created_at
-                                 FOR UPDATE SKIP LOCKED
-                                 LIMIT 1)
-                     RETURNING {COLUMNS}"
+                    "WITH claimed AS (
+                         UPDATE {q}.jobs j
+                         SET state = 'running', attempt = attempt + 1, lease_owner = $1,
+                             lease_expires_at = now() + make_interval(secs => $2),
+                             started_at = coalesce(started_at, now()), updated_at = now()
+                         WHERE id = (SELECT id FROM {q}.jobs
+                                     WHERE state = 'queued' AND run_after <= now()
+                                     ORDER BY run_after, created_at
+                                     FOR UPDATE SKIP LOCKED
+                                     LIMIT 1)
+                         RETURNING {COLUMNS}),
+                     started AS (
+                         INSERT INTO {q}.job_events (job_id, kind, data)
+                         SELECT id, 'started', jsonb_build_object('attempt', attempt, 'worker', $1::text)
+                         FROM claimed)
+                     SELECT * FROM claimed"
                 ),
-                &[&worker, &secs(lease)],
+                &[(&worker, Type::TEXT), (&secs(lease), Type::FLOAT8)],
             )
             .await?;
         let Some(row) = row else { return Ok(None) };
         let job = Job::from_row(&row);
-        self.event(
-            client,
-            job.id,
-            "started",
-            &serde_json::json!({"attempt": job.attempt, "worker": worker}),
-        )
-        .await?;
         Ok(Some(job))
     }
 
@@ -399,21 +400,28 @@ impl Queue {
         error: Option<&str>,
     ) -> Result<bool, QueueError> {
         let q = &self.q;
+        // One statement, one round trip: the outcome and its event.
         let n = client
-            .execute(
+            .execute_typed(
                 &format!(
-                    "UPDATE {q}.jobs SET state = $3, stats = coalesce($4, stats), error = $5,
-                         lease_owner = NULL, lease_expires_at = NULL,
-                         finished_at = now(), updated_at = now()
-                     WHERE id = $1 AND state = 'running' AND lease_owner = $2"
+                    "WITH done AS (
+                         UPDATE {q}.jobs SET state = $3, stats = coalesce($4, stats), error = $5,
+                             lease_owner = NULL, lease_expires_at = NULL,
+                             finished_at = now(), updated_at = now()
+                         WHERE id = $1 AND state = 'running' AND lease_owner = $2
+                         RETURNING id)
+                     INSERT INTO {q}.job_events (job_id, kind, data)
+                     SELECT id, $3, jsonb_build_object('error', $5) FROM done"
                 ),
-                &[&id, &worker, &state, &stats, &error],
+                &[
+                    (&id, Type::UUID),
+                    (&worker, Type::TEXT),
+                    (&state, Type::TEXT),
+                    (&stats, Type::JSONB),
+                    (&error, Type::TEXT),
+                ],
             )
             .await?;
-        if n == 1 {
-            let data = serde_json::json!({"error": error});
-            self.event(client, id, state, &data).await?;
-        }
         Ok(n == 1)
     }
 

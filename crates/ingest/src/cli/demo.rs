@@ -73,6 +73,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         dry_run: false,
         allow_empty: false,
         before_commit: None,
+        connection: None,
     };
     for (file, mode, what) in [
         (&orders, LoadMode::Insert, "append"),

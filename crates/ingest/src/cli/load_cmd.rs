@@ -224,6 +224,7 @@ pub fn request(a: &LoadArgs) -> Result<LoadRequest, String> {
         dry_run: a.dry_run,
         allow_empty: a.allow_empty,
         before_commit: None,
+        connection: None,
     })
 }
 

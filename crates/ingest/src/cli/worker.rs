@@ -206,9 +206,11 @@ async fn worker_loop(ctx: Arc<Ctx>, name: String) {
                 continue;
             }
         };
+        // The loads' connection, kept from one job to the next while they succeed.
+        let mut load_connection = None;
         loop {
             match ctx.queue.claim(&client, &name, ctx.lease).await {
-                Ok(Some(job)) => run_job(&ctx, &client, &name, job).await,
+                Ok(Some(job)) => run_job(&ctx, &client, &name, job, &mut load_connection).await,
                 Ok(None) => {
                     // Woken by a new job, or every few seconds for due retries.
                     let _ = tokio::time::timeout(Duration::from_secs(2), ctx.wake.notified()).await;
@@ -230,7 +232,13 @@ enum Outcome {
     LeaseLost,
 }
 
-async fn run_job(ctx: &Arc<Ctx>, client: &Client, worker: &str, job: Job) {
+async fn run_job(
+    ctx: &Arc<Ctx>,
+    client: &Client,
+    worker: &str,
+    job: Job,
+    load_connection: &mut Option<Arc<Client>>,
+) {
     let errors_file = ctx.errors_dir.path().join(format!("{}.ndjson", job.id));
     let mut req = match load_request(&job.payload, &ctx.source, &errors_file) {
         Ok(r) => r,
@@ -248,6 +256,13 @@ async fn run_job(ctx: &Arc<Ctx>, client: &Client, worker: &str, job: Job) {
                 .await;
             return;
         }
+    };
+    // Reused only after a load that succeeded: any other end may leave the connection
+    // in a COPY or a failed transaction.
+    req.connection = match load_connection.take().filter(|c| !c.is_closed()) {
+        Some(c) => Some(c),
+        // When this fails, the load's own attempt fails the same way, as a load error.
+        None => ingest_pg::connect(&ctx.source).await.ok().map(Arc::new),
     };
     let recorded = Arc::new(AtomicBool::new(false));
     req.before_commit = Some(record_success(ctx, &job, worker, &errors_file, &recorded));
@@ -287,6 +302,9 @@ async fn run_job(ctx: &Arc<Ctx>, client: &Client, worker: &str, job: Job) {
     }
     if !matches!(outcome, Outcome::Done(_)) {
         progress.cancel_server_side().await;
+    }
+    if let (Outcome::Done(Ok(())), Some(c)) = (&outcome, req.connection.take()) {
+        *load_connection = Some(c);
     }
     let stats = serde_json::to_value(&summary).unwrap_or(Value::Null);
     let result = match outcome {

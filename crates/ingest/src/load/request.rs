@@ -45,6 +45,9 @@ pub struct LoadRequest {
     /// Run in the load's transaction just before its COMMIT (a job queue records the job's
     /// success there, so the rows and the record commit together or not at all).
     pub before_commit: Option<BeforeCommit>,
+    /// A connection to load through instead of a new one to `database` (a worker keeps
+    /// one across its jobs). It must be idle, outside any transaction.
+    pub connection: Option<Arc<tokio_postgres::Client>>,
 }
 
 /// What runs in a load's transaction just before COMMIT, given the load's connection and

@@ -90,9 +90,16 @@ async fn load(
         }
         sources.remove(0);
     };
-    let client = ingest_pg::connect(&req.database).await?;
+    let connected;
+    let client: &Client = match &req.connection {
+        Some(c) if !c.is_closed() => c,
+        _ => {
+            connected = ingest_pg::connect(&req.database).await?;
+            &connected
+        }
+    };
     progress.set_cancel_token(client.cancel_token());
-    let table = resolve_table(&client, &req.table).await?;
+    let table = resolve_table(client, &req.table).await?;
     summary.table = table.schema.display_name();
     summary.format = first.format.name();
     let input_format = first.format;
@@ -155,7 +162,7 @@ async fn load(
     let mut format = text_format;
     format.timezone = match req.text.timezone {
         Some(tz) => tz,
-        None if columns.iter().any(|c| needs_zone(&c.pg_type)) => session_timezone(&client).await?,
+        None if columns.iter().any(|c| needs_zone(&c.pg_type)) => session_timezone(client).await?,
         None => Tz::UTC,
     };
 
@@ -183,7 +190,7 @@ async fn load(
 
     let writer = match req.dry_run {
         true => None,
-        false => Some(TableWriter::begin(&client, sql_plan, &|m| progress.note(m)).await?),
+        false => Some(TableWriter::begin(client, sql_plan, &|m| progress.note(m)).await?),
     };
     let mut delivery = Delivery::new(req, file_name, key_name, writer, hash_keys)?;
     progress.start(file_size);
@@ -384,7 +391,7 @@ fn needs_zone(t: &PgType) -> bool {
 /// The session's TimeZone, which `psql \copy` would apply to naive timestamps.
 async fn session_timezone(client: &Client) -> Result<Tz, LoadError> {
     let row = client
-        .query_one("SELECT current_setting('TimeZone')", &[])
+        .query_typed_one("SELECT current_setting('TimeZone')", &[])
         .await
         .map_err(ingest_pg::PgError::query("reading the session time zone"))?;
     let name: String = row.get(0);
