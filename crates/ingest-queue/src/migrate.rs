@@ -8,7 +8,14 @@ use tokio_postgres::Client;
 use crate::{QueueError, Schema};
 
 /// `(version, name, sql)`; `{schema}` in the SQL is the quoted schema name.
-const MIGRATIONS: &[(i32, &str, &str)] = &[(1, "jobs", include_str!("migrations/0001_jobs.sql"))];
+const MIGRATIONS: &[(i32, &str, &str)] = &[
+    (1, "jobs", include_str!("migrations/0001_jobs.sql")),
+    (
+        2,
+        "job_ended",
+        include_str!("migrations/0002_job_ended.sql"),
+    ),
+];
 
 /// The version the code expects; `/readyz` compares it with what the database has.
 pub const LATEST: i32 = MIGRATIONS[MIGRATIONS.len() - 1].0;

@@ -3,7 +3,7 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use clap::Args;
 use futures_util::StreamExt;
@@ -153,24 +153,23 @@ impl Api {
             .await
     }
 
-    /// Polls the job until it ends, telling its progress on stderr as it changes.
+    /// Waits for the job to end (long polls: the API answers as soon as it ends), telling
+    /// its progress on stderr every few seconds.
     async fn wait(&self, id: &str) -> Result<Value, Failure> {
+        let path = format!("/v1/jobs/{id}?wait=2");
         let mut last = String::new();
-        let mut told = Instant::now() - Duration::from_secs(60);
         loop {
-            let job = self.job(id).await?;
+            let job = self.json(self.request(reqwest::Method::GET, &path)).await?;
             let state = job["state"].as_str().unwrap_or("").to_string();
             if matches!(state.as_str(), "succeeded" | "failed" | "cancelled") {
                 return Ok(job);
             }
             let rows = job["progress"]["rows_read"].as_u64().unwrap_or(0);
             let line = format!("job {id}: {state}, {rows} rows read");
-            if line != last && told.elapsed() >= Duration::from_secs(2) {
+            if line != last {
                 eprintln!("ingest: {line}");
                 last = line;
-                told = Instant::now();
             }
-            tokio::time::sleep(Duration::from_millis(250)).await;
         }
     }
 }

@@ -3,6 +3,7 @@
 pub mod client;
 pub mod demo;
 pub mod job_request;
+pub mod listen;
 pub mod load_args;
 pub mod load_cmd;
 pub mod migrate;

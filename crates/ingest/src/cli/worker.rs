@@ -9,7 +9,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use clap::Args;
-use futures_util::StreamExt;
 use ingest::load::{self, BeforeCommit, LoadSummary};
 use ingest::progress::Progress;
 use ingest_pg::ConnectSource;
@@ -21,6 +20,7 @@ use tokio_postgres::Client;
 use uuid::Uuid;
 
 use crate::cli::job_request::load_request;
+use crate::cli::listen::{Listener, listen};
 
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
@@ -90,7 +90,10 @@ pub async fn start(
         cancels: Mutex::new(HashMap::new()),
         errors_dir: tempfile::tempdir().map_err(|e| (2, e.to_string()))?,
     });
-    listen(ctx.clone()).await.map_err(|e| (3, e))?;
+    let channel = ctx.queue.schema().channel();
+    listen(ctx.source.clone(), channel, ctx.clone())
+        .await
+        .map_err(|e| (3, e))?;
     let host = hostname();
     for n in 0..workers {
         let ctx = ctx.clone();
@@ -112,67 +115,25 @@ fn hostname() -> String {
         .unwrap_or_else(|_| "worker".into())
 }
 
-/// One connection LISTENs for the queue's notifications: a new job wakes an idle worker;
-/// `cancel:<id>` stops that job at once if it runs here. The connection is made again
-/// whenever it drops (a database restart); meanwhile workers poll every few seconds.
-async fn listen(ctx: Arc<Ctx>) -> Result<(), String> {
-    let first = listen_once(&ctx).await?;
-    tokio::spawn(async move {
-        first.await;
-        loop {
-            tokio::time::sleep(Duration::from_secs(1)).await;
-            if let Ok(listening) = listen_once(&ctx).await {
-                // Jobs queued while nobody listened are found by the next claim.
-                ctx.wake.notify_waiters();
-                listening.await;
+/// The workers' notifications: a new job wakes an idle worker; `cancel:<id>` stops that
+/// job at once if it runs here; `ended:<id>` is for the API.
+impl Listener for Ctx {
+    fn notified(&self, payload: &str) {
+        if let Some(id) = payload.strip_prefix("cancel:") {
+            let running = Uuid::parse_str(id)
+                .ok()
+                .and_then(|id| self.cancels.lock().ok()?.get(&id).cloned());
+            if let Some(cancel) = running {
+                cancel.notify_one();
             }
+        } else if !payload.starts_with("ended:") {
+            self.wake.notify_waiters();
         }
-    });
-    Ok(())
-}
+    }
 
-/// Connects and LISTENs; the future it returns ends when the connection does.
-async fn listen_once(ctx: &Arc<Ctx>) -> Result<impl Future<Output = ()> + use<>, String> {
-    let config = ingest_pg::connect_config(&ctx.source).map_err(|e| e.to_string())?;
-    let (client, mut connection) = config
-        .connect(tokio_postgres::NoTls)
-        .await
-        .map_err(|e| e.to_string())?;
-    let router = ctx.clone();
-    let driven = tokio::spawn(async move {
-        let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
-        while let Some(Ok(message)) = messages.next().await {
-            if let tokio_postgres::AsyncMessage::Notification(n) = message {
-                router.route(n.payload());
-            }
-        }
-    });
-    let channel = ctx.queue.schema().channel();
-    client
-        .batch_execute(&format!("LISTEN \"{}\"", channel.replace('"', "\"\"")))
-        .await
-        .map_err(|e| e.to_string())?;
-    // The client lives as long as the connection: dropping it would end the LISTEN.
-    Ok(async move {
-        let _client = client;
-        let _ = driven.await;
-    })
-}
-
-impl Ctx {
-    /// A notification: `cancel:<id>` for a job running here, else a new job.
-    fn route(&self, payload: &str) {
-        match payload.strip_prefix("cancel:") {
-            Some(id) => {
-                let running = Uuid::parse_str(id)
-                    .ok()
-                    .and_then(|id| self.cancels.lock().ok()?.get(&id).cloned());
-                if let Some(cancel) = running {
-                    cancel.notify_one();
-                }
-            }
-            None => self.wake.notify_waiters(),
-        }
+    /// Jobs queued while nobody listened are found by the next claim.
+    fn reconnected(&self) {
+        self.wake.notify_waiters();
     }
 }
 

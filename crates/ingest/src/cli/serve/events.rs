@@ -20,6 +20,7 @@ struct Watch {
     last_event: i64,
     last_progress: Option<Value>,
     done: bool,
+    ended: tokio::sync::watch::Receiver<u64>,
 }
 
 /// Live progress as server-sent events until the job ends: `progress` (the job, when it
@@ -37,12 +38,14 @@ pub async fn job_events(
         Ok((_, job)) => job,
         Err(r) => return r.into_response(),
     };
+    let ended = api.ended.subscribe();
     let watch = Watch {
         api,
         id: job.id,
         last_event: 0,
         last_progress: None,
         done: false,
+        ended,
     };
     let stream = futures_util::stream::unfold(watch, |mut w| async move {
         if w.done {
@@ -80,7 +83,11 @@ pub async fn job_events(
                 w.last_progress = Some(view);
             }
             if events.is_empty() {
-                tokio::time::sleep(Duration::from_millis(500)).await;
+                // Progress is looked at twice a second; the end is heard at once.
+                tokio::select! {
+                    _ = w.ended.changed() => {}
+                    _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                }
             }
         }
         let batch = futures_util::stream::iter(events.into_iter().map(Ok::<_, std::convert::Infallible>));

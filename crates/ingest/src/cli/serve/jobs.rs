@@ -185,16 +185,48 @@ pub async fn find(
     }
 }
 
-#[utoipa::path(get, path = "/v1/jobs/{id}", params(("id" = uuid::Uuid, Path)), responses((status = 200, body = JobView), (status = 404, body = ProblemView)))]
+#[derive(Deserialize)]
+pub struct GetQuery {
+    /// Seconds to wait for the job to end before answering (a long poll; at most 60).
+    wait: Option<u64>,
+}
+
+/// The job. With `?wait=N`, the answer waits until the job ends or N seconds pass, so a
+/// client learns of the end at once without polling quickly.
+#[utoipa::path(get, path = "/v1/jobs/{id}", params(("id" = uuid::Uuid, Path),
+    ("wait" = Option<u64>, Query, description = "Wait up to this many seconds (at most 60) for the job to end")),
+    responses((status = 200, body = JobView), (status = 404, body = ProblemView)))]
 pub async fn get_job(
     State(api): State<Shared>,
     Extension(access): Extension<Access>,
     Path(id): Path<String>,
+    Query(q): Query<GetQuery>,
 ) -> Response {
-    match find(&api, &access, &id).await {
-        Ok((_, job)) => Json(job_json(&job)).into_response(),
-        Err(r) => r.into_response(),
+    // Subscribed before the first read, so an end between the two is not missed.
+    let mut ended = api.ended.subscribe();
+    let (c, mut job) = match find(&api, &access, &id).await {
+        Ok(x) => x,
+        Err(r) => return r.into_response(),
+    };
+    drop(c);
+    let deadline =
+        tokio::time::Instant::now() + std::time::Duration::from_secs(q.wait.unwrap_or(0).min(60));
+    while !job.state.is_final() {
+        tokio::select! {
+            changed = ended.changed() => if changed.is_err() { break },
+            _ = tokio::time::sleep_until(deadline) => break,
+        }
+        let c = match client(&api).await {
+            Ok(c) => c,
+            Err(p) => return p.into_response(),
+        };
+        match api.queue.get(&c, job.id).await {
+            Ok(Some(now)) => job = now,
+            Ok(None) => break,
+            Err(e) => return internal(e),
+        }
     }
+    Json(job_json(&job)).into_response()
 }
 
 #[utoipa::path(post, path = "/v1/jobs/{id}/cancel", params(("id" = uuid::Uuid, Path)),

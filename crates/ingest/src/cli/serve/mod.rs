@@ -82,6 +82,25 @@ pub struct Api {
     pub guard: source_guard::SourceGuard,
     /// Listening beyond loopback: a token is always required.
     pub public: bool,
+    /// Bumped whenever a job ends (the queue's `ended:<id>` notifications): what long
+    /// polls and event streams wait on.
+    pub ended: tokio::sync::watch::Sender<u64>,
+}
+
+/// Turns the queue's `ended:<id>` notifications into a bump of [`Api::ended`].
+struct EndedJobs(tokio::sync::watch::Sender<u64>);
+
+impl crate::cli::listen::Listener for EndedJobs {
+    fn notified(&self, payload: &str) {
+        if payload.starts_with("ended:") {
+            self.0.send_modify(|n| *n += 1);
+        }
+    }
+
+    /// Ends missed while the connection was down: waiters look again.
+    fn reconnected(&self) {
+        self.0.send_modify(|n| *n += 1);
+    }
 }
 
 type Shared = Arc<Api>;
@@ -139,19 +158,28 @@ async fn serve(a: ServeArgs) -> Result<(), (i32, String)> {
     let workers = a.workers.unwrap_or_else(crate::cli::worker::default_count);
     if workers > 0 {
         crate::cli::worker::start(
-            source,
+            source.clone(),
             schema.clone(),
             workers,
             Duration::from_secs(a.lease),
         )
         .await?;
     }
+    let (ended, _) = tokio::sync::watch::channel(0u64);
+    crate::cli::listen::listen(
+        source.clone(),
+        schema.channel(),
+        Arc::new(EndedJobs(ended.clone())),
+    )
+    .await
+    .map_err(|e| (3, e))?;
     let api = Arc::new(Api {
         pool,
         queue: Queue::new(schema),
         uploads,
         tokens,
         public,
+        ended,
         guard: source_guard::SourceGuard {
             allow_hosts: a.allow_hosts,
             file_roots: a.file_roots,
