@@ -51,6 +51,8 @@ done
 same=$(psql "$DB" -Atqc "select (select count(*) from (select * from via_load except all select * from via_api) a) + (select count(*) from (select * from via_api except all select * from via_load) b)")
 stop_server
 t_load=$(min "${loads[@]}"); t_api=$(min "${apis[@]}")
+# Each round's own ratio too: the rounds share the machine's slow and fast spells.
+pairs=$(for i in "${!loads[@]}"; do ratio "${apis[$i]}" "${loads[$i]}"; echo; done | sort -g | tr '\n' ' ')
 
 start_server 2
 one=$(python3 bench/small_jobs.py "$API" "$W" "$JOBS" 100 small_1)
@@ -60,10 +62,11 @@ stop_server
 
 printf '\n%-52s %9s %9s %8s %8s\n' "case" "baseline" "API" "ratio" "goal"
 printf '%-52s %8.2fs %8.2fs %8s %8s\n' "upsert $N rows: ingest load vs submit --wait" "$t_load" "$t_api" "$(ratio "$t_api" "$t_load")" "<1.05"
+printf '%-52s %s\n' "  each round's ratio, sorted" "$pairs"
 printf '%-52s %9s\n' "both tables end the same" "$([ "$same" = 0 ] && echo yes || echo "NO ($same rows differ)")"
 read -r n took rate sub failed <<<"$one"
 printf '%-52s %9s %8.2fs %7s/s %8s\n' "$n jobs x 100 rows, 2 workers, one table" "" "$took" "$rate" ">=200"
-printf '%-52s %9s %8.2fs   (%s failed; submitting took %ss)\n' "" "" "" "$failed" "$sub"
+printf '%-52s (%s failed; submitting them took %.2f s)\n' "" "$failed" "$sub"
 read -r n took rate sub failed <<<"$four"
 printf '%-52s %9s %8.2fs %7s/s %8s\n' "$n jobs x 100 rows, 2 workers, four tables" "" "$took" "$rate" ">=200"
-printf '%-52s %9s %8.2fs   (%s failed; submitting took %ss)\n' "" "" "" "$failed" "$sub"
+printf '%-52s (%s failed; submitting them took %.2f s)\n' "" "$failed" "$sub"
