@@ -17,7 +17,7 @@ pub use tokens::{Grant, TablePatterns, TokenInfo, Tokens};
 
 #[derive(Debug, thiserror::Error)]
 pub enum QueueError {
-    #[error("database: {0}")]
+    #[error("database: {}", full_message(.0))]
     Db(#[from] tokio_postgres::Error),
     #[error("migration {version} failed: {source}")]
     Migration {
@@ -26,4 +26,12 @@ pub enum QueueError {
     },
     #[error("{0}")]
     Invalid(String),
+}
+
+/// A database error with the server's own message (tokio-postgres says only "db error").
+pub fn full_message(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{}: {}", db.code().code(), db.message()),
+        None => e.to_string(),
+    }
 }

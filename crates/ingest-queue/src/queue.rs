@@ -155,6 +155,25 @@ pub struct Queue {
     pub backoff: Backoff,
 }
 
+/// PostgreSQL's text and jsonb cannot hold NUL, which a rejected value (and so a load's
+/// error or its sample of rejects) may contain: it becomes U+FFFD.
+fn storable_text(s: &str) -> String {
+    s.replace('\0', "\u{FFFD}")
+}
+
+fn storable_json(v: &Value) -> Value {
+    match v {
+        Value::String(s) if s.contains('\0') => Value::String(storable_text(s)),
+        Value::Array(items) => Value::Array(items.iter().map(storable_json).collect()),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (storable_text(k), storable_json(v)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
 fn secs(d: Duration) -> f64 {
     d.as_secs_f64()
 }
@@ -400,6 +419,8 @@ impl Queue {
         error: Option<&str>,
     ) -> Result<bool, QueueError> {
         let q = &self.q;
+        let stats = stats.map(storable_json);
+        let error = error.map(storable_text);
         // One statement, one round trip: the outcome and its event.
         let n = client
             .execute_typed(
@@ -438,6 +459,8 @@ impl Queue {
         stats: Option<&Value>,
     ) -> Result<Option<JobState>, QueueError> {
         let q = &self.q;
+        let stats = stats.map(storable_json);
+        let error = storable_text(error);
         let row = client
             .query_opt(
                 &format!(

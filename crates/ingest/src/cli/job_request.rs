@@ -29,8 +29,10 @@ pub fn load_request(
         .pointer("/source/url")
         .and_then(Value::as_str)
         .ok_or("the job has no source.url")?;
+    // The API stores the table it checked, quoted, as `target.resolved`.
     let table = payload
-        .pointer("/target/table")
+        .pointer("/target/resolved")
+        .or_else(|| payload.pointer("/target/table"))
         .and_then(Value::as_str)
         .ok_or("the job has no target.table")?;
     let mut argv: Vec<String> = vec![source.into(), "--into".into(), table.into()];

@@ -13,7 +13,6 @@ use ingest::load::{self, BeforeCommit, LoadSummary};
 use ingest::progress::Progress;
 use ingest_pg::ConnectSource;
 use ingest_queue::{Heartbeat, Job, Queue, Schema};
-use object_store::ObjectStoreExt;
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 use tokio_postgres::Client;
@@ -225,7 +224,7 @@ async fn run_job(
         // When this fails, the load's own attempt fails the same way, as a load error.
         None => ingest_pg::connect(&ctx.source).await.ok().map(Arc::new),
     };
-    let recorded = Arc::new(AtomicBool::new(false));
+    let recorded = Arc::new(Recorded::default());
     req.before_commit = Some(record_success(ctx, &job, worker, &errors_file, &recorded));
     let progress = Progress::new(true);
     let mut summary = LoadSummary::default();
@@ -239,19 +238,19 @@ async fn run_job(
         // Progress is told every 2 s (the lease needs a beat only every third of it).
         let mut beat = tokio::time::interval((ctx.lease / 3).min(Duration::from_secs(2)));
         beat.tick().await;
+        // Once the load is committing (from its before-commit step, which locks the job's
+        // row, to its COMMIT) it is neither stopped nor interrupted by a heartbeat: the
+        // heartbeat would wait for that row while the load, not polled, never commits.
         loop {
             tokio::select! {
                 r = &mut load => break Outcome::Done(r),
-                // Dropping the load drops its connection: the server rolls back. Once
-                // the COMMIT is in flight, the load is let finish.
                 _ = cancel.notified(), if !progress.committing() => break Outcome::CancelRequested,
-                _ = beat.tick() => {
+                _ = beat.tick(), if !progress.committing() => {
                     let (total, bytes, rows) = progress.snapshot();
                     let p = json!({"bytes_total": total, "bytes_read": bytes, "rows_read": rows});
                     match ctx.queue.heartbeat(client, job.id, worker, ctx.lease, &p).await {
                         Ok(Heartbeat::Held) | Err(_) => {}
-                        Ok(Heartbeat::CancelRequested) if !progress.committing() => break Outcome::CancelRequested,
-                        Ok(Heartbeat::CancelRequested) => {}
+                        Ok(Heartbeat::CancelRequested) => break Outcome::CancelRequested,
                         Ok(Heartbeat::Lost) => break Outcome::LeaseLost,
                     }
                 }
@@ -261,63 +260,85 @@ async fn run_job(
     if let Ok(mut running) = ctx.cancels.lock() {
         running.remove(&job.id);
     }
-    if !matches!(outcome, Outcome::Done(_)) {
-        progress.cancel_server_side().await;
-    }
-    if let (Outcome::Done(Ok(())), Some(c)) = (&outcome, req.connection.take()) {
-        *load_connection = Some(c);
+    match &outcome {
+        // The connection is kept for the next job only after a load that succeeded.
+        Outcome::Done(Ok(())) => *load_connection = req.connection.take(),
+        // A stopped load may be mid-statement or mid-transaction: its statement is
+        // cancelled and its connection closed, so the server rolls back and lets go of
+        // the table (and of the job's row) before the outcome is recorded.
+        _ => {
+            progress.cancel_server_side().await;
+            drop(req.connection.take());
+        }
     }
     let stats = serde_json::to_value(&summary).unwrap_or(Value::Null);
     let result = match outcome {
-        Outcome::LeaseLost => return,
+        Outcome::LeaseLost => None,
         Outcome::CancelRequested => {
             discard_upload(&job).await;
-            ctx.queue
-                .cancelled(client, job.id, worker)
-                .await
-                .map(|_| ())
+            Some(
+                ctx.queue
+                    .cancelled(client, job.id, worker)
+                    .await
+                    .map(|_| ()),
+            )
         }
         // Recorded in the load's own transaction (see record_success).
-        Outcome::Done(Ok(())) if recorded.load(Ordering::SeqCst) => {
+        Outcome::Done(Ok(())) if recorded.success.load(Ordering::SeqCst) => {
             discard_upload(&job).await;
-            Ok(())
+            None
         }
         Outcome::Done(Ok(())) => {
             if let Err(e) = store_rejects(&ctx.queue, client, job.id, &errors_file).await {
                 eprintln!("ingest: job {}: storing its rejects failed: {e}", job.id);
             }
             discard_upload(&job).await;
-            ctx.queue
-                .succeeded(client, job.id, worker, &stats)
-                .await
-                .map(|_| ())
+            Some(
+                ctx.queue
+                    .succeeded(client, job.id, worker, &stats)
+                    .await
+                    .map(|_| ()),
+            )
         }
         // Another worker holds the job now: this one's load was not committed.
-        Outcome::Done(Err(load::LoadError::Vetoed(_))) => return,
+        Outcome::Done(Err(load::LoadError::Vetoed(_)))
+            if recorded.lease_lost.load(Ordering::SeqCst) =>
+        {
+            None
+        }
         Outcome::Done(Err(e)) => {
             if let Err(e) = store_rejects(&ctx.queue, client, job.id, &errors_file).await {
                 eprintln!("ingest: job {}: storing its rejects failed: {e}", job.id);
             }
-            // Exit code 3 (connection, database, store failures) may succeed on retry; a
-            // bad file or a bad request will not.
+            // Exit code 3 (connection, database, store failures, a failed before-commit
+            // step) may succeed on retry; a bad file or a bad request will not.
             let retriable = e.exit_code() == 3;
-            ctx.queue
-                .failed(
-                    client,
-                    job.id,
-                    worker,
-                    &e.to_string(),
-                    retriable,
-                    Some(&stats),
-                )
-                .await
-                .map(|_| ())
+            Some(
+                ctx.queue
+                    .failed(
+                        client,
+                        job.id,
+                        worker,
+                        &e.to_string(),
+                        retriable,
+                        Some(&stats),
+                    )
+                    .await
+                    .map(|_| ()),
+            )
         }
     };
-    if let Err(e) = result {
+    if let Some(Err(e)) = result {
         eprintln!("ingest: job {}: recording its outcome failed: {e}", job.id);
     }
     let _ = std::fs::remove_file(&errors_file);
+}
+
+/// What the before-commit step found: the success written, or the lease gone.
+#[derive(Default)]
+struct Recorded {
+    success: AtomicBool,
+    lease_lost: AtomicBool,
 }
 
 /// An uploaded file is deleted once its job has no more use for it (it succeeded or was
@@ -334,15 +355,7 @@ async fn discard_upload(job: &Job) {
     let Some(url) = job.payload.pointer("/source/url").and_then(Value::as_str) else {
         return;
     };
-    let deleted = match ingest::load::store::object_at(url) {
-        Ok(object) => object
-            .store
-            .delete(&object.path)
-            .await
-            .map_err(|e| e.to_string()),
-        Err(e) => Err(e.to_string()),
-    };
-    if let Err(e) = deleted {
+    if let Err(e) = ingest::load::store::delete_object(url).await {
         eprintln!("ingest: job {}: deleting its upload failed: {e}", job.id);
     }
 }
@@ -356,10 +369,11 @@ fn record_success(
     job: &Job,
     worker: &str,
     errors_file: &std::path::Path,
-    recorded: &Arc<AtomicBool>,
+    recorded: &Arc<Recorded>,
 ) -> BeforeCommit {
     let (ctx, id, worker) = (ctx.clone(), job.id, worker.to_string());
     let (errors_file, recorded) = (errors_file.to_path_buf(), recorded.clone());
+    let started = std::time::Instant::now();
     BeforeCommit(Arc::new(move |client, summary| {
         let (ctx, worker, errors_file, recorded) = (
             ctx.clone(),
@@ -369,13 +383,23 @@ fn record_success(
         );
         Box::pin(async move {
             store_rejects(&ctx.queue, client, id, &errors_file).await?;
-            let stats = serde_json::to_value(summary).unwrap_or(Value::Null);
+            // As the load will report itself once committed.
+            let mut summary = summary.clone();
+            summary.status = "succeeded";
+            summary.seconds = started.elapsed().as_secs_f64();
+            if summary.seconds > 0.0 {
+                summary.rows_per_second = summary.rows_read as f64 / summary.seconds;
+            }
+            let stats = serde_json::to_value(&summary).unwrap_or(Value::Null);
             match ctx.queue.succeeded(client, id, &worker, &stats).await {
                 Ok(true) => {
-                    recorded.store(true, Ordering::SeqCst);
+                    recorded.success.store(true, Ordering::SeqCst);
                     Ok(())
                 }
-                Ok(false) => Err("the job's lease was lost; another worker runs it".into()),
+                Ok(false) => {
+                    recorded.lease_lost.store(true, Ordering::SeqCst);
+                    Err("the job's lease was lost; another worker runs it".into())
+                }
                 Err(e) => Err(format!("recording the job's success: {e}")),
             }
         })
@@ -396,7 +420,7 @@ async fn store_rejects(
             &[&id],
         )
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| ingest_queue::full_message(&e))?;
     // Read a thousand at a time: a load may reject millions of rows.
     let Ok(file) = std::fs::File::open(errors_file) else {
         return Ok(());
@@ -418,10 +442,11 @@ async fn store_rejects(
             .iter()
             .map(|r| r["line"].as_i64().unwrap_or(0))
             .collect();
+        // PostgreSQL's text cannot hold NUL: a rejected value may.
         let text = |k: &str| -> Vec<Option<String>> {
             chunk
                 .iter()
-                .map(|r| r[k].as_str().map(str::to_string))
+                .map(|r| r[k].as_str().map(|v| v.replace('\0', "\u{FFFD}")))
                 .collect()
         };
         let (column, value, reason, file) =
@@ -437,6 +462,6 @@ async fn store_rejects(
                 &[&id, &seqs, &line, &column, &value, &reason, &file],
             )
             .await;
-        r.map_err(|e| e.to_string())?;
+        r.map_err(|e| ingest_queue::full_message(&e))?;
     }
 }

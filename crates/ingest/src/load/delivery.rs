@@ -159,13 +159,18 @@ impl<'a, 'c> Delivery<'a, 'c> {
         summary.rows_unchanged = stats.unchanged;
         summary.rows_deleted = stats.deleted;
         summary.rows_duplicate = stats.duplicates_dropped;
+        // The summary is whole before the before-commit step reads it.
+        summary.rows_rejected = self.rejects.rows;
+        summary.rejects_sample = self.rejects.sample.clone();
+        // Committing from here: the before-commit step may lock what its caller needs.
+        progress.set_committing(true);
         if let Some(hook) = &req.before_commit
             && let Err(e) = (hook.0)(writer.client(), summary).await
         {
             let _ = writer.rollback().await;
+            progress.set_committing(false);
             return Err(LoadError::Vetoed(e));
         }
-        progress.set_committing(true);
         let committed = writer.commit().await;
         progress.set_committing(false);
         committed?;

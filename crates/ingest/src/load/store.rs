@@ -229,6 +229,13 @@ pub fn object_at(url: &str) -> Result<Remote, StoreError> {
     })
 }
 
+/// Deletes the object a URL names (see [`object_at`]).
+pub async fn delete_object(url: &str) -> Result<(), StoreError> {
+    let object = object_at(url)?;
+    object.store.delete(&object.path).await?;
+    Ok(())
+}
+
 /// `AWS_ALLOW_HTTP=true` and the like: plain http to an emulator or a local server. (The
 /// builders read these too, but the client options set here would override them.)
 fn allow_http_from_env(prefix: &str) -> bool {

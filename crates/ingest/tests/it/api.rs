@@ -395,6 +395,49 @@ fn the_bulk_api_runs_jobs_end_to_end() {
         metrics.contains("ingest_job_duration_seconds_bucket{le=\"10\"} 3"),
         "{metrics}"
     );
+    // Many rejects under the limit: the job succeeds, and every reject comes back, page
+    // after page; a NUL in a rejected value (PostgreSQL text cannot hold it) is replaced.
+    let mut many = String::new();
+    for i in 0..2_500 {
+        many.push_str(&format!(
+            "{{\"id\": {}, \"qty\": \"n\\u0000{i}\"}}\n",
+            1000 + i
+        ));
+    }
+    many.push_str("{\"id\": 5000, \"qty\": 1}\n");
+    let nd = db.file("many.ndjson", many);
+    let body = format!(
+        r#"{{"source": {{"url": "{}"}}, "target": {{"table": "{t}"}}, "options": {{"max_errors": 10000}}}}"#,
+        nd.display()
+    );
+    let (_, _, created) = http(p, "POST", "/v1/jobs", &[ct], body.as_bytes());
+    let many_id = json(&created)["id"].as_str().unwrap().to_string();
+    let done = wait_end(p, &many_id);
+    assert_eq!(
+        (
+            done["state"].as_str(),
+            done["stats"]["rows_rejected"].as_u64()
+        ),
+        (Some("succeeded"), Some(2_500)),
+        "{done}"
+    );
+    let (_, _, all) = http(
+        p,
+        "GET",
+        &format!("/v1/jobs/{many_id}/errors?format=ndjson"),
+        &[],
+        b"",
+    );
+    let lines: Vec<&str> = all.lines().collect();
+    assert_eq!(lines.len(), 2_500);
+    let last = json(lines[2_499]);
+    assert_eq!(
+        (last["line"].as_i64(), last["value"].as_str()),
+        (Some(2_500), Some("n\u{FFFD}2499"))
+    );
+    let (_, _, csv) = http(p, "GET", &format!("/v1/jobs/{many_id}/errors"), &[], b"");
+    assert_eq!(csv.lines().count(), 2_501);
+    db.exec(&format!("delete from {t} where id = 5000"));
     drop(srv);
     db.exec(&format!("drop schema \"{queue}\" cascade"));
 }
@@ -450,6 +493,35 @@ fn tokens_limit_callers_to_their_tables_and_sources_are_guarded() {
             "{url}: {body}"
         );
     }
+    // An upload job takes no URL (only the server writes one, once the file arrived), and
+    // one whose file never came cannot be retried into reading something else.
+    let both = format!(
+        r#"{{"source": {{"upload": true, "url": "file:///etc/passwd"}}, "target": {{"table": "{t}"}}}}"#
+    );
+    let (status, _, body) = http(p, "POST", "/v1/jobs", &[ct], both.as_bytes());
+    assert_eq!(status, 400, "{body}");
+    let upload = format!(r#"{{"source": {{"upload": true}}, "target": {{"table": "{t}"}}}}"#);
+    let (_, _, created) = http(p, "POST", "/v1/jobs", &[ct], upload.as_bytes());
+    let never = json(&created)["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        http(p, "POST", &format!("/v1/jobs/{never}/cancel"), &[], b"").0,
+        202
+    );
+    let (status, _, body) = http(p, "POST", &format!("/v1/jobs/{never}/retry"), &[], b"");
+    assert_eq!(
+        (status, body.contains("never-uploaded")),
+        (409, true),
+        "{body}"
+    );
+    // The service's own tables are no target, whoever asks.
+    let (status, _, body) = http(
+        p,
+        "POST",
+        "/v1/jobs",
+        &[ct],
+        job(&format!("{queue}.api_tokens"), &file.display().to_string()).as_bytes(),
+    );
+    assert_eq!(status, 403, "{body}");
     // Without tokens, loopback callers may do anything: a job on `other`.
     let other_file = db.file("o.csv", "id\n7\n");
     let (status, _, created) = http(
@@ -548,7 +620,8 @@ fn tokens_limit_callers_to_their_tables_and_sources_are_guarded() {
         .iter()
         .map(|j| j["id"].as_str().unwrap().to_string())
         .collect();
-    assert_eq!(ids, std::slice::from_ref(&id));
+    assert!(ids.contains(&id) && !ids.contains(&other_id), "{ids:?}");
+    assert!(ids.iter().all(|i| i == &id || i == &never), "{ids:?}");
     assert_eq!(db.fingerprint(&other), before);
 
     // Listed without its secret; revoked, it opens nothing.
@@ -641,9 +714,10 @@ fn uploads_stream_into_the_configured_store() {
     );
     assert_eq!(status, 202, "{queued}");
     // The worker read it from the bucket, by the URL the job now names.
-    assert_eq!(
-        json(&queued)["source"]["url"].as_str(),
-        Some(format!("s3://ingest-up/uploads/{id}.csv").as_str())
+    let url = json(&queued)["source"]["url"].as_str().unwrap().to_string();
+    assert!(
+        url.starts_with(&format!("s3://ingest-up/uploads/{id}-")) && url.ends_with(".csv"),
+        "{url}"
     );
     let done = wait_end(p, &id);
     assert_eq!(done["state"], "succeeded", "{done}");

@@ -20,7 +20,7 @@ struct Watch {
     last_event: i64,
     last_progress: Option<Value>,
     done: bool,
-    ended: tokio::sync::watch::Receiver<u64>,
+    ended: tokio::sync::broadcast::Receiver<Uuid>,
 }
 
 /// Live progress as server-sent events until the job ends: `progress` (the job, when it
@@ -82,10 +82,12 @@ pub async fn job_events(
                 events.push(Event::default().event("progress").data(view.to_string()));
                 w.last_progress = Some(view);
             }
+            // The pooled connection is not held while this stream waits.
+            drop(c);
             if events.is_empty() {
                 // Progress is looked at twice a second; the end is heard at once.
                 tokio::select! {
-                    _ = w.ended.changed() => {}
+                    _ = super::ended(&mut w.ended, w.id) => {}
                     _ = tokio::time::sleep(Duration::from_millis(500)) => {}
                 }
             }

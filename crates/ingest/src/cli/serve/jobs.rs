@@ -100,22 +100,26 @@ async fn admit(
         .and_then(Value::as_str)
         .ok_or_else(|| invalid("target.table is required"))?
         .to_string();
+    let url = request.pointer("/source/url").and_then(Value::as_str);
+    // The source is stored as one of two shapes and nothing else: only the upload handler
+    // ever writes a URL into an upload job (and only the worker's cleanup trusts it).
+    let source = match (upload, url) {
+        (true, None) => json!({"upload": true}),
+        (false, Some(url)) => json!({"url": url}),
+        (true, Some(_)) => return Err(invalid("source has url or upload: true, not both")),
+        (false, None) => return Err(invalid("source needs url, or upload: true")),
+    };
     // The options are checked now, as the worker will read them (an upload's source is
     // filled in when its body arrives).
-    let url = request.pointer("/source/url").and_then(Value::as_str);
     let mut probe = request.clone();
-    if upload {
-        probe["source"] = json!({"url": "upload.csv"});
-    } else if url.is_none() {
-        return Err(invalid("source needs url, or upload: true"));
-    }
+    probe["source"] = json!({"url": url.unwrap_or("upload.csv")});
     load_request(
         &probe,
         &ConnectSource::Env,
         std::path::Path::new("/dev/null"),
     )
     .map_err(|e| invalid(&e))?;
-    if let (false, Some(url)) = (upload, url) {
+    if let Some(url) = url {
         api.guard.check(url).await.map_err(|e| {
             problem_of(
                 StatusCode::BAD_REQUEST,
@@ -125,33 +129,71 @@ async fn admit(
         })?;
     }
     let c = client(api).await?;
-    // The table as the catalog names it, for the token check and for listing by table.
+    // The table as the catalog names it: for the token check, for listing by table, and
+    // for the worker, which loads exactly the table that was checked.
     let located = ingest_pg::catalog::locate_table(&c, &table)
         .await
-        .map_err(internal_problem)?
-        .map(|(schema, name)| format!("{schema}.{name}"));
+        .map_err(internal_problem)?;
+    if let Some((schema, _)) = &located
+        && (schema == api.queue.schema().name()
+            || schema == "pg_catalog"
+            || schema == "information_schema")
+    {
+        return Err(problem_of(
+            StatusCode::FORBIDDEN,
+            "table-not-allowed",
+            &format!("{table} belongs to the service or the catalog"),
+        ));
+    }
     if let Access::Token(_) = access {
-        let Some(qualified) = &located else {
+        let Some((schema, name)) = &located else {
             return Err(problem_of(
                 StatusCode::BAD_REQUEST,
                 "unknown-table",
                 &format!("no table {table} (create it before loading into it)"),
             ));
         };
-        access.check(Some(qualified))?;
+        // `a.b` + `c` and `a` + `b.c` would both read `a.b.c` to a pattern.
+        if schema.contains('.') || name.contains('.') {
+            return Err(problem_of(
+                StatusCode::FORBIDDEN,
+                "table-not-allowed",
+                "a table whose schema or name holds a dot cannot be matched to a token's patterns",
+            ));
+        }
+        access.check(Some(&format!("{schema}.{name}")))?;
     }
     let hash =
         hex(ring::digest::digest(&ring::digest::SHA256, request.to_string().as_bytes()).as_ref());
+    let mut payload = request;
+    payload["source"] = source;
+    if let Some((schema, name)) = &located {
+        payload["target"]["resolved"] = json!(ingest_pg::ident::qualified(schema, name));
+    }
     let new = NewJob {
         kind: "load".into(),
-        payload: request,
-        target_table: Some(located.unwrap_or(table)),
+        payload,
+        target_table: Some(
+            located
+                .map(|(schema, name)| format!("{schema}.{name}"))
+                .unwrap_or(table),
+        ),
         awaiting_upload: upload,
         max_attempts: 3,
         idempotency_key,
         request_hash: Some(hash),
     };
     Ok((new, c))
+}
+
+/// Where an upload job's file was stored, once it arrived.
+fn uploaded_url(job: &Job) -> Option<&str> {
+    (job.payload
+        .pointer("/source/upload")
+        .and_then(Value::as_bool)
+        == Some(true))
+    .then(|| job.payload.pointer("/source/url").and_then(Value::as_str))
+    .flatten()
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -213,7 +255,7 @@ pub async fn get_job(
         tokio::time::Instant::now() + std::time::Duration::from_secs(q.wait.unwrap_or(0).min(60));
     while !job.state.is_final() {
         tokio::select! {
-            changed = ended.changed() => if changed.is_err() { break },
+            open = super::ended(&mut ended, job.id) => if !open { break },
             _ = tokio::time::sleep_until(deadline) => break,
         }
         let c = match client(&api).await {
@@ -248,7 +290,15 @@ pub async fn cancel_job(
         );
     }
     match api.queue.cancel(&c, job.id).await {
-        Ok(Some(job)) => (StatusCode::ACCEPTED, Json(job_json(&job))).into_response(),
+        Ok(Some(job)) => {
+            // A queued upload will never be read; a running job's worker deletes its own.
+            if job.state == JobState::Cancelled
+                && let Some(url) = uploaded_url(&job)
+            {
+                super::upload::delete_object(url).await;
+            }
+            (StatusCode::ACCEPTED, Json(job_json(&job))).into_response()
+        }
         Ok(None) => problem(StatusCode::NOT_FOUND, "job-not-found", "no such job"),
         Err(e) => internal(e),
     }
@@ -270,6 +320,19 @@ pub async fn retry_job(
             StatusCode::CONFLICT,
             "job-not-failed",
             &format!("the job is {}", job.state.as_str()),
+        );
+    }
+    if job
+        .payload
+        .pointer("/source/upload")
+        .and_then(Value::as_bool)
+        == Some(true)
+        && uploaded_url(&job).is_none()
+    {
+        return problem(
+            StatusCode::CONFLICT,
+            "never-uploaded",
+            "the job's file never arrived; create a new job",
         );
     }
     match api.queue.retry(&c, job.id).await {

@@ -82,24 +82,41 @@ pub struct Api {
     pub guard: source_guard::SourceGuard,
     /// Listening beyond loopback: a token is always required.
     pub public: bool,
-    /// Bumped whenever a job ends (the queue's `ended:<id>` notifications): what long
-    /// polls and event streams wait on.
-    pub ended: tokio::sync::watch::Sender<u64>,
+    /// The id of each job that ends (the queue's `ended:<id>` notifications), what long
+    /// polls and event streams wait on; the nil id means "any may have ended".
+    pub ended: tokio::sync::broadcast::Sender<uuid::Uuid>,
 }
 
-/// Turns the queue's `ended:<id>` notifications into a bump of [`Api::ended`].
-struct EndedJobs(tokio::sync::watch::Sender<u64>);
+/// Turns the queue's `ended:<id>` notifications into [`Api::ended`].
+struct EndedJobs(tokio::sync::broadcast::Sender<uuid::Uuid>);
 
 impl crate::cli::listen::Listener for EndedJobs {
     fn notified(&self, payload: &str) {
-        if payload.starts_with("ended:") {
-            self.0.send_modify(|n| *n += 1);
+        if let Some(id) = payload
+            .strip_prefix("ended:")
+            .and_then(|id| id.parse().ok())
+        {
+            let _ = self.0.send(id);
         }
     }
 
-    /// Ends missed while the connection was down: waiters look again.
+    /// Ends missed while the connection was down: every waiter looks again.
     fn reconnected(&self) {
-        self.0.send_modify(|n| *n += 1);
+        let _ = self.0.send(uuid::Uuid::nil());
+    }
+}
+
+/// Waits until the job `id` may have ended (its notification, or one that may stand for
+/// it); false when the channel closed.
+pub async fn ended(rx: &mut tokio::sync::broadcast::Receiver<uuid::Uuid>, id: uuid::Uuid) -> bool {
+    use tokio::sync::broadcast::error::RecvError;
+    loop {
+        match rx.recv().await {
+            Ok(ended) if ended == id || ended.is_nil() => return true,
+            Ok(_) => {}
+            Err(RecvError::Lagged(_)) => return true,
+            Err(RecvError::Closed) => return false,
+        }
     }
 }
 
@@ -165,7 +182,7 @@ async fn serve(a: ServeArgs) -> Result<(), (i32, String)> {
         )
         .await?;
     }
-    let (ended, _) = tokio::sync::watch::channel(0u64);
+    let (ended, _) = tokio::sync::broadcast::channel(1024);
     crate::cli::listen::listen(
         source.clone(),
         schema.channel(),

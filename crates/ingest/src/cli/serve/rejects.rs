@@ -13,7 +13,7 @@ use tokio_postgres::Row;
 use super::Shared;
 use super::auth::Access;
 use super::jobs::find;
-use super::problem::{internal, problem};
+use super::problem::problem;
 use crate::cli::openapi::ProblemView;
 
 #[derive(Deserialize)]
@@ -45,29 +45,43 @@ pub async fn job_errors(
             );
         }
     };
+    drop(c);
     let schema = api.queue.schema().quoted();
     let sql = format!(
-        "SELECT line, column_name, value, reason, file FROM {schema}.job_errors
-         WHERE job_id = $1 ORDER BY seq"
+        "SELECT seq, line, column_name, value, reason, file FROM {schema}.job_errors
+         WHERE job_id = $1 AND seq > $2 ORDER BY seq LIMIT {PAGE}"
     );
-    // Streamed a thousand rows at a time: a job may have rejected millions.
-    let rows = match c.query_raw(&sql, [&job.id]).await {
-        Ok(rows) => rows,
-        Err(e) => return internal(e),
-    };
     let head = match format {
         Format::Csv => Some(Ok(Bytes::from_static(b"line,column,value,reason,file\n"))),
         Format::Ndjson => None,
     };
-    let body = futures_util::stream::iter(head).chain(rows.chunks(1000).map(move |chunk| {
-        // The pooled connection stays checked out while its rows stream.
-        let _connection = &c;
-        chunk
-            .into_iter()
-            .collect::<Result<Vec<_>, _>>()
-            .map(|rows| encode(&rows, format))
-            .map_err(std::io::Error::other)
-    }));
+    // A page at a time, each on a pooled connection taken for that query only: a job may
+    // have rejected millions of rows, and a slow reader holds no connection.
+    let pages = futures_util::stream::unfold(Some(-1i64), move |after| {
+        let (api, sql, id) = (api.clone(), sql.clone(), job.id);
+        async move {
+            let after = after?;
+            let page = async {
+                let c = api.pool.get().await.map_err(std::io::Error::other)?;
+                c.query(&sql, &[&id, &after])
+                    .await
+                    .map_err(std::io::Error::other)
+            }
+            .await;
+            match page {
+                Ok(rows) if rows.is_empty() => None,
+                Ok(rows) => {
+                    let next = (rows.len() as i64 == PAGE).then(|| rows[rows.len() - 1].get(0));
+                    Some((Ok(encode(&rows, format)), next))
+                }
+                Err(e) => {
+                    eprintln!("ingest: API error streaming rejects: {e}");
+                    Some((Err(e), None))
+                }
+            }
+        }
+    });
+    let body = futures_util::stream::iter(head).chain(pages);
     let content_type = match format {
         Format::Csv => "text/csv; charset=utf-8",
         Format::Ndjson => "application/x-ndjson",
@@ -78,6 +92,9 @@ pub async fn job_errors(
     )
         .into_response()
 }
+
+/// Rejected rows per query.
+const PAGE: i64 = 1000;
 
 #[derive(Clone, Copy)]
 enum Format {
@@ -90,9 +107,9 @@ fn encode(rows: &[Row], format: Format) -> Bytes {
     match format {
         Format::Ndjson => {
             for r in rows {
-                let v = json!({"line": r.get::<_, i64>(0), "column": r.get::<_, Option<String>>(1),
-                    "value": r.get::<_, Option<String>>(2), "reason": r.get::<_, String>(3),
-                    "file": r.get::<_, Option<String>>(4)});
+                let v = json!({"line": r.get::<_, i64>(1), "column": r.get::<_, Option<String>>(2),
+                    "value": r.get::<_, Option<String>>(3), "reason": r.get::<_, String>(4),
+                    "file": r.get::<_, Option<String>>(5)});
                 out.extend_from_slice(v.to_string().as_bytes());
                 out.push(b'\n');
             }
@@ -100,9 +117,9 @@ fn encode(rows: &[Row], format: Format) -> Bytes {
         Format::Csv => {
             let mut w = csv::Writer::from_writer(&mut out);
             for r in rows {
-                let line = r.get::<_, i64>(0).to_string();
+                let line = r.get::<_, i64>(1).to_string();
                 let text = |i: usize| r.get::<_, Option<String>>(i).unwrap_or_default();
-                let _ = w.write_record([line, text(1), text(2), text(3), text(4)]);
+                let _ = w.write_record([line, text(2), text(3), text(4), text(5)]);
             }
             let _ = w.flush();
         }

@@ -15,7 +15,7 @@ use tokio::io::AsyncWriteExt;
 use super::Shared;
 use super::auth::Access;
 use super::jobs::{find, job_json};
-use super::problem::{Problem, internal, internal_problem, problem, problem_of};
+use super::problem::{Problem, client, internal, internal_problem, problem, problem_of};
 use crate::cli::openapi::{JobView, ProblemView};
 
 /// Streams an upload job's body to a file, then queues the job.
@@ -57,13 +57,31 @@ pub async fn upload(
         .get(header::CONTENT_ENCODING)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.eq_ignore_ascii_case("gzip"));
-    let name = format!("{}.{format}{}", job.id, if gzip { ".gz" } else { "" });
+    // Each body gets a name of its own: two PUTs racing for one job never write into
+    // the same object, and the one that loses the race is deleted.
+    let mut tag = [0u8; 6];
+    let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut tag);
+    let tag: String = tag.iter().map(|b| format!("{b:02x}")).collect();
+    let name = format!("{}-{tag}.{format}{}", job.id, if gzip { ".gz" } else { "" });
     let url = format!("{}/{name}", api.uploads);
+    // No pooled connection is held while a body streams in, for as long as that takes.
+    drop(c);
     if let Err(p) = store_body(&url, body).await {
         return p.into_response();
     }
+    let c = match client(&api).await {
+        Ok(c) => c,
+        Err(p) => {
+            delete_object(&url).await;
+            return p.into_response();
+        }
+    };
     let source = json!({"url": url, "upload": true});
-    match api.queue.uploaded(&c, job.id, &source).await {
+    let queued = api.queue.uploaded(&c, job.id, &source).await;
+    if !matches!(queued, Ok(true)) {
+        delete_object(&url).await;
+    }
+    match queued {
         Ok(true) => match api.queue.get(&c, job.id).await {
             Ok(Some(job)) => (StatusCode::ACCEPTED, Json(job_json(&job))).into_response(),
             Ok(None) => problem(StatusCode::NOT_FOUND, "job-not-found", "no such job"),
@@ -111,6 +129,13 @@ async fn store_body(url: &str, body: Body) -> Result<(), Problem> {
     }
     let _ = writer.abort().await;
     Err(failure.unwrap_or_else(|| internal_problem("upload failed")))
+}
+
+/// Deletes an object this server stored (an upload nobody will read), logging a failure.
+pub async fn delete_object(url: &str) {
+    if let Err(e) = store::delete_object(url).await {
+        eprintln!("ingest: deleting {}: {e}", store::redacted(url));
+    }
 }
 
 fn store_unavailable(url: &str, e: impl std::fmt::Display) -> Problem {
