@@ -5,6 +5,7 @@
 //! the file ([`load::source`]), coerce and encode ([`load::transform`]), stream into
 //! PostgreSQL ([`ingest_pg::TableWriter`]) — and returns a [`load::LoadSummary`].
 
+pub mod export;
 pub mod load;
 pub mod local_pg;
 pub mod progress;

@@ -2,6 +2,7 @@
 
 pub mod client;
 pub mod demo;
+pub mod export_cmd;
 pub mod job_request;
 pub mod listen;
 pub mod load_args;
@@ -34,6 +35,9 @@ pub enum Command {
     /// Load a file (CSV, TSV, JSON, Parquet, Avro, xlsx; from a path or a store) into a
     /// table: append, upsert, merge or replace
     Load(Box<load_args::LoadArgs>),
+    /// Export a table or a query to Parquet, CSV or NDJSON (a path or a store), in one
+    /// snapshot
+    Export(Box<export_cmd::ExportArgs>),
     /// Create or update the service's schema (job queue, rejects, events, API tokens)
     Migrate(migrate::MigrateArgs),
     /// The Bulk API (HTTP) over the job queue, with workers in the same process

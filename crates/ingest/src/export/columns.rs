@@ -1,0 +1,171 @@
+//! What each column of the exported rows becomes in Arrow (and so in Parquet): the
+//! PostgreSQL type and type modifier the query's row description gives, mapped to the
+//! type that keeps its values exactly.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow_schema::{DataType, Field, Schema, TimeUnit};
+use tokio_postgres::types::{Kind, Type};
+
+/// How a column's binary COPY value is read.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ColumnKind {
+    Bool,
+    Int2,
+    Int4,
+    Int8,
+    Float4,
+    Float8,
+    /// numeric(precision, scale) as decimal128
+    Decimal { precision: u8, scale: i8 },
+    /// numeric as its text (`--numeric-as text`)
+    NumericText,
+    /// text, varchar, char, name, and enums (their label)
+    Text,
+    Enum,
+    Json,
+    /// jsonb: a version byte, then the text
+    Jsonb,
+    Bytea,
+    Uuid,
+    Date,
+    Timestamp,
+    Timestamptz,
+    Time,
+}
+
+/// An exported column: its name, how it is read, and its Arrow field.
+#[derive(Debug, Clone)]
+pub struct ExportColumn {
+    pub name: String,
+    pub kind: ColumnKind,
+}
+
+/// How unconstrained `numeric` (no precision and scale) is exported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum NumericAs {
+    /// Refused, with the hint to pass `--numeric-as text` or cast in the query.
+    #[default]
+    Error,
+    /// As its exact text.
+    Text,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("column {column:?} is {type_name}, which Parquet export does not take yet; {hint}")]
+pub struct UnsupportedType {
+    pub column: String,
+    pub type_name: String,
+    pub hint: String,
+}
+
+impl ExportColumn {
+    /// The column of a row description: its name, type and type modifier.
+    pub fn of(
+        name: &str,
+        ty: &Type,
+        typmod: i32,
+        numeric_as: NumericAs,
+    ) -> Result<ExportColumn, UnsupportedType> {
+        let unsupported = |hint: &str| UnsupportedType {
+            column: name.to_string(),
+            type_name: ty.name().to_string(),
+            hint: hint.to_string(),
+        };
+        let cast_hint = format!("cast it in --query (e.g. {}::text)", name);
+        let kind = match *ty {
+            Type::BOOL => ColumnKind::Bool,
+            Type::INT2 => ColumnKind::Int2,
+            Type::INT4 => ColumnKind::Int4,
+            Type::INT8 => ColumnKind::Int8,
+            Type::FLOAT4 => ColumnKind::Float4,
+            Type::FLOAT8 => ColumnKind::Float8,
+            Type::NUMERIC if typmod >= 4 => {
+                let precision = (((typmod - 4) >> 16) & 0xffff) as u8;
+                let scale = ((typmod - 4) & 0xffff) as i16;
+                if precision > 38 || !(0..=38).contains(&scale) {
+                    return Err(unsupported(&format!(
+                        "numeric({precision},{scale}) does not fit decimal128; {cast_hint}"
+                    )));
+                }
+                ColumnKind::Decimal {
+                    precision,
+                    scale: scale as i8,
+                }
+            }
+            Type::NUMERIC => match numeric_as {
+                NumericAs::Text => ColumnKind::NumericText,
+                NumericAs::Error => {
+                    return Err(UnsupportedType {
+                        column: name.to_string(),
+                        type_name: "numeric without precision and scale".into(),
+                        hint: "pass --numeric-as text, or cast it in --query (e.g. amount::numeric(18,2))".into(),
+                    });
+                }
+            },
+            Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => ColumnKind::Text,
+            Type::JSON => ColumnKind::Json,
+            Type::JSONB => ColumnKind::Jsonb,
+            Type::BYTEA => ColumnKind::Bytea,
+            Type::UUID => ColumnKind::Uuid,
+            Type::DATE => ColumnKind::Date,
+            Type::TIMESTAMP => ColumnKind::Timestamp,
+            Type::TIMESTAMPTZ => ColumnKind::Timestamptz,
+            Type::TIME => ColumnKind::Time,
+            _ => match ty.kind() {
+                Kind::Enum(_) => ColumnKind::Enum,
+                // A domain is exported as its base type.
+                Kind::Domain(base) => return ExportColumn::of(name, base, typmod, numeric_as),
+                _ => return Err(unsupported(&cast_hint)),
+            },
+        };
+        Ok(ExportColumn {
+            name: name.to_string(),
+            kind,
+        })
+    }
+
+    pub fn field(&self) -> Field {
+        let extension = |name: &str| {
+            HashMap::from([("ARROW:extension:name".to_string(), name.to_string())])
+        };
+        let (data_type, metadata) = match &self.kind {
+            ColumnKind::Bool => (DataType::Boolean, None),
+            ColumnKind::Int2 => (DataType::Int16, None),
+            ColumnKind::Int4 => (DataType::Int32, None),
+            ColumnKind::Int8 => (DataType::Int64, None),
+            ColumnKind::Float4 => (DataType::Float32, None),
+            ColumnKind::Float8 => (DataType::Float64, None),
+            ColumnKind::Decimal { precision, scale } => {
+                (DataType::Decimal128(*precision, *scale), None)
+            }
+            ColumnKind::NumericText | ColumnKind::Text => (DataType::Utf8, None),
+            ColumnKind::Enum => (
+                DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)),
+                None,
+            ),
+            ColumnKind::Json | ColumnKind::Jsonb => (DataType::Utf8, Some(extension("arrow.json"))),
+            ColumnKind::Bytea => (DataType::Binary, None),
+            ColumnKind::Uuid => (DataType::FixedSizeBinary(16), Some(extension("arrow.uuid"))),
+            ColumnKind::Date => (DataType::Date32, None),
+            ColumnKind::Timestamp => (DataType::Timestamp(TimeUnit::Microsecond, None), None),
+            ColumnKind::Timestamptz => (
+                DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+                None,
+            ),
+            ColumnKind::Time => (DataType::Time64(TimeUnit::Microsecond), None),
+        };
+        let field = Field::new(&self.name, data_type, true);
+        match metadata {
+            Some(m) => field.with_metadata(m),
+            None => field,
+        }
+    }
+}
+
+pub fn schema(columns: &[ExportColumn]) -> Arc<Schema> {
+    Arc::new(Schema::new(
+        columns.iter().map(ExportColumn::field).collect::<Vec<_>>(),
+    ))
+}

@@ -1,0 +1,430 @@
+//! Export: a table or a query's rows to Parquet, CSV or NDJSON, in one snapshot, streamed.
+//!
+//! The rows come from one `COPY (...) TO STDOUT` inside a `REPEATABLE READ READ ONLY`
+//! transaction. For Parquet the COPY is binary and its rows are decoded straight into
+//! Arrow batches ([`binary_copy`]) on one thread while another encodes Parquet; CSV and
+//! NDJSON are PostgreSQL's own output, streamed through the compression the name asks
+//! for. Nothing is written under the final name until the file is whole ([`output`]).
+
+pub mod binary_copy;
+pub mod columns;
+pub mod output;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, mpsc};
+use std::time::Instant;
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use ingest_pg::ConnectSource;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::WriterProperties;
+use serde::Serialize;
+use tokio_postgres::Client;
+
+use crate::export::binary_copy::{BatchDecoder, DecodeError};
+use crate::export::columns::{ExportColumn, NumericAs, UnsupportedType};
+use crate::export::output::{Output, OutputError, TextSink};
+
+/// What to export.
+#[derive(Debug, Clone)]
+pub enum ExportSource {
+    Table(String),
+    Query(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    Parquet,
+    Csv,
+    Ndjson,
+}
+
+impl ExportFormat {
+    /// The format a destination's name implies (under a `.gz`/`.zst` suffix).
+    pub fn from_name(to: &str) -> Option<ExportFormat> {
+        let name = to.split('?').next().unwrap_or(to).to_ascii_lowercase();
+        let name = [".gz", ".zst", ".zstd"]
+            .iter()
+            .find_map(|c| name.strip_suffix(c))
+            .unwrap_or(&name);
+        match name.rsplit_once('.')?.1 {
+            "parquet" | "pq" => Some(ExportFormat::Parquet),
+            "csv" | "txt" => Some(ExportFormat::Csv),
+            "ndjson" | "jsonl" | "json" => Some(ExportFormat::Ndjson),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ExportFormat::Parquet => "parquet",
+            ExportFormat::Csv => "csv",
+            ExportFormat::Ndjson => "ndjson",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ExportRequest {
+    pub source: ExportSource,
+    pub to: String,
+    pub format: ExportFormat,
+    pub database: ConnectSource,
+    pub numeric_as: NumericAs,
+    /// CSV field delimiter.
+    pub delimiter: u8,
+    /// Parquet: a row group is closed when its encoded size reaches this.
+    pub row_group_bytes: usize,
+}
+
+/// What an export did, for `--json` and the closing line.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ExportSummary {
+    pub source: String,
+    pub to: String,
+    pub format: &'static str,
+    pub rows: u64,
+    pub bytes_written: u64,
+    pub seconds: f64,
+    /// When the snapshot was taken (the server's clock).
+    pub snapshot_at: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error("{0}")]
+    Usage(String),
+    #[error(transparent)]
+    Connect(#[from] ingest_pg::PgError),
+    #[error("{what}: {message}")]
+    Query { what: String, message: String },
+    #[error(transparent)]
+    Unsupported(#[from] UnsupportedType),
+    #[error("decoding the rows: {0}")]
+    Decode(#[from] DecodeError),
+    #[error("writing Parquet: {0}")]
+    Parquet(String),
+    #[error(transparent)]
+    Output(#[from] OutputError),
+}
+
+impl ExportError {
+    /// The CLI's exit code: 2 for what the user can fix, 3 for the database or the store.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            ExportError::Usage(_) | ExportError::Unsupported(_) => 2,
+            ExportError::Query { message, .. } if !message.starts_with("connection") => 2,
+            ExportError::Connect(_) | ExportError::Output(_) => 3,
+            _ => 3,
+        }
+    }
+}
+
+fn query_error(what: &str) -> impl Fn(tokio_postgres::Error) -> ExportError + '_ {
+    move |e| {
+        let message = match e.as_db_error() {
+            // A query that writes meets the read-only transaction.
+            Some(db) if db.code().code() == "25006" => {
+                format!("{} (an export runs read-only)", db.message())
+            }
+            Some(db) => match db.position() {
+                Some(tokio_postgres::error::ErrorPosition::Original(p)) => {
+                    format!("{} (at character {p})", db.message())
+                }
+                _ => db.message().to_string(),
+            },
+            None => format!("connection: {e}"),
+        };
+        ExportError::Query {
+            what: what.to_string(),
+            message,
+        }
+    }
+}
+
+/// Statements that change data or schema: an export refuses them before sending them.
+const WRITING: [&str; 12] = [
+    "insert", "update", "delete", "merge", "create", "drop", "alter", "truncate", "grant",
+    "revoke", "copy", "call",
+];
+
+/// Runs the export; `rows_seen` is told the rows read so far (for progress).
+pub async fn run(
+    req: &ExportRequest,
+    rows_seen: &(dyn Fn(u64) + Sync),
+) -> Result<ExportSummary, ExportError> {
+    let started = Instant::now();
+    let client = ingest_pg::connect(&req.database).await?;
+    client
+        .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        .await
+        .map_err(query_error("starting the snapshot"))?;
+    let (select, source) = select_of(&client, &req.source).await?;
+    let snapshot_at: String = client
+        .query_one("SELECT now()::text", &[])
+        .await
+        .map_err(query_error("reading the snapshot's time"))?
+        .get(0);
+    let (output, file) = Output::create(&req.to)?;
+    let written = match req.format {
+        ExportFormat::Parquet => write_parquet(req, &client, &select, file, rows_seen).await,
+        ExportFormat::Csv | ExportFormat::Ndjson => {
+            write_text(req, &client, &select, file, rows_seen).await
+        }
+    };
+    let rows = match written {
+        Ok(rows) => rows,
+        Err(e) => {
+            output.abandon();
+            return Err(e);
+        }
+    };
+    client
+        .batch_execute("COMMIT")
+        .await
+        .map_err(query_error("ending the snapshot"))?;
+    let bytes_written = output.commit().await?;
+    Ok(ExportSummary {
+        source,
+        to: crate::load::store::redacted(&req.to),
+        format: req.format.name(),
+        rows,
+        bytes_written,
+        seconds: started.elapsed().as_secs_f64(),
+        snapshot_at,
+    })
+}
+
+/// The SELECT that gives the rows, and the source as messages name it.
+async fn select_of(client: &Client, source: &ExportSource) -> Result<(String, String), ExportError> {
+    match source {
+        ExportSource::Table(name) => {
+            let (schema, table) = ingest_pg::catalog::locate_table(client, name)
+                .await?
+                .ok_or_else(|| ExportError::Usage(format!("no table {name}")))?;
+            let q = ingest_pg::ident::qualified(&schema, &table);
+            Ok((format!("SELECT * FROM {q}"), format!("{schema}.{table}")))
+        }
+        ExportSource::Query(query) => {
+            let query = query.trim().trim_end_matches(';').trim();
+            let first = query
+                .split(|c: char| !c.is_ascii_alphabetic())
+                .next()
+                .unwrap_or("")
+                .to_ascii_lowercase();
+            if WRITING.contains(&first.as_str()) {
+                return Err(ExportError::Usage(format!(
+                    "--query: {first} changes data; an export runs read-only queries (SELECT, WITH, VALUES, TABLE)"
+                )));
+            }
+            Ok((query.to_string(), "query".into()))
+        }
+    }
+}
+
+/// A one-byte SQL string literal, as an escape so no byte needs quoting.
+fn literal(byte: u8) -> String {
+    format!("E'\\x{byte:02x}'")
+}
+
+/// Parquet: binary COPY decoded into Arrow batches on one thread, encoded on another.
+async fn write_parquet(
+    req: &ExportRequest,
+    client: &Client,
+    select: &str,
+    file: std::fs::File,
+    rows_seen: &(dyn Fn(u64) + Sync),
+) -> Result<u64, ExportError> {
+    let statement = client
+        .prepare(&format!("SELECT * FROM ({select}) AS q"))
+        .await
+        .map_err(query_error("the query"))?;
+    let columns = statement
+        .columns()
+        .iter()
+        .map(|c| ExportColumn::of(c.name(), c.type_(), c.type_modifier(), req.numeric_as))
+        .collect::<Result<Vec<_>, _>>()?;
+    // Unconstrained numeric goes out as its text, cast by the server.
+    let list = columns
+        .iter()
+        .map(|c| {
+            let q = ingest_pg::ident::quote_ident(&c.name);
+            match c.kind {
+                columns::ColumnKind::NumericText => format!("q.{q}::text"),
+                _ => format!("q.{q}"),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let copy = format!("COPY (SELECT {list} FROM ({select}) AS q) TO STDOUT (FORMAT binary)");
+    let stream = client
+        .copy_out(&copy)
+        .await
+        .map_err(query_error("starting COPY"))?;
+    let mut decoder = BatchDecoder::new(columns, 64 * 1024);
+    let schema = decoder.schema();
+    let props = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).expect("valid level")))
+        // Row groups are sized by bytes (the library's estimate of their encoded size).
+        .set_max_row_group_row_count(None)
+        .set_max_row_group_bytes(Some(req.row_group_bytes.max(1)))
+        .build();
+    // Chunks from the server -> decoder thread -> batches -> writer thread.
+    let (chunk_tx, chunk_rx) = mpsc::sync_channel::<Bytes>(64);
+    let (batch_tx, batch_rx) = mpsc::sync_channel(4);
+    let counted = Arc::new(AtomicU64::new(0));
+    let decoded_rows = counted.clone();
+    let decode = std::thread::spawn(move || -> Result<u64, DecodeError> {
+        for chunk in chunk_rx {
+            let mut sent = true;
+            decoder.feed(&chunk, &mut |batch| sent &= batch_tx.send(batch).is_ok())?;
+            decoded_rows.store(decoder.rows(), Ordering::Relaxed);
+            if !sent {
+                break;
+            }
+        }
+        if let Some(last) = decoder.finish()? {
+            let _ = batch_tx.send(last);
+        }
+        Ok(decoder.rows())
+    });
+    let encode = std::thread::spawn(move || -> Result<(), String> {
+        let mut writer =
+            ArrowWriter::try_new(file, schema, Some(props)).map_err(|e| e.to_string())?;
+        for batch in batch_rx {
+            writer.write(&batch).map_err(|e| e.to_string())?;
+        }
+        let file = writer.into_inner().map_err(|e| e.to_string())?;
+        file.sync_all().map_err(|e| e.to_string())
+    });
+    tokio::pin!(stream);
+    let mut received = 0u64;
+    let mut copy_error = None;
+    while let Some(chunk) = stream.next().await {
+        match chunk {
+            Ok(chunk) => {
+                received += 1;
+                if received % 256 == 0 {
+                    rows_seen(counted.load(Ordering::Relaxed));
+                }
+                if chunk_tx.send(chunk).is_err() {
+                    break;
+                }
+            }
+            Err(e) => {
+                copy_error = Some(query_error("reading the rows")(e));
+                break;
+            }
+        }
+    }
+    drop(chunk_tx);
+    let (decoded, encoded) = tokio::task::spawn_blocking(move || {
+        (
+            decode.join().expect("the decoder panicked"),
+            encode.join().expect("the Parquet writer panicked"),
+        )
+    })
+    .await
+    .expect("joining the export's threads");
+    if let Some(e) = copy_error {
+        return Err(e);
+    }
+    let rows = decoded?;
+    encoded.map_err(ExportError::Parquet)?;
+    rows_seen(rows);
+    Ok(rows)
+}
+
+/// CSV and NDJSON: PostgreSQL's own output, streamed through the file's compression.
+async fn write_text(
+    req: &ExportRequest,
+    client: &Client,
+    select: &str,
+    file: std::fs::File,
+    rows_seen: &(dyn Fn(u64) + Sync),
+) -> Result<u64, ExportError> {
+    let copy = match req.format {
+        ExportFormat::Csv => format!(
+            "COPY ({select}) TO STDOUT (FORMAT csv, HEADER, DELIMITER {})",
+            literal(req.delimiter)
+        ),
+        // One JSON object per line: JSON escapes every control character, so with a quote
+        // and a delimiter that JSON text never holds raw, CSV prints each object as it is.
+        _ => format!(
+            "COPY (SELECT row_to_json(q)::text FROM ({select}) AS q) TO STDOUT
+             (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')"
+        ),
+    };
+    let stream = client
+        .copy_out(&copy)
+        .await
+        .map_err(query_error("the query"))?;
+    let mut sink = TextSink::new(&req.to, file).map_err(|source| OutputError::Io {
+        to: req.to.clone(),
+        source,
+    })?;
+    let (tx, rx) = mpsc::sync_channel::<Bytes>(64);
+    let header = req.format == ExportFormat::Csv;
+    let delimiter = req.delimiter;
+    let counted = Arc::new(AtomicU64::new(0));
+    let written_rows = counted.clone();
+    let writer = std::thread::spawn(move || -> std::io::Result<u64> {
+        use std::io::Write;
+        // Records are counted as CSV (a quoted field may hold a newline); NDJSON lines
+        // count the same way, holding no quote.
+        let mut counter = csv_core::ReaderBuilder::new().delimiter(delimiter).build();
+        let mut records = 0u64;
+        let mut scratch = [0u8; 64 * 1024];
+        let mut ends = [0usize; 1024];
+        for chunk in rx {
+            let mut input: &[u8] = &chunk;
+            while !input.is_empty() {
+                let (result, read, _, _) = counter.read_record(input, &mut scratch, &mut ends);
+                input = &input[read..];
+                if result == csv_core::ReadRecordResult::Record {
+                    records += 1;
+                }
+            }
+            written_rows.store(records, Ordering::Relaxed);
+            sink.write_all(&chunk)?;
+        }
+        sink.finish()?;
+        Ok(records)
+    });
+    tokio::pin!(stream);
+    let mut copy_error = None;
+    let mut chunks = 0u64;
+    while let Some(chunk) = stream.next().await {
+        match chunk {
+            Ok(chunk) => {
+                chunks += 1;
+                if chunks % 256 == 0 {
+                    rows_seen(counted.load(Ordering::Relaxed));
+                }
+                if tx.send(chunk).is_err() {
+                    break;
+                }
+            }
+            Err(e) => {
+                copy_error = Some(query_error("reading the rows")(e));
+                break;
+            }
+        }
+    }
+    drop(tx);
+    let written = tokio::task::spawn_blocking(move || writer.join().expect("the writer panicked"))
+        .await
+        .expect("joining the writer");
+    if let Some(e) = copy_error {
+        return Err(e);
+    }
+    let records = written.map_err(|source| OutputError::Io {
+        to: req.to.clone(),
+        source,
+    })?;
+    let rows = records.saturating_sub(header as u64);
+    rows_seen(rows);
+    Ok(rows)
+}
