@@ -127,9 +127,7 @@ impl Builder {
                 _ => return Err("unknown jsonb version".into()),
             },
             Builder::Bytea(b) => b.append_value(v),
-            Builder::Uuid(b) => b
-                .append_value(fixed::<16>(v)?)
-                .map_err(|e| e.to_string())?,
+            Builder::Uuid(b) => b.append_value(fixed::<16>(v)?).map_err(|e| e.to_string())?,
             Builder::Date(b) => {
                 let days = i32::from_be_bytes(fixed(v)?);
                 if days == i32::MAX || days == i32::MIN {

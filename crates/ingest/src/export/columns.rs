@@ -2,7 +2,6 @@
 //! PostgreSQL type and type modifier the query's row description gives, mapped to the
 //! type that keeps its values exactly.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
@@ -18,7 +17,10 @@ pub enum ColumnKind {
     Float4,
     Float8,
     /// numeric(precision, scale) as decimal128
-    Decimal { precision: u8, scale: i8 },
+    Decimal {
+        precision: u8,
+        scale: i8,
+    },
     /// numeric as its text (`--numeric-as text`)
     NumericText,
     /// text, varchar, char, name, and enums (their label)
@@ -127,39 +129,36 @@ impl ExportColumn {
     }
 
     pub fn field(&self) -> Field {
-        let extension = |name: &str| {
-            HashMap::from([("ARROW:extension:name".to_string(), name.to_string())])
-        };
-        let (data_type, metadata) = match &self.kind {
-            ColumnKind::Bool => (DataType::Boolean, None),
-            ColumnKind::Int2 => (DataType::Int16, None),
-            ColumnKind::Int4 => (DataType::Int32, None),
-            ColumnKind::Int8 => (DataType::Int64, None),
-            ColumnKind::Float4 => (DataType::Float32, None),
-            ColumnKind::Float8 => (DataType::Float64, None),
-            ColumnKind::Decimal { precision, scale } => {
-                (DataType::Decimal128(*precision, *scale), None)
+        use arrow_schema::extension::{Json, Uuid};
+        let data_type = match &self.kind {
+            ColumnKind::Bool => DataType::Boolean,
+            ColumnKind::Int2 => DataType::Int16,
+            ColumnKind::Int4 => DataType::Int32,
+            ColumnKind::Int8 => DataType::Int64,
+            ColumnKind::Float4 => DataType::Float32,
+            ColumnKind::Float8 => DataType::Float64,
+            ColumnKind::Decimal { precision, scale } => DataType::Decimal128(*precision, *scale),
+            ColumnKind::NumericText | ColumnKind::Text | ColumnKind::Json | ColumnKind::Jsonb => {
+                DataType::Utf8
             }
-            ColumnKind::NumericText | ColumnKind::Text => (DataType::Utf8, None),
-            ColumnKind::Enum => (
-                DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)),
-                None,
-            ),
-            ColumnKind::Json | ColumnKind::Jsonb => (DataType::Utf8, Some(extension("arrow.json"))),
-            ColumnKind::Bytea => (DataType::Binary, None),
-            ColumnKind::Uuid => (DataType::FixedSizeBinary(16), Some(extension("arrow.uuid"))),
-            ColumnKind::Date => (DataType::Date32, None),
-            ColumnKind::Timestamp => (DataType::Timestamp(TimeUnit::Microsecond, None), None),
-            ColumnKind::Timestamptz => (
-                DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
-                None,
-            ),
-            ColumnKind::Time => (DataType::Time64(TimeUnit::Microsecond), None),
+            ColumnKind::Enum => {
+                DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8))
+            }
+            ColumnKind::Bytea => DataType::Binary,
+            ColumnKind::Uuid => DataType::FixedSizeBinary(16),
+            ColumnKind::Date => DataType::Date32,
+            ColumnKind::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, None),
+            ColumnKind::Timestamptz => {
+                DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
+            }
+            ColumnKind::Time => DataType::Time64(TimeUnit::Microsecond),
         };
         let field = Field::new(&self.name, data_type, true);
-        match metadata {
-            Some(m) => field.with_metadata(m),
-            None => field,
+        // Arrow's canonical extension types become Parquet's UUID and JSON logical types.
+        match self.kind {
+            ColumnKind::Uuid => field.with_extension_type(Uuid),
+            ColumnKind::Json | ColumnKind::Jsonb => field.with_extension_type(Json::default()),
+            _ => field,
         }
     }
 }

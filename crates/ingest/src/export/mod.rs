@@ -126,7 +126,7 @@ fn query_error(what: &str) -> impl Fn(tokio_postgres::Error) -> ExportError + '_
     move |e| {
         let message = match e.as_db_error() {
             // A query that writes meets the read-only transaction.
-            Some(db) if db.code().code() == "25006" => {
+            Some(db) if db.code().code() == "25006" || db.message().contains("data-modifying") => {
                 format!("{} (an export runs read-only)", db.message())
             }
             Some(db) => match db.position() {
@@ -198,7 +198,10 @@ pub async fn run(
 }
 
 /// The SELECT that gives the rows, and the source as messages name it.
-async fn select_of(client: &Client, source: &ExportSource) -> Result<(String, String), ExportError> {
+async fn select_of(
+    client: &Client,
+    source: &ExportSource,
+) -> Result<(String, String), ExportError> {
     match source {
         ExportSource::Table(name) => {
             let (schema, table) = ingest_pg::catalog::locate_table(client, name)
@@ -266,7 +269,9 @@ async fn write_parquet(
     let mut decoder = BatchDecoder::new(columns, 64 * 1024);
     let schema = decoder.schema();
     let props = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).expect("valid level")))
+        .set_compression(Compression::ZSTD(
+            ZstdLevel::try_new(3).expect("valid level"),
+        ))
         // Row groups are sized by bytes (the library's estimate of their encoded size).
         .set_max_row_group_row_count(None)
         .set_max_row_group_bytes(Some(req.row_group_bytes.max(1)))
@@ -306,7 +311,7 @@ async fn write_parquet(
         match chunk {
             Ok(chunk) => {
                 received += 1;
-                if received % 256 == 0 {
+                if received.is_multiple_of(256) {
                     rows_seen(counted.load(Ordering::Relaxed));
                 }
                 if chunk_tx.send(chunk).is_err() {
@@ -400,7 +405,7 @@ async fn write_text(
         match chunk {
             Ok(chunk) => {
                 chunks += 1;
-                if chunks % 256 == 0 {
+                if chunks.is_multiple_of(256) {
                     rows_seen(counted.load(Ordering::Relaxed));
                 }
                 if tx.send(chunk).is_err() {

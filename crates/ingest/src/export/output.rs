@@ -44,9 +44,10 @@ impl Output {
             to: display.clone(),
             source,
         };
-        let local = to.strip_prefix("file://").map(PathBuf::from).or_else(|| {
-            (!store::is_url(to)).then(|| PathBuf::from(to))
-        });
+        let local = to
+            .strip_prefix("file://")
+            .map(PathBuf::from)
+            .or_else(|| (!store::is_url(to)).then(|| PathBuf::from(to)));
         let (temp, target) = match local {
             Some(path) => {
                 let dir = match path.parent() {

@@ -12,6 +12,7 @@ mod atomic;
 mod bad_input;
 mod bad_typed;
 mod demo;
+mod export;
 mod formats;
 mod keys;
 mod load_modes;
