@@ -227,6 +227,40 @@ async fn select_of(
     }
 }
 
+/// What the server sends (one COPY message per row) goes to the consuming thread in
+/// blocks of about 1 MiB: handing rows over one by one costs more than decoding them.
+async fn forward(
+    stream: tokio_postgres::CopyOutStream,
+    to: &mpsc::SyncSender<Bytes>,
+    tick: &(dyn Fn() + Sync),
+) -> Option<ExportError> {
+    const BLOCK: usize = 1 << 20;
+    tokio::pin!(stream);
+    let mut block = bytes::BytesMut::with_capacity(BLOCK + (64 << 10));
+    let mut blocks = 0u64;
+    while let Some(chunk) = stream.next().await {
+        match chunk {
+            Ok(chunk) => {
+                block.extend_from_slice(&chunk);
+                if block.len() >= BLOCK {
+                    blocks += 1;
+                    if blocks.is_multiple_of(8) {
+                        tick();
+                    }
+                    if to.send(block.split().freeze()).is_err() {
+                        return None;
+                    }
+                }
+            }
+            Err(e) => return Some(query_error("reading the rows")(e)),
+        }
+    }
+    if !block.is_empty() {
+        let _ = to.send(block.freeze());
+    }
+    None
+}
+
 /// A one-byte SQL string literal, as an escape so no byte needs quoting.
 fn literal(byte: u8) -> String {
     format!("E'\\x{byte:02x}'")
@@ -277,7 +311,7 @@ async fn write_parquet(
         .set_max_row_group_bytes(Some(req.row_group_bytes.max(1)))
         .build();
     // Chunks from the server -> decoder thread -> batches -> writer thread.
-    let (chunk_tx, chunk_rx) = mpsc::sync_channel::<Bytes>(64);
+    let (chunk_tx, chunk_rx) = mpsc::sync_channel::<Bytes>(8);
     let (batch_tx, batch_rx) = mpsc::sync_channel(4);
     let counted = Arc::new(AtomicU64::new(0));
     let decoded_rows = counted.clone();
@@ -304,26 +338,10 @@ async fn write_parquet(
         let file = writer.into_inner().map_err(|e| e.to_string())?;
         file.sync_all().map_err(|e| e.to_string())
     });
-    tokio::pin!(stream);
-    let mut received = 0u64;
-    let mut copy_error = None;
-    while let Some(chunk) = stream.next().await {
-        match chunk {
-            Ok(chunk) => {
-                received += 1;
-                if received.is_multiple_of(256) {
-                    rows_seen(counted.load(Ordering::Relaxed));
-                }
-                if chunk_tx.send(chunk).is_err() {
-                    break;
-                }
-            }
-            Err(e) => {
-                copy_error = Some(query_error("reading the rows")(e));
-                break;
-            }
-        }
-    }
+    let copy_error = forward(stream, &chunk_tx, &|| {
+        rows_seen(counted.load(Ordering::Relaxed))
+    })
+    .await;
     drop(chunk_tx);
     let (decoded, encoded) = tokio::task::spawn_blocking(move || {
         (
@@ -370,7 +388,7 @@ async fn write_text(
         to: req.to.clone(),
         source,
     })?;
-    let (tx, rx) = mpsc::sync_channel::<Bytes>(64);
+    let (tx, rx) = mpsc::sync_channel::<Bytes>(8);
     let header = req.format == ExportFormat::Csv;
     let delimiter = req.delimiter;
     let counted = Arc::new(AtomicU64::new(0));
@@ -398,26 +416,7 @@ async fn write_text(
         sink.finish()?;
         Ok(records)
     });
-    tokio::pin!(stream);
-    let mut copy_error = None;
-    let mut chunks = 0u64;
-    while let Some(chunk) = stream.next().await {
-        match chunk {
-            Ok(chunk) => {
-                chunks += 1;
-                if chunks.is_multiple_of(256) {
-                    rows_seen(counted.load(Ordering::Relaxed));
-                }
-                if tx.send(chunk).is_err() {
-                    break;
-                }
-            }
-            Err(e) => {
-                copy_error = Some(query_error("reading the rows")(e));
-                break;
-            }
-        }
-    }
+    let copy_error = forward(stream, &tx, &|| rows_seen(counted.load(Ordering::Relaxed))).await;
     drop(tx);
     let written = tokio::task::spawn_blocking(move || writer.join().expect("the writer panicked"))
         .await
