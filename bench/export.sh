@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Export against psql \copy TO, on the same table in the same run: the 1M-row orders table
+# to Parquet and to CSV with `ingest export`, to CSV with `psql \copy ... TO`; best of RUNS,
+# and the peak RSS of each export. Goals: Parquet >= 1.5x psql, CSV >= 1.0x, RSS < 150 MB.
+#   bench/export.sh             # 1M rows, 5 rounds
+#   N=300000 RUNS=3 bench/export.sh
+# Needs: a PostgreSQL (scripts/pg-up.sh starts one), python3, bc, /usr/bin/time.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${N:-1000000}
+RUNS=${RUNS:-5}
+W=${BENCH_DIR:-/tmp/ingest-bench}
+mkdir -p "$W"
+base=$(scripts/pg-up.sh | sed 's#/test$##')
+psql "$base/postgres" -qc "drop database if exists ingest_bench_export with (force)" -c "create database ingest_bench_export"
+DB=$base/ingest_bench_export
+[ -x /usr/bin/time ] || { apt-get install -y -qq time >/dev/null 2>&1 || true; }
+cargo build --release -q
+BIN=$PWD/target/release/ingest
+[ -s "$W/orders_$N.csv" ] || python3 bench/gen_orders.py "$W/orders_$N.csv" "$N" 7 1
+psql "$DB" -qc "create table orders (id bigint primary key, customer_id bigint not null, sku varchar(12) not null,
+  quantity integer not null, unit_price numeric(12,2) not null, ordered_at timestamptz not null, status text not null,
+  gift boolean, note text)" -c "\\copy orders from '$W/orders_$N.csv' csv header" -c "vacuum analyze orders"
+
+secs() { local s e; s=$(date +%s.%N); "$@" >/dev/null; e=$(date +%s.%N); echo "$e - $s" | bc; }
+ratio() { printf "%.2f" "$(echo "scale=4; $1 / $2" | bc)"; }
+min() { echo "$@" | tr ' ' '\n' | sort -g | head -1; }
+peak_rss() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1; }
+psqls=() pqs=() csvs=()
+for r in $(seq "$RUNS"); do
+  psqls+=("$(secs psql "$DB" -qc "\\copy orders to '$W/export_psql.csv' csv header")")
+  pqs+=("$(secs env DATABASE_URL="$DB" "$BIN" export --table orders --to "$W/export.parquet" -q)")
+  csvs+=("$(secs env DATABASE_URL="$DB" "$BIN" export --table orders --to "$W/export.csv" -q)")
+done
+t_psql=$(min "${psqls[@]}"); t_pq=$(min "${pqs[@]}"); t_csv=$(min "${csvs[@]}")
+rss_pq=$(peak_rss env DATABASE_URL="$DB" "$BIN" export --table orders --to "$W/export.parquet" -q)
+rss_csv=$(peak_rss env DATABASE_URL="$DB" "$BIN" export --table orders --to "$W/export.csv" -q)
+same_csv=$(cmp -s "$W/export_psql.csv" "$W/export.csv" && echo yes || echo no)
+
+printf '\n%-40s %9s %9s %10s\n' "case ($N rows, best of $RUNS)" "seconds" "vs psql" "peak RSS"
+printf '%-40s %8.2fs %9s %10s\n' "psql \\copy orders TO csv" "$t_psql" "" ""
+printf '%-40s %8.2fs %8sx %7s MB  (goal 1.5x, <150 MB)\n' "ingest export parquet (zstd)" "$t_pq" "$(ratio "$t_psql" "$t_pq")" "$((rss_pq / 1024))"
+printf '%-40s %8.2fs %8sx %7s MB  (goal 1.0x)\n' "ingest export csv" "$t_csv" "$(ratio "$t_psql" "$t_csv")" "$((rss_csv / 1024))"
+printf '%-40s %s\n' "csv identical to psql's" "$same_csv"
+printf 'sizes: csv %s bytes, parquet %s bytes\n' "$(stat -c %s "$W/export.csv")" "$(stat -c %s "$W/export.parquet")"
