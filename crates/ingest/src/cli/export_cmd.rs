@@ -13,12 +13,15 @@ use crate::cli::Failure;
   ingest export --table public.orders --to s3://lake/orders/orders.parquet
   ingest export --query \"select * from orders where status = 'pago'\" --to pagos.csv.gz
   ingest export --table events --to events.ndjson.zst
+  ingest export --table public.orders --to s3://lake/orders/ --partition-by ordered_at:month
 
 The rows are read in one snapshot (REPEATABLE READ, read-only): a query that writes is
 refused. Parquet is zstd-compressed, in row groups of about --row-group-mb, with
 statistics; numeric(p,s) is decimal128(p,s), timestamptz a UTC timestamp, uuid a UUID,
 json/jsonb JSON strings, enums dictionaries. CSV has a header; .gz and .zst compress.
-Nothing appears under the destination's name until the file is whole.")]
+Nothing appears under the destination's name until the file is whole. A directory export
+(--partition-by, --max-file-size, or --to ending in /) writes col=value/part-0000.parquet
+files and a _manifest.json (files, rows, snapshot time) last.")]
 pub struct ExportArgs {
     /// The table to export (`table` or `schema.table`)
     #[arg(long, conflicts_with = "query", required_unless_present = "query")]
@@ -44,6 +47,16 @@ pub struct ExportArgs {
     #[arg(long, default_value = ",")]
     pub delimiter: char,
 
+    /// Parquet into Hive-style directories by a column (`status`) or a date or timestamp
+    /// column's day, month or year (`ordered_at:month`); --to is then a directory or prefix
+    #[arg(long, value_name = "COLUMN[:day|month|year]")]
+    pub partition_by: Option<String>,
+
+    /// Parquet: start a new part file once one reaches this size (`512MB`, `1GB`); --to is
+    /// then a directory or prefix
+    #[arg(long, value_name = "SIZE")]
+    pub max_file_size: Option<String>,
+
     /// Parquet row group size, in MiB of encoded data
     #[arg(long, default_value_t = 128)]
     pub row_group_mb: usize,
@@ -66,7 +79,13 @@ pub async fn run(a: ExportArgs) -> i32 {
 }
 
 async fn export(a: ExportArgs) -> Result<(), Failure> {
-    let format = match a.format.or_else(|| ExportFormat::from_name(&a.to)) {
+    // A directory export (a trailing `/`, partitions, parts) is Parquet unless told.
+    let directory = a.to.ends_with('/') || a.partition_by.is_some() || a.max_file_size.is_some();
+    let format = match a
+        .format
+        .or_else(|| ExportFormat::from_name(&a.to))
+        .or(directory.then_some(ExportFormat::Parquet))
+    {
         Some(f) => f,
         None => {
             return Err((
@@ -97,6 +116,18 @@ async fn export(a: ExportArgs) -> Result<(), Failure> {
         numeric_as: a.numeric_as,
         delimiter: a.delimiter as u8,
         row_group_bytes: a.row_group_mb.max(1) << 20,
+        partition_by: a
+            .partition_by
+            .as_deref()
+            .map(export::PartitionBy::parse)
+            .transpose()
+            .map_err(|e| (2, e))?,
+        max_file_bytes: a
+            .max_file_size
+            .as_deref()
+            .map(parse_size)
+            .transpose()
+            .map_err(|e| (2, e))?,
     };
     let progress = ingest::progress::Progress::new(a.quiet || a.json);
     progress.start(0);
@@ -120,4 +151,37 @@ async fn export(a: ExportArgs) -> Result<(), Failure> {
         );
     }
     Ok(())
+}
+
+/// `512MB`, `1GB`, `64k`, `1048576`: bytes (K, M, G are powers of 1024).
+fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim().to_ascii_lowercase();
+    let t = t.strip_suffix('b').unwrap_or(&t);
+    let (digits, unit) = match t.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => (&t[..i], t[i..].trim()),
+        None => (t, ""),
+    };
+    let shift = match unit {
+        "" => 0,
+        "k" | "ki" => 10,
+        "m" | "mi" => 20,
+        "g" | "gi" => 30,
+        _ => return Err(format!("--max-file-size {text}: a size like 512MB or 1GB")),
+    };
+    match digits.parse::<u64>() {
+        Ok(n) if n > 0 => Ok(n << shift),
+        _ => Err(format!("--max-file-size {text}: a size like 512MB or 1GB")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sizes() {
+        assert_eq!(super::parse_size("512MB"), Ok(512 << 20));
+        assert_eq!(super::parse_size("1g"), Ok(1 << 30));
+        assert_eq!(super::parse_size("4096"), Ok(4096));
+        assert!(super::parse_size("lots").is_err());
+        assert!(super::parse_size("0").is_err());
+    }
 }

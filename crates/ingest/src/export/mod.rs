@@ -9,6 +9,7 @@
 pub mod binary_copy;
 pub mod columns;
 pub mod output;
+pub mod parquet_files;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, mpsc};
@@ -17,7 +18,6 @@ use std::time::Instant;
 use bytes::Bytes;
 use futures_util::StreamExt;
 use ingest_pg::ConnectSource;
-use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 use serde::Serialize;
@@ -77,6 +77,45 @@ pub struct ExportRequest {
     pub delimiter: u8,
     /// Parquet: a row group is closed when its encoded size reaches this.
     pub row_group_bytes: usize,
+    /// Parquet: Hive-style directories by a column's value (or its day, month or year).
+    pub partition_by: Option<PartitionBy>,
+    /// Parquet: a new part file once a file reaches this size.
+    pub max_file_bytes: Option<u64>,
+}
+
+/// `--partition-by col` or `col:day|month|year`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PartitionBy {
+    pub column: String,
+    /// `to_char` pattern of a date or timestamp column's day, month or year.
+    pub unit: Option<&'static str>,
+}
+
+impl PartitionBy {
+    pub fn parse(spec: &str) -> Result<PartitionBy, String> {
+        let (column, unit) = match spec.rsplit_once(':') {
+            Some((c, u)) => (c, Some(u)),
+            None => (spec, None),
+        };
+        let unit = match unit.map(str::to_ascii_lowercase).as_deref() {
+            None => None,
+            Some("day") => Some("YYYY-MM-DD"),
+            Some("month") => Some("YYYY-MM"),
+            Some("year") => Some("YYYY"),
+            Some(other) => {
+                return Err(format!(
+                    "--partition-by {spec}: unknown unit {other:?} (day, month or year)"
+                ));
+            }
+        };
+        if column.is_empty() {
+            return Err("--partition-by needs a column".into());
+        }
+        Ok(PartitionBy {
+            column: column.to_string(),
+            unit,
+        })
+    }
 }
 
 /// What an export did, for `--json` and the closing line.
@@ -90,6 +129,9 @@ pub struct ExportSummary {
     pub seconds: f64,
     /// When the snapshot was taken (the server's clock).
     pub snapshot_at: String,
+    /// The files of a directory export (also listed in its `_manifest.json`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<parquet_files::FileEntry>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -167,34 +209,61 @@ pub async fn run(
         .await
         .map_err(query_error("reading the snapshot's time"))?
         .get(0);
-    let (output, file) = Output::create(&req.to)?;
-    let written = match req.format {
-        ExportFormat::Parquet => write_parquet(req, &client, &select, file, rows_seen).await,
-        ExportFormat::Csv | ExportFormat::Ndjson => {
-            write_text(req, &client, &select, file, rows_seen).await
-        }
-    };
-    let rows = match written {
-        Ok(rows) => rows,
-        Err(e) => {
-            output.abandon();
-            return Err(e);
-        }
-    };
-    client
-        .batch_execute("COMMIT")
-        .await
-        .map_err(query_error("ending the snapshot"))?;
-    let bytes_written = output.commit().await?;
-    Ok(ExportSummary {
+    let mut summary = ExportSummary {
         source,
         to: crate::load::store::redacted(&req.to),
         format: req.format.name(),
-        rows,
-        bytes_written,
-        seconds: started.elapsed().as_secs_f64(),
         snapshot_at,
-    })
+        ..Default::default()
+    };
+    match req.format {
+        ExportFormat::Parquet => {
+            let (rows, finished) = write_parquet(req, &client, &select, rows_seen).await?;
+            if let Err(e) = client.batch_execute("COMMIT").await {
+                finished.abandon();
+                return Err(query_error("ending the snapshot")(e));
+            }
+            let schema_of = |entries: &[parquet_files::FileEntry]| {
+                serde_json::json!({
+                    "source": summary.source,
+                    "snapshot_at": summary.snapshot_at,
+                    "format": "parquet",
+                    "rows": rows,
+                    "partition_by": req.partition_by.as_ref().map(|p| p.column.clone()),
+                    "files": entries,
+                })
+            };
+            let (files, bytes) = finished.commit(schema_of).await?;
+            summary.rows = rows;
+            summary.bytes_written = bytes;
+            if files.len() > 1 || req.partition_by.is_some() || req.max_file_bytes.is_some() {
+                summary.files = files;
+            }
+        }
+        ExportFormat::Csv | ExportFormat::Ndjson => {
+            if req.partition_by.is_some() || req.max_file_bytes.is_some() {
+                return Err(ExportError::Usage(
+                    "--partition-by and --max-file-size write Parquet only, for now".into(),
+                ));
+            }
+            let (output, file) = Output::create(&req.to)?;
+            let rows = match write_text(req, &client, &select, file, rows_seen).await {
+                Ok(rows) => rows,
+                Err(e) => {
+                    output.abandon();
+                    return Err(e);
+                }
+            };
+            if let Err(e) = client.batch_execute("COMMIT").await {
+                output.abandon();
+                return Err(query_error("ending the snapshot")(e));
+            }
+            summary.rows = rows;
+            summary.bytes_written = output.commit().await?;
+        }
+    }
+    summary.seconds = started.elapsed().as_secs_f64();
+    Ok(summary)
 }
 
 /// The SELECT that gives the rows, and the source as messages name it.
@@ -266,14 +335,17 @@ fn literal(byte: u8) -> String {
     format!("E'\\x{byte:02x}'")
 }
 
-/// Parquet: binary COPY decoded into Arrow batches on one thread, encoded on another.
+/// The name the partition value travels under, first in each decoded row.
+const PARTITION_COLUMN: &str = "__ingest_partition";
+
+/// Parquet: binary COPY decoded into Arrow batches on one thread, encoded into the
+/// export's files on another. Returns the rows and the files, whole but not yet in place.
 async fn write_parquet(
     req: &ExportRequest,
     client: &Client,
     select: &str,
-    file: std::fs::File,
     rows_seen: &(dyn Fn(u64) + Sync),
-) -> Result<u64, ExportError> {
+) -> Result<(u64, parquet_files::Finished), ExportError> {
     let statement = client
         .prepare(&format!("SELECT * FROM ({select}) AS q"))
         .await
@@ -284,7 +356,7 @@ async fn write_parquet(
         .map(|c| ExportColumn::of(c.name(), c.type_(), c.type_modifier(), req.numeric_as))
         .collect::<Result<Vec<_>, _>>()?;
     // Unconstrained numeric goes out as its text, cast by the server.
-    let list = columns
+    let mut list = columns
         .iter()
         .map(|c| {
             let q = ingest_pg::ident::quote_ident(&c.name);
@@ -295,21 +367,77 @@ async fn write_parquet(
         })
         .collect::<Vec<_>>()
         .join(", ");
-    let copy = format!("COPY (SELECT {list} FROM ({select}) AS q) TO STDOUT (FORMAT binary)");
+    let schema = columns::schema(&columns);
+    let mut decoded_columns = columns.clone();
+    let mut order = String::new();
+    if let Some(p) = &req.partition_by {
+        let Some(column) = columns.iter().find(|c| c.name == p.column) else {
+            return Err(ExportError::Usage(format!(
+                "--partition-by {}: the rows have no such column ({})",
+                p.column,
+                columns
+                    .iter()
+                    .map(|c| c.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        };
+        let q = ingest_pg::ident::quote_ident(&p.column);
+        let key = match p.unit {
+            None => format!("q.{q}::text"),
+            Some(pattern) => {
+                use columns::ColumnKind::{Date, Timestamp, Timestamptz};
+                if !matches!(column.kind, Date | Timestamp | Timestamptz) {
+                    return Err(ExportError::Usage(format!(
+                        "--partition-by {}: day, month and year need a date or timestamp column",
+                        p.column
+                    )));
+                }
+                // Days of a timestamptz are UTC days.
+                client
+                    .batch_execute("SET LOCAL TimeZone = 'UTC'")
+                    .await
+                    .map_err(query_error("setting the time zone"))?;
+                format!("to_char(q.{q}, '{pattern}')")
+            }
+        };
+        list = format!("{key}, {list}");
+        // Rows come grouped by partition, so each partition's files are written in turn.
+        order = " ORDER BY 1".into();
+        decoded_columns.insert(
+            0,
+            ExportColumn {
+                name: PARTITION_COLUMN.into(),
+                kind: columns::ColumnKind::Text,
+            },
+        );
+    }
+    let copy =
+        format!("COPY (SELECT {list} FROM ({select}) AS q{order}) TO STDOUT (FORMAT binary)");
     let stream = client
         .copy_out(&copy)
         .await
         .map_err(query_error("starting COPY"))?;
-    let mut decoder = BatchDecoder::new(columns, 64 * 1024);
-    let schema = decoder.schema();
+    let mut decoder = BatchDecoder::new(decoded_columns, 64 * 1024);
     let props = WriterProperties::builder()
         .set_compression(Compression::ZSTD(
-            ZstdLevel::try_new(3).expect("valid level"),
+            ZstdLevel::try_new(1).expect("valid level"),
         ))
         // Row groups are sized by bytes (the library's estimate of their encoded size).
         .set_max_row_group_row_count(None)
         .set_max_row_group_bytes(Some(req.row_group_bytes.max(1)))
         .build();
+    let layout =
+        if req.partition_by.is_some() || req.max_file_bytes.is_some() || req.to.ends_with('/') {
+            parquet_files::Layout::Directory {
+                prefix: req.to.clone(),
+                partition_column: req.partition_by.as_ref().map(|p| p.column.clone()),
+            }
+        } else {
+            parquet_files::Layout::Single(req.to.clone())
+        };
+    let mut files = parquet_files::ParquetFiles::new(layout, schema, props, req.max_file_bytes);
+    let partitioned = req.partition_by.is_some();
     // Chunks from the server -> decoder thread -> batches -> writer thread.
     let (chunk_tx, chunk_rx) = mpsc::sync_channel::<Bytes>(8);
     let (batch_tx, batch_rx) = mpsc::sync_channel(4);
@@ -329,14 +457,15 @@ async fn write_parquet(
         }
         Ok(decoder.rows())
     });
-    let encode = std::thread::spawn(move || -> Result<(), String> {
-        let mut writer =
-            ArrowWriter::try_new(file, schema, Some(props)).map_err(|e| e.to_string())?;
+    let encode = std::thread::spawn(move || -> Result<parquet_files::Finished, String> {
         for batch in batch_rx {
-            writer.write(&batch).map_err(|e| e.to_string())?;
+            if partitioned {
+                write_partitions(&mut files, &batch)?;
+            } else {
+                files.write(&batch, None)?;
+            }
         }
-        let file = writer.into_inner().map_err(|e| e.to_string())?;
-        file.sync_all().map_err(|e| e.to_string())
+        files.finish()
     });
     let copy_error = forward(stream, &chunk_tx, &|| {
         rows_seen(counted.load(Ordering::Relaxed))
@@ -351,13 +480,51 @@ async fn write_parquet(
     })
     .await
     .expect("joining the export's threads");
-    if let Some(e) = copy_error {
-        return Err(e);
+    let finished = encoded.map_err(ExportError::Parquet)?;
+    let failed = match (copy_error, decoded) {
+        (Some(e), _) => Err(e),
+        (None, Err(e)) => Err(ExportError::Decode(e)),
+        (None, Ok(rows)) => Ok(rows),
+    };
+    match failed {
+        Ok(rows) => {
+            rows_seen(rows);
+            Ok((rows, finished))
+        }
+        Err(e) => {
+            finished.abandon();
+            Err(e)
+        }
     }
-    let rows = decoded?;
-    encoded.map_err(ExportError::Parquet)?;
-    rows_seen(rows);
-    Ok(rows)
+}
+
+/// A batch whose first column is the partition value, in runs (the rows are ordered by
+/// it): each run goes to its partition's file, without that column.
+fn write_partitions(
+    files: &mut parquet_files::ParquetFiles,
+    batch: &arrow_array::RecordBatch,
+) -> Result<(), String> {
+    use arrow_array::Array;
+    use arrow_array::cast::AsArray;
+    let keys = batch.column(0).as_string::<i32>();
+    let data = batch
+        .project(&(1..batch.num_columns()).collect::<Vec<_>>())
+        .map_err(|e| e.to_string())?;
+    let key = |i: usize| {
+        if keys.is_null(i) {
+            parquet_files::NULL_PARTITION
+        } else {
+            keys.value(i)
+        }
+    };
+    let mut start = 0;
+    for i in 1..=batch.num_rows() {
+        if i == batch.num_rows() || key(i) != key(start) {
+            files.write(&data.slice(start, i - start), Some(key(start)))?;
+            start = i;
+        }
+    }
+    Ok(())
 }
 
 /// CSV and NDJSON: PostgreSQL's own output, streamed through the file's compression.
