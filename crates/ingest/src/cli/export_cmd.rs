@@ -17,7 +17,7 @@ use crate::cli::Failure;
 
 The rows are read in one snapshot (REPEATABLE READ, read-only): a query that writes is
 refused. Parquet is zstd-compressed, in row groups of about --row-group-mb, with
-statistics; numeric(p,s) is decimal128(p,s), timestamptz a UTC timestamp, uuid a UUID,
+statistics; numeric(p,s) is decimal128(p,s) (unconstrained numeric: as wide as its values), timestamptz a UTC timestamp, uuid a UUID,
 json/jsonb JSON strings, enums dictionaries. CSV has a header; .gz and .zst compress.
 Nothing appears under the destination's name until the file is whole. A directory export
 (--partition-by, --max-file-size, or --to ending in /) writes col=value/part-0000.parquet
@@ -39,8 +39,9 @@ pub struct ExportArgs {
     #[arg(long, value_enum)]
     pub format: Option<ExportFormat>,
 
-    /// Unconstrained numeric columns: refused (error), or exported as their exact text
-    #[arg(long, value_enum, default_value = "error")]
+    /// Unconstrained numeric columns: the narrowest decimal128 their values fit (found by
+    /// a pass over them), or their exact text
+    #[arg(long, value_enum, default_value = "decimal")]
     pub numeric_as: NumericAs,
 
     /// CSV field delimiter

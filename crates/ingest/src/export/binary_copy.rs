@@ -73,9 +73,10 @@ impl Builder {
                     .expect("checked when planned"),
                 *scale,
             ),
-            ColumnKind::NumericText | ColumnKind::Text | ColumnKind::Json => {
-                Builder::Text(StringBuilder::new())
-            }
+            ColumnKind::NumericText
+            | ColumnKind::NumericUnsized
+            | ColumnKind::Text
+            | ColumnKind::Json => Builder::Text(StringBuilder::new()),
             ColumnKind::Enum => Builder::Enum(StringDictionaryBuilder::new()),
             ColumnKind::Jsonb => Builder::Jsonb(StringBuilder::new()),
             ColumnKind::Bytea => Builder::Bytea(BinaryBuilder::new()),

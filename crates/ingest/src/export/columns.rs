@@ -23,6 +23,8 @@ pub enum ColumnKind {
     },
     /// numeric as its text (`--numeric-as text`)
     NumericText,
+    /// Unconstrained numeric before the data says how wide a decimal it needs.
+    NumericUnsized,
     /// text, varchar, char, name, and enums (their label)
     Text,
     Enum,
@@ -47,10 +49,11 @@ pub struct ExportColumn {
 /// How unconstrained `numeric` (no precision and scale) is exported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum NumericAs {
-    /// Refused, with the hint to pass `--numeric-as text` or cast in the query.
+    /// decimal128 as wide as the data needs (a pass over the column finds out); refused,
+    /// with a hint, when that is more than 38 digits
     #[default]
-    Error,
-    /// As its exact text.
+    Decimal,
+    /// As its exact text
     Text,
 }
 
@@ -98,13 +101,7 @@ impl ExportColumn {
             }
             Type::NUMERIC => match numeric_as {
                 NumericAs::Text => ColumnKind::NumericText,
-                NumericAs::Error => {
-                    return Err(UnsupportedType {
-                        column: name.to_string(),
-                        type_name: "numeric without precision and scale".into(),
-                        hint: "pass --numeric-as text, or cast it in --query (e.g. amount::numeric(18,2))".into(),
-                    });
-                }
+                NumericAs::Decimal => ColumnKind::NumericUnsized,
             },
             Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => ColumnKind::Text,
             Type::JSON => ColumnKind::Json,
@@ -138,9 +135,11 @@ impl ExportColumn {
             ColumnKind::Float4 => DataType::Float32,
             ColumnKind::Float8 => DataType::Float64,
             ColumnKind::Decimal { precision, scale } => DataType::Decimal128(*precision, *scale),
-            ColumnKind::NumericText | ColumnKind::Text | ColumnKind::Json | ColumnKind::Jsonb => {
-                DataType::Utf8
-            }
+            ColumnKind::NumericText
+            | ColumnKind::NumericUnsized
+            | ColumnKind::Text
+            | ColumnKind::Json
+            | ColumnKind::Jsonb => DataType::Utf8,
             ColumnKind::Enum => {
                 DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8))
             }

@@ -350,11 +350,12 @@ async fn write_parquet(
         .prepare(&format!("SELECT * FROM ({select}) AS q"))
         .await
         .map_err(query_error("the query"))?;
-    let columns = statement
+    let mut columns = statement
         .columns()
         .iter()
         .map(|c| ExportColumn::of(c.name(), c.type_(), c.type_modifier(), req.numeric_as))
         .collect::<Result<Vec<_>, _>>()?;
+    size_numerics(client, select, &mut columns).await?;
     // Unconstrained numeric goes out as its text, cast by the server.
     let mut list = columns
         .iter()
@@ -496,6 +497,53 @@ async fn write_parquet(
             Err(e)
         }
     }
+}
+
+/// Unconstrained numeric columns become the narrowest decimal128 their values fit, found
+/// by one pass over the rows in the export's snapshot; wider than 38 digits is refused.
+async fn size_numerics(
+    client: &Client,
+    select: &str,
+    columns: &mut [ExportColumn],
+) -> Result<(), ExportError> {
+    let unsized_columns: Vec<usize> = (0..columns.len())
+        .filter(|&i| columns[i].kind == columns::ColumnKind::NumericUnsized)
+        .collect();
+    if unsized_columns.is_empty() {
+        return Ok(());
+    }
+    // Integer digits and scale of each column's widest values.
+    let measures = unsized_columns
+        .iter()
+        .map(|&i| {
+            let q = ingest_pg::ident::quote_ident(&columns[i].name);
+            format!(
+                "coalesce(max(length(split_part(ltrim(q.{q}::text, '-'), '.', 1))), 1)::int,
+                 coalesce(max(scale(q.{q})), 0)::int"
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let row = client
+        .query_one(&format!("SELECT {measures} FROM ({select}) AS q"), &[])
+        .await
+        .map_err(query_error("measuring the numeric columns"))?;
+    for (n, &i) in unsized_columns.iter().enumerate() {
+        let (digits, scale): (i32, i32) = (row.get(2 * n), row.get(2 * n + 1));
+        let precision = digits + scale;
+        if precision > 38 || scale > 38 {
+            return Err(ExportError::Unsupported(UnsupportedType {
+                column: columns[i].name.clone(),
+                type_name: format!("numeric with values of {precision} digits"),
+                hint: "decimal128 holds 38; pass --numeric-as text, or round it in --query".into(),
+            }));
+        }
+        columns[i].kind = columns::ColumnKind::Decimal {
+            precision: precision.max(1) as u8,
+            scale: scale as i8,
+        };
+    }
+    Ok(())
 }
 
 /// A batch whose first column is the partition value, in runs (the rows are ordered by

@@ -191,8 +191,12 @@ fn what_cannot_be_exported_is_refused_and_leaves_nothing() {
     ])
     .fails_with(2, "read-only");
     assert_eq!(db.value(&format!("select count(*) from {t}")), "1");
-    // Unconstrained numeric: refused with the way out, which works.
-    export(&["--table", &t, "--to", to]).fails_with(2, "--numeric-as text");
+    // Unconstrained numeric wider than decimal128: refused with the way out, which works.
+    db.exec(
+        "create table {s}.wide (id int, amount numeric); insert into {s}.wide values (1, 1e40)",
+    );
+    let wide = db.t("wide");
+    export(&["--table", &wide, "--to", to]).fails_with(2, "--numeric-as text");
     nothing_left();
     // A destination that cannot be written.
     export(&[
@@ -225,12 +229,33 @@ fn what_cannot_be_exported_is_refused_and_leaves_nothing() {
     ])
     .fails_with(2, "division by zero");
     nothing_left();
-    export(&["--table", &t, "--to", to, "--numeric-as", "text"]).ok();
+    export(&["--table", &wide, "--to", to, "--numeric-as", "text"]).ok();
     db.exec("create table {s}.back (id int, amount text)");
     load(to, &db.t("back"), &[]).ok();
     assert_eq!(
         db.value(&format!("select amount from {}", db.t("back"))),
-        "1.5"
+        format!("1{}", "0".repeat(40))
+    );
+    // Narrower values: a decimal128 just wide enough, exact.
+    db.exec("insert into {s}.t values (2, -123456.000789), (3, null)");
+    export(&["--table", &t, "--to", to]).ok();
+    db.exec("create table {s}.back2 (id int, amount numeric)");
+    load(to, &db.t("back2"), &[]).ok();
+    // Equal values (a decimal has one scale: 1.5 comes back as 1.500000).
+    let same = db.value(&format!(
+        "select count(*) from {t} a join {} b using (id) where a.amount is not distinct from b.amount",
+        db.t("back2")
+    ));
+    assert_eq!(same, "3");
+    let script =
+        format!("import pyarrow.parquet as pq; print(pq.read_schema('{to}').field('amount').type)");
+    let out = Command::new(python())
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "decimal128(12, 6)"
     );
 }
 
