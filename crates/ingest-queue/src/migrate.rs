@@ -15,6 +15,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "job_ended",
         include_str!("migrations/0002_job_ended.sql"),
     ),
+    (
+        3,
+        "created_by",
+        include_str!("migrations/0003_created_by.sql"),
+    ),
 ];
 
 /// The version the code expects; `/readyz` compares it with what the database has.

@@ -73,11 +73,13 @@ pub struct Job {
     pub created_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
+    /// The API token that created it.
+    pub created_by: Option<String>,
 }
 
 const COLUMNS: &str = "id, kind, state, payload, target_table, attempt, max_attempts, run_after, \
     lease_owner, lease_expires_at, cancel_requested, progress, stats, error, attempt_errors, \
-    created_at, started_at, finished_at";
+    created_at, started_at, finished_at, created_by";
 
 impl Job {
     fn from_row(r: &Row) -> Job {
@@ -101,6 +103,7 @@ impl Job {
             created_at: r.get("created_at"),
             started_at: r.get("started_at"),
             finished_at: r.get("finished_at"),
+            created_by: r.get("created_by"),
         }
     }
 }
@@ -116,6 +119,8 @@ pub struct NewJob {
     pub max_attempts: i32,
     pub idempotency_key: Option<String>,
     pub request_hash: Option<String>,
+    /// The API token creating it.
+    pub created_by: Option<String>,
 }
 
 /// Retry delays: `base * 2^(attempt-1)`, at most `max`, times a random factor in [0.5, 1]
@@ -203,8 +208,8 @@ impl Queue {
         let row = client
             .query_opt(
                 &format!(
-                    "INSERT INTO {q}.jobs (kind, state, payload, target_table, max_attempts, idempotency_key, request_hash)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)
+                    "INSERT INTO {q}.jobs (kind, state, payload, target_table, max_attempts, idempotency_key, request_hash, created_by)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
                      ON CONFLICT (idempotency_key) DO NOTHING
                      RETURNING {COLUMNS}"
                 ),
@@ -216,6 +221,7 @@ impl Queue {
                     &new.max_attempts,
                     &new.idempotency_key,
                     &new.request_hash,
+                    &new.created_by,
                 ],
             )
             .await?;
@@ -290,19 +296,20 @@ impl Queue {
         Ok(row.as_ref().map(Job::from_row))
     }
 
-    /// Jobs, newest first, optionally of one state and one table and only on tables
-    /// `visible` matches, after the `(created_at,
+    /// Jobs, newest first, optionally of one state and one table and, for a token, only
+    /// those on tables its patterns match or that it created, after the `(created_at,
     /// id)` of the last job of the previous page.
     pub async fn list(
         &self,
         client: &Client,
         state: Option<&str>,
         table: Option<&str>,
-        visible: Option<&TablePatterns>,
+        visible: Option<(&TablePatterns, &str)>,
         after: Option<(DateTime<Utc>, Uuid)>,
         limit: i64,
     ) -> Result<Vec<Job>, QueueError> {
-        let like = visible.map(TablePatterns::like_patterns);
+        let like = visible.map(|(patterns, _)| patterns.like_patterns());
+        let creator = visible.map(|(_, name)| name);
         let q = &self.q;
         let (after_at, after_id) = (after.map(|a| a.0), after.map(|a| a.1));
         let rows = client
@@ -311,10 +318,10 @@ impl Queue {
                     "SELECT {COLUMNS} FROM {q}.jobs
                      WHERE ($1::text IS NULL OR state = $1) AND ($2::text IS NULL OR target_table = $2)
                        AND ($3::timestamptz IS NULL OR (created_at, id) < ($3, $4::uuid))
-                       AND ($6::text[] IS NULL OR target_table LIKE ANY ($6))
+                       AND ($6::text[] IS NULL OR target_table LIKE ANY ($6) OR created_by = $7)
                      ORDER BY created_at DESC, id DESC LIMIT $5"
                 ),
-                &[&state, &table, &after_at, &after_id, &limit, &like],
+                &[&state, &table, &after_at, &after_id, &limit, &like, &creator],
             )
             .await?;
         Ok(rows.iter().map(Job::from_row).collect())

@@ -44,6 +44,7 @@ fn job(n: i64) -> NewJob {
         max_attempts: 3,
         idempotency_key: None,
         request_hash: None,
+        created_by: None,
     }
 }
 

@@ -79,7 +79,8 @@ pub async fn run(a: ExportArgs) -> i32 {
     crate::cli::exit_code(export(a).await)
 }
 
-async fn export(a: ExportArgs) -> Result<(), Failure> {
+/// The export the arguments ask for.
+pub fn request(a: &ExportArgs) -> Result<ExportRequest, Failure> {
     // A directory export (a trailing `/`, partitions, parts) is Parquet unless told.
     let directory = a.to.ends_with('/') || a.partition_by.is_some() || a.max_file_size.is_some();
     let format = match a
@@ -101,16 +102,16 @@ async fn export(a: ExportArgs) -> Result<(), Failure> {
     if !a.delimiter.is_ascii() {
         return Err((2, "--delimiter must be one ASCII character".into()));
     }
-    let source = match (a.table, a.query) {
+    let source = match (a.table.clone(), a.query.clone()) {
         (Some(t), _) => ExportSource::Table(t),
         (None, Some(q)) => ExportSource::Query(q),
         (None, None) => return Err((2, "--table or --query is required".into())),
     };
     let req = ExportRequest {
         source,
-        to: a.to,
+        to: a.to.clone(),
         format,
-        database: match a.database_url {
+        database: match a.database_url.clone() {
             Some(url) => ConnectSource::Url(url),
             None => ConnectSource::Env,
         },
@@ -129,7 +130,13 @@ async fn export(a: ExportArgs) -> Result<(), Failure> {
             .map(parse_size)
             .transpose()
             .map_err(|e| (2, e))?,
+        statement_timeout: None,
     };
+    Ok(req)
+}
+
+async fn export(a: ExportArgs) -> Result<(), Failure> {
+    let req = request(&a)?;
     let progress = ingest::progress::Progress::new(a.quiet || a.json);
     progress.start(0);
     let result = export::run(&req, &|rows| progress.update(0, rows)).await;

@@ -6,8 +6,10 @@ use ingest::load::LoadRequest;
 use ingest_pg::ConnectSource;
 use serde_json::Value;
 
+use crate::cli::export_cmd::ExportArgs;
 use crate::cli::load_args::LoadArgs;
 use crate::cli::load_cmd;
+use ingest::export::ExportRequest;
 
 /// Options a job may not set: the worker decides where the data goes and what it prints.
 const WORKER_OWNED: [&str; 5] = ["database_url", "errors_file", "json", "quiet", "dry_run"];
@@ -48,9 +50,24 @@ pub fn load_request(
     if let Some(format) = payload.get("format").and_then(Value::as_str) {
         argv.extend(["--format".into(), format.into()]);
     }
+    argv.extend(options_argv(payload, &WORKER_OWNED)?);
+    argv.extend([
+        "--quiet".into(),
+        "--errors-file".into(),
+        errors_file.display().to_string(),
+    ]);
+    let args = JobArgs::try_parse_from(&argv).map_err(parse_error)?;
+    let mut req = load_cmd::request(&args.load)?;
+    req.database = database.clone();
+    Ok(req)
+}
+
+/// A job's `options` as command-line flags: `true` is a bare flag, a list repeats it.
+fn options_argv(payload: &Value, worker_owned: &[&str]) -> Result<Vec<String>, String> {
+    let mut argv = Vec::new();
     if let Some(options) = payload.get("options").and_then(Value::as_object) {
         for (name, value) in options {
-            if WORKER_OWNED.contains(&name.as_str()) {
+            if worker_owned.contains(&name.as_str()) {
                 return Err(format!(
                     "option {name:?} is set by the worker, not by a job"
                 ));
@@ -74,21 +91,58 @@ pub fn load_request(
             }
         }
     }
-    argv.extend([
-        "--quiet".into(),
-        "--errors-file".into(),
-        errors_file.display().to_string(),
-    ]);
-    let args = JobArgs::try_parse_from(&argv).map_err(|e| {
-        let text = e.to_string();
-        text.lines()
-            .next()
-            .unwrap_or_default()
-            .trim_start_matches("error: ")
-            .to_string()
-    })?;
-    let mut req = load_cmd::request(&args.load)?;
+    Ok(argv)
+}
+
+/// The first line of a clap error, without its `error: `.
+fn parse_error(e: clap::Error) -> String {
+    let text = e.to_string();
+    text.lines()
+        .next()
+        .unwrap_or_default()
+        .trim_start_matches("error: ")
+        .to_string()
+}
+
+#[derive(Debug, Parser)]
+#[command(name = "export job", no_binary_name = true)]
+struct ExportJobArgs {
+    #[command(flatten)]
+    export: ExportArgs,
+}
+
+/// Options an export job may not set.
+const EXPORT_WORKER_OWNED: [&str; 3] = ["database_url", "json", "quiet"];
+
+/// The export an export job asks for: `{"source": {"table": ...} | {"query": ...}, "to":
+/// ..., "format": ..., "options": {...}}`, parsed by `ingest export`'s own definitions.
+pub fn export_request(payload: &Value, database: &ConnectSource) -> Result<ExportRequest, String> {
+    let mut argv: Vec<String> = Vec::new();
+    match (
+        payload.pointer("/source/table").and_then(Value::as_str),
+        payload.pointer("/source/query").and_then(Value::as_str),
+    ) {
+        (Some(table), None) => argv.extend(["--table".into(), table.into()]),
+        (None, Some(query)) => argv.extend(["--query".into(), query.into()]),
+        _ => return Err("source needs table or query (one of them)".into()),
+    }
+    let to = payload
+        .get("to")
+        .and_then(Value::as_str)
+        .ok_or("the job has no `to`")?;
+    argv.extend(["--to".into(), to.into()]);
+    if let Some(format) = payload.get("format").and_then(Value::as_str) {
+        argv.extend(["--format".into(), format.into()]);
+    }
+    argv.extend(options_argv(payload, &EXPORT_WORKER_OWNED)?);
+    argv.push("--quiet".into());
+    let args = ExportJobArgs::try_parse_from(&argv).map_err(parse_error)?;
+    let mut req = crate::cli::export_cmd::request(&args.export).map_err(|(_, e)| e)?;
     req.database = database.clone();
+    req.statement_timeout = payload
+        .get("statement_timeout_ms")
+        .and_then(Value::as_u64)
+        .map(std::time::Duration::from_millis);
     Ok(req)
 }
 

@@ -29,6 +29,21 @@ pub struct Target {
     pub key: Option<Vec<String>>,
 }
 
+/// An export to create.
+#[derive(Serialize, ToSchema)]
+pub struct ExportJobRequest {
+    /// `{"table": "public.orders"}` or `{"query": "select ..."}` (read-only)
+    #[schema(value_type = Object)]
+    pub source: serde_json::Value,
+    /// A bucket URL (`s3://lake/orders/`) or a path under the server's --file-root
+    pub to: String,
+    /// parquet, csv or ndjson (default: from `to`'s name; parquet for a directory)
+    pub format: Option<String>,
+    /// `ingest export`'s options by name: `{"partition_by": "ordered_at:month", "max_file_size": "512MB"}`
+    #[schema(value_type = Object)]
+    pub options: Option<serde_json::Value>,
+}
+
 /// A job as the API shows it.
 #[derive(Serialize, ToSchema)]
 pub struct JobView {
@@ -78,6 +93,7 @@ pub struct ProblemView {
     ),
     paths(
         super::serve::jobs::create_job,
+        super::serve::exports::create_export,
         super::serve::jobs::list_jobs,
         super::serve::jobs::get_job,
         super::serve::upload::upload,
@@ -88,7 +104,7 @@ pub struct ProblemView {
         super::serve::health::readyz,
         super::serve::health::metrics,
     ),
-    components(schemas(JobRequest, Target, JobView, JobList, ProblemView)),
+    components(schemas(JobRequest, ExportJobRequest, Target, JobView, JobList, ProblemView)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]

@@ -4,7 +4,7 @@
 //! waits on LISTEN when there is nothing to do.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -18,7 +18,7 @@ use tokio::sync::Notify;
 use tokio_postgres::Client;
 use uuid::Uuid;
 
-use crate::cli::job_request::load_request;
+use crate::cli::job_request::{export_request, load_request};
 use crate::cli::listen::{Listener, listen};
 
 #[derive(Debug, Args)]
@@ -186,10 +186,49 @@ async fn worker_loop(ctx: Arc<Ctx>, name: String) {
 }
 
 /// How a job's run ended, as the worker saw it.
-enum Outcome {
-    Done(Result<(), load::LoadError>),
+enum Outcome<T> {
+    Done(T),
     CancelRequested,
     LeaseLost,
+}
+
+/// Runs a job's work while holding its lease: a heartbeat (with `progress()`) every 2 s
+/// or third of the lease, and a stop when a cancel is asked for or the lease is lost.
+/// While `committing()` the work is neither stopped nor interrupted by a heartbeat (a
+/// load's before-commit step locks the job's row, which the heartbeat would wait for).
+async fn supervise<T>(
+    ctx: &Ctx,
+    client: &Client,
+    worker: &str,
+    id: Uuid,
+    work: impl Future<Output = T>,
+    progress: &(dyn Fn() -> Value + Sync),
+    committing: &(dyn Fn() -> bool + Sync),
+) -> Outcome<T> {
+    let cancel = Arc::new(Notify::new());
+    if let Ok(mut running) = ctx.cancels.lock() {
+        running.insert(id, cancel.clone());
+    }
+    tokio::pin!(work);
+    let mut beat = tokio::time::interval((ctx.lease / 3).min(Duration::from_secs(2)));
+    beat.tick().await;
+    let outcome = loop {
+        tokio::select! {
+            r = &mut work => break Outcome::Done(r),
+            _ = cancel.notified(), if !committing() => break Outcome::CancelRequested,
+            _ = beat.tick(), if !committing() => {
+                match ctx.queue.heartbeat(client, id, worker, ctx.lease, &progress()).await {
+                    Ok(Heartbeat::Held) | Err(_) => {}
+                    Ok(Heartbeat::CancelRequested) => break Outcome::CancelRequested,
+                    Ok(Heartbeat::Lost) => break Outcome::LeaseLost,
+                }
+            }
+        }
+    };
+    if let Ok(mut running) = ctx.cancels.lock() {
+        running.remove(&id);
+    }
+    outcome
 }
 
 async fn run_job(
@@ -199,23 +238,13 @@ async fn run_job(
     job: Job,
     load_connection: &mut Option<Arc<Client>>,
 ) {
+    if job.kind == "export" {
+        return run_export(ctx, client, worker, job).await;
+    }
     let errors_file = ctx.errors_dir.path().join(format!("{}.ndjson", job.id));
     let mut req = match load_request(&job.payload, &ctx.source, &errors_file) {
         Ok(r) => r,
-        Err(e) => {
-            let _ = ctx
-                .queue
-                .failed(
-                    client,
-                    job.id,
-                    worker,
-                    &format!("invalid job: {e}"),
-                    false,
-                    None,
-                )
-                .await;
-            return;
-        }
+        Err(e) => return invalid_job(ctx, client, worker, &job, &e).await,
     };
     // Reused only after a load that succeeded: any other end may leave the connection
     // in a COPY or a failed transaction.
@@ -228,38 +257,19 @@ async fn run_job(
     req.before_commit = Some(record_success(ctx, &job, worker, &errors_file, &recorded));
     let progress = Progress::new(true);
     let mut summary = LoadSummary::default();
-    let cancel = Arc::new(Notify::new());
-    if let Ok(mut running) = ctx.cancels.lock() {
-        running.insert(job.id, cancel.clone());
-    }
-    let outcome = {
-        let load = load::run(&req, &mut summary, &progress);
-        tokio::pin!(load);
-        // Progress is told every 2 s (the lease needs a beat only every third of it).
-        let mut beat = tokio::time::interval((ctx.lease / 3).min(Duration::from_secs(2)));
-        beat.tick().await;
-        // Once the load is committing (from its before-commit step, which locks the job's
-        // row, to its COMMIT) it is neither stopped nor interrupted by a heartbeat: the
-        // heartbeat would wait for that row while the load, not polled, never commits.
-        loop {
-            tokio::select! {
-                r = &mut load => break Outcome::Done(r),
-                _ = cancel.notified(), if !progress.committing() => break Outcome::CancelRequested,
-                _ = beat.tick(), if !progress.committing() => {
-                    let (total, bytes, rows) = progress.snapshot();
-                    let p = json!({"bytes_total": total, "bytes_read": bytes, "rows_read": rows});
-                    match ctx.queue.heartbeat(client, job.id, worker, ctx.lease, &p).await {
-                        Ok(Heartbeat::Held) | Err(_) => {}
-                        Ok(Heartbeat::CancelRequested) => break Outcome::CancelRequested,
-                        Ok(Heartbeat::Lost) => break Outcome::LeaseLost,
-                    }
-                }
-            }
-        }
-    };
-    if let Ok(mut running) = ctx.cancels.lock() {
-        running.remove(&job.id);
-    }
+    let outcome = supervise(
+        ctx,
+        client,
+        worker,
+        job.id,
+        load::run(&req, &mut summary, &progress),
+        &|| {
+            let (total, bytes, rows) = progress.snapshot();
+            json!({"bytes_total": total, "bytes_read": bytes, "rows_read": rows})
+        },
+        &|| progress.committing(),
+    )
+    .await;
     match &outcome {
         // The connection is kept for the next job only after a load that succeeded.
         Outcome::Done(Ok(())) => *load_connection = req.connection.take(),
@@ -332,6 +342,60 @@ async fn run_job(
         eprintln!("ingest: job {}: recording its outcome failed: {e}", job.id);
     }
     let _ = std::fs::remove_file(&errors_file);
+}
+
+/// A job whose request does not parse fails at once: a retry would not parse it either.
+async fn invalid_job(ctx: &Ctx, client: &Client, worker: &str, job: &Job, error: &str) {
+    let message = format!("invalid job: {error}");
+    let _ = ctx
+        .queue
+        .failed(client, job.id, worker, &message, false, None)
+        .await;
+}
+
+/// An export job: the export runs under the job's lease; its summary is the job's stats.
+/// (Its files are outside the database: a rerun after a lost lease writes them again, in
+/// place, as whole files.)
+async fn run_export(ctx: &Ctx, client: &Client, worker: &str, job: Job) {
+    let req = match export_request(&job.payload, &ctx.source) {
+        Ok(r) => r,
+        Err(e) => return invalid_job(ctx, client, worker, &job, &e).await,
+    };
+    let rows = AtomicU64::new(0);
+    let outcome = supervise(
+        ctx,
+        client,
+        worker,
+        job.id,
+        ingest::export::run(&req, &|n| rows.store(n, Ordering::Relaxed)),
+        &|| json!({"rows_read": rows.load(Ordering::Relaxed)}),
+        &|| false,
+    )
+    .await;
+    let result = match outcome {
+        Outcome::LeaseLost => None,
+        Outcome::CancelRequested => Some(ctx.queue.cancelled(client, job.id, worker).await),
+        Outcome::Done(Ok(summary)) => {
+            let stats = serde_json::to_value(&summary).unwrap_or(Value::Null);
+            Some(ctx.queue.succeeded(client, job.id, worker, &stats).await)
+        }
+        Outcome::Done(Err(e)) => Some(
+            ctx.queue
+                .failed(
+                    client,
+                    job.id,
+                    worker,
+                    &e.to_string(),
+                    e.exit_code() == 3,
+                    None,
+                )
+                .await
+                .map(|_| true),
+        ),
+    };
+    if let Some(Err(e)) = result {
+        eprintln!("ingest: job {}: recording its outcome failed: {e}", job.id);
+    }
 }
 
 /// What the before-commit step found: the success written, or the lease gone.

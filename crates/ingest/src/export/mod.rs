@@ -81,6 +81,8 @@ pub struct ExportRequest {
     pub partition_by: Option<PartitionBy>,
     /// Parquet: a new part file once a file reaches this size.
     pub max_file_bytes: Option<u64>,
+    /// A cap on the export's statements (set for queries that come through the API).
+    pub statement_timeout: Option<std::time::Duration>,
 }
 
 /// `--partition-by col` or `col:day|month|year`.
@@ -192,6 +194,23 @@ const WRITING: [&str; 12] = [
     "revoke", "copy", "call",
 ];
 
+/// Refuses a query that starts by changing data or schema (a data-modifying `WITH` is
+/// refused by the server: the export's transaction is read-only).
+pub fn refuse_writes(query: &str) -> Result<(), String> {
+    let first = query
+        .trim_start()
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if WRITING.contains(&first.as_str()) {
+        return Err(format!(
+            "--query: {first} changes data; an export runs read-only queries (SELECT, WITH, VALUES, TABLE)"
+        ));
+    }
+    Ok(())
+}
+
 /// Runs the export; `rows_seen` is told the rows read so far (for progress).
 pub async fn run(
     req: &ExportRequest,
@@ -203,6 +222,15 @@ pub async fn run(
         .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         .await
         .map_err(query_error("starting the snapshot"))?;
+    if let Some(timeout) = req.statement_timeout {
+        client
+            .batch_execute(&format!(
+                "SET LOCAL statement_timeout = {}",
+                timeout.as_millis()
+            ))
+            .await
+            .map_err(query_error("setting the statement timeout"))?;
+    }
     let (select, source) = select_of(&client, &req.source).await?;
     let snapshot_at: String = client
         .query_one("SELECT now()::text", &[])
@@ -281,16 +309,7 @@ async fn select_of(
         }
         ExportSource::Query(query) => {
             let query = query.trim().trim_end_matches(';').trim();
-            let first = query
-                .split(|c: char| !c.is_ascii_alphabetic())
-                .next()
-                .unwrap_or("")
-                .to_ascii_lowercase();
-            if WRITING.contains(&first.as_str()) {
-                return Err(ExportError::Usage(format!(
-                    "--query: {first} changes data; an export runs read-only queries (SELECT, WITH, VALUES, TABLE)"
-                )));
-            }
+            refuse_writes(query).map_err(ExportError::Usage)?;
             Ok((query.to_string(), "query".into()))
         }
     }

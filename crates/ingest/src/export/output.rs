@@ -120,7 +120,13 @@ impl Output {
     }
 
     /// Removes the temporary file: the export failed.
-    pub fn abandon(self) {
+    pub fn abandon(self) {}
+}
+
+impl Drop for Output {
+    /// An output dropped unfinished (an error, a cancelled job) leaves no temporary file;
+    /// a committed one has none left to remove.
+    fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.temp);
     }
 }

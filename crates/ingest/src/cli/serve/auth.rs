@@ -28,11 +28,27 @@ impl Access {
         }
     }
 
-    /// The tables whose jobs the caller may list (None: all).
-    pub fn visible(&self) -> Option<&TablePatterns> {
+    /// The tables whose jobs the caller may list, and its name (None: all jobs).
+    pub fn visible(&self) -> Option<(&TablePatterns, &str)> {
         match self {
             Access::Open => None,
-            Access::Token(grant) => Some(&grant.tables),
+            Access::Token(grant) => Some((&grant.tables, &grant.name)),
+        }
+    }
+
+    /// The token's name, recorded as a job's creator.
+    pub fn creator(&self) -> Option<String> {
+        match self {
+            Access::Open => None,
+            Access::Token(grant) => Some(grant.name.clone()),
+        }
+    }
+
+    /// A 403 unless the caller may see the job: one on its tables, or one it created.
+    pub fn check_job(&self, job: &ingest_queue::Job) -> Result<(), Problem> {
+        match (self, &job.created_by) {
+            (Access::Token(grant), Some(by)) if by == &grant.name => Ok(()),
+            _ => self.check(job.target_table.as_deref()),
         }
     }
 

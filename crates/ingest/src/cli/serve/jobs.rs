@@ -27,6 +27,7 @@ pub fn job_json(job: &Job) -> Value {
         "target": job.payload.get("target"),
         "source": job.payload.get("source"),
         "mode": job.payload.get("mode"),
+        "to": job.payload.get("to"),
         "progress": job.progress,
         "stats": job.stats,
         "error": job.error,
@@ -53,17 +54,18 @@ pub async fn create_job(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    let key = headers
-        .get("idempotency-key")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    let (new, c) = match admit(&api, &access, &body, key).await {
-        Ok(x) => x,
-        Err(p) => return p.into_response(),
-    };
-    match api.queue.create(&c, &new).await {
+    match admit(&api, &access, &body, idempotency_key(&headers)).await {
+        Ok((new, c)) => respond_created(&api, &c, &new).await,
+        Err(p) => p.into_response(),
+    }
+}
+
+/// Creates the job: 201 with it, or for a known Idempotency-Key the same job (200) when
+/// the request is the same, and 409 when it is not.
+pub async fn respond_created(api: &Api, c: &deadpool_postgres::Object, new: &NewJob) -> Response {
+    match api.queue.create(c, new).await {
         Ok((job, true)) => (StatusCode::CREATED, Json(job_json(&job))).into_response(),
-        Ok((job, false)) => match api.queue.request_hash(&c, job.id).await {
+        Ok((job, false)) => match api.queue.request_hash(c, job.id).await {
             Ok(h) if h == new.request_hash => {
                 (StatusCode::OK, Json(job_json(&job))).into_response()
             }
@@ -76,6 +78,19 @@ pub async fn create_job(
         },
         Err(e) => internal(e),
     }
+}
+
+/// The request's Idempotency-Key header.
+pub fn idempotency_key(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
+/// What makes two requests the same, for Idempotency-Key.
+pub fn request_hash(request: &Value) -> String {
+    hex(ring::digest::digest(&ring::digest::SHA256, request.to_string().as_bytes()).as_ref())
 }
 
 /// Checks a job request (its JSON, its options as the worker will parse them, its
@@ -163,8 +178,7 @@ async fn admit(
         }
         access.check(Some(&format!("{schema}.{name}")))?;
     }
-    let hash =
-        hex(ring::digest::digest(&ring::digest::SHA256, request.to_string().as_bytes()).as_ref());
+    let hash = request_hash(&request);
     let mut payload = request;
     payload["source"] = source;
     if let Some((schema, name)) = &located {
@@ -182,6 +196,7 @@ async fn admit(
         max_attempts: 3,
         idempotency_key,
         request_hash: Some(hash),
+        created_by: access.creator(),
     };
     Ok((new, c))
 }
@@ -215,7 +230,7 @@ pub async fn find(
     let c = client(api).await?;
     match api.queue.get(&c, id).await {
         Ok(Some(job)) => {
-            access.check(job.target_table.as_deref())?;
+            access.check_job(&job)?;
             Ok((c, job))
         }
         Ok(None) => Err(problem_of(

@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod events;
+pub mod exports;
 pub mod health;
 pub mod jobs;
 mod problem;
@@ -62,6 +63,10 @@ pub struct ServeArgs {
     #[arg(long = "file-root", env = "INGEST_FILE_ROOTS", value_delimiter = ',')]
     pub file_roots: Vec<PathBuf>,
 
+    /// Seconds an exported query may run (its statement timeout)
+    #[arg(long, default_value_t = 3600)]
+    pub query_timeout: u64,
+
     /// Where uploaded files go, as a store URL (`s3://bucket/ingest/uploads`, `az://...`,
     /// `file:///srv/ingest`): workers on other machines read them from there. Default:
     /// `uploads/` under --data-dir, for workers on this machine
@@ -80,6 +85,8 @@ pub struct Api {
     pub uploads: String,
     pub tokens: Tokens,
     pub guard: source_guard::SourceGuard,
+    /// The statement timeout of exports that come through the API.
+    pub query_timeout: Duration,
     /// Listening beyond loopback: a token is always required.
     pub public: bool,
     /// The id of each job that ends (the queue's `ended:<id>` notifications), what long
@@ -197,6 +204,7 @@ async fn serve(a: ServeArgs) -> Result<(), (i32, String)> {
         tokens,
         public,
         ended,
+        query_timeout: Duration::from_secs(a.query_timeout.max(1)),
         guard: source_guard::SourceGuard {
             allow_hosts: a.allow_hosts,
             file_roots: a.file_roots,
@@ -230,6 +238,7 @@ fn router(api: Shared) -> Router {
                 .route("/v1/jobs/{id}/events", get(events::job_events))
                 .route("/v1/jobs/{id}/cancel", post(jobs::cancel_job))
                 .route("/v1/jobs/{id}/retry", post(jobs::retry_job))
+                .route("/v1/exports", post(exports::create_export))
                 .route_layer(axum::middleware::from_fn_with_state(
                     api.clone(),
                     auth::authenticate,
