@@ -41,7 +41,7 @@ impl TextFormat {
             decimal_comma: true,
             thousands: Some('.'),
             date_formats: vec!["%d/%m/%Y".into()],
-            timestamp_formats: vec!["%d/%m/%Y %H:%M:%S".into(), "%d/%m/%Y %H:%M".into()],
+            timestamp_formats: vec!["%d/%m/%Y %H:%M:%S%.f".into(), "%d/%m/%Y %H:%M".into()],
             ..TextFormat::default()
         }
     }

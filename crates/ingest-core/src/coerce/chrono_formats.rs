@@ -93,7 +93,9 @@ pub(super) fn describe(format: &str) -> String {
             "H" | "I" | "-H" | "k" | "l" => "hh",
             "M" => "mi",
             "S" => "ss",
-            "f" | ".f" | ".6f" | "6f" => ".ffffff",
+            // `%.f` parses an optional fraction.
+            ".f" => "[.ffffff]",
+            "f" | ".6f" | "6f" => ".ffffff",
             ".3f" | "3f" => ".fff",
             "p" | "P" => "am/pm",
             "b" | "h" => "mon",
@@ -124,7 +126,7 @@ mod tests {
     fn descriptions() {
         assert_eq!(describe("%d/%m/%Y"), "dd/mm/yyyy");
         assert_eq!(describe("%d/%m/%Y %H:%M:%S"), "dd/mm/yyyy hh:mi:ss");
-        assert_eq!(describe("%Y%m%d%.f%:z"), "yyyymmdd.ffffff±hh:mm");
+        assert_eq!(describe("%Y%m%d%.f%:z"), "yyyymmdd[.ffffff]±hh:mm");
         assert_eq!(describe("%Q at %%"), "%Q at %");
     }
 

@@ -318,7 +318,7 @@ mod tests {
             Ok("2024-01-15 10:20:00")
         );
         assert_eq!(stamp(&ty, &fmt, "30/02/2024 10:20"), Err(NO_SUCH_TIMESTAMP));
-        let reason = "not a timestamp (expected dd/mm/yyyy hh:mi:ss, dd/mm/yyyy hh:mi, dd/mm/yyyy or yyyy-mm-dd[ hh:mi[:ss[.ffffff]]])";
+        let reason = "not a timestamp (expected dd/mm/yyyy hh:mi:ss[.ffffff], dd/mm/yyyy hh:mi, dd/mm/yyyy or yyyy-mm-dd[ hh:mi[:ss[.ffffff]]])";
         assert_eq!(stamp(&ty, &fmt, "15/01/2024 10h20"), Err(reason));
     }
 

@@ -12,6 +12,7 @@ use crate::cli::Failure;
   ingest export --table public.orders --to orders.parquet
   ingest export --table public.orders --to s3://lake/orders/orders.parquet
   ingest export --query \"select * from orders where status = 'pago'\" --to pagos.csv.gz
+  ingest export --table orders --to pedidos.csv --locale pt-BR --encoding windows-1252
   ingest export --table events --to events.ndjson.zst
   ingest export --table public.orders --to s3://lake/orders/ --partition-by ordered_at:month
 
@@ -44,9 +45,19 @@ pub struct ExportArgs {
     #[arg(long, value_enum, default_value = "decimal")]
     pub numeric_as: NumericAs,
 
-    /// CSV field delimiter
-    #[arg(long, default_value = ",")]
-    pub delimiter: char,
+    /// CSV field delimiter (default `,`; `;` with --locale pt-BR)
+    #[arg(long)]
+    pub delimiter: Option<char>,
+
+    /// CSV as a locale's spreadsheets expect it: pt-BR writes `;`, decimal commas and
+    /// dd/mm/yyyy dates
+    #[arg(long, value_name = "LOCALE")]
+    pub locale: Option<String>,
+
+    /// CSV text encoding: utf-8 (default), windows-1252 or latin1; a character the
+    /// encoding cannot hold is an error
+    #[arg(long)]
+    pub encoding: Option<String>,
 
     /// Parquet into Hive-style directories by a column (`status`) or a date or timestamp
     /// column's day, month or year (`ordered_at:month`); --to is then a directory or prefix
@@ -99,8 +110,35 @@ pub fn request(a: &ExportArgs) -> Result<ExportRequest, Failure> {
             ));
         }
     };
-    if !a.delimiter.is_ascii() {
+    let brazilian = match a.locale.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        None | Some("c" | "en" | "en-us") => false,
+        Some("pt-br" | "pt_br") => true,
+        Some(other) => {
+            return Err((2, format!("--locale {other}: pt-BR or en-US")));
+        }
+    };
+    let delimiter = a.delimiter.unwrap_or(if brazilian { ';' } else { ',' });
+    if !delimiter.is_ascii() {
         return Err((2, "--delimiter must be one ASCII character".into()));
+    }
+    let encoding = match a
+        .encoding
+        .as_deref()
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        None | Some("utf-8" | "utf8") => None,
+        Some("windows-1252" | "cp1252" | "win1252") => Some("WIN1252".to_string()),
+        Some("latin1" | "iso-8859-1") => Some("LATIN1".to_string()),
+        Some(other) => {
+            return Err((
+                2,
+                format!("--encoding {other}: utf-8, windows-1252 or latin1"),
+            ));
+        }
+    };
+    if (brazilian || encoding.is_some()) && format != ExportFormat::Csv {
+        return Err((2, "--locale and --encoding apply to CSV".into()));
     }
     let source = match (a.table.clone(), a.query.clone()) {
         (Some(t), _) => ExportSource::Table(t),
@@ -116,7 +154,7 @@ pub fn request(a: &ExportArgs) -> Result<ExportRequest, Failure> {
             None => ConnectSource::Env,
         },
         numeric_as: a.numeric_as,
-        delimiter: a.delimiter as u8,
+        delimiter: delimiter as u8,
         row_group_bytes: a.row_group_mb.max(1) << 20,
         partition_by: a
             .partition_by
@@ -131,6 +169,8 @@ pub fn request(a: &ExportArgs) -> Result<ExportRequest, Failure> {
             .transpose()
             .map_err(|e| (2, e))?,
         statement_timeout: None,
+        brazilian,
+        encoding,
     };
     Ok(req)
 }

@@ -83,6 +83,11 @@ pub struct ExportRequest {
     pub max_file_bytes: Option<u64>,
     /// A cap on the export's statements (set for queries that come through the API).
     pub statement_timeout: Option<std::time::Duration>,
+    /// CSV as `--locale pt-BR` writes it: decimal commas and day-first dates.
+    pub brazilian: bool,
+    /// CSV in this encoding (PostgreSQL's name: `WIN1252`, `LATIN1`), converted by the
+    /// server; a character it cannot hold is an error.
+    pub encoding: Option<String>,
 }
 
 /// `--partition-by col` or `col:day|month|year`.
@@ -349,6 +354,42 @@ async fn forward(
     None
 }
 
+/// The rows as a Brazilian spreadsheet expects them: decimal commas, `dd/mm/yyyy`
+/// dates, `dd/mm/yyyy hh:mm:ss` times (in the session's time zone; fractions only when
+/// there are any). Formatted by the server, which knows every value's exact text.
+async fn brazilian_select(client: &Client, select: &str) -> Result<String, ExportError> {
+    use tokio_postgres::types::Type;
+    let statement = client
+        .prepare(&format!("SELECT * FROM ({select}) AS q"))
+        .await
+        .map_err(query_error("the query"))?;
+    let trim = |e: String| format!("regexp_replace({e}, '\\.?0+$', '')");
+    let list = statement
+        .columns()
+        .iter()
+        .map(|c| {
+            let q = ingest_pg::ident::quote_ident(c.name());
+            let value = match *c.type_() {
+                Type::NUMERIC | Type::FLOAT4 | Type::FLOAT8 => {
+                    format!("replace(q.{q}::text, '.', ',')")
+                }
+                Type::DATE => format!("to_char(q.{q}, 'DD/MM/YYYY')"),
+                Type::TIMESTAMP | Type::TIMESTAMPTZ => {
+                    trim(format!("to_char(q.{q}, 'DD/MM/YYYY HH24:MI:SS.US')"))
+                }
+                _ => format!("q.{q}"),
+            };
+            format!("{value} AS {q}")
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    Ok(format!("SELECT {list} FROM ({select}) AS q"))
+}
+
+fn quote_literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
 /// A one-byte SQL string literal, as an escape so no byte needs quoting.
 fn literal(byte: u8) -> String {
     format!("E'\\x{byte:02x}'")
@@ -603,10 +644,20 @@ async fn write_text(
     rows_seen: &(dyn Fn(u64) + Sync),
 ) -> Result<u64, ExportError> {
     let copy = match req.format {
-        ExportFormat::Csv => format!(
-            "COPY ({select}) TO STDOUT (FORMAT csv, HEADER, DELIMITER {})",
-            literal(req.delimiter)
-        ),
+        ExportFormat::Csv => {
+            let select = match req.brazilian {
+                true => brazilian_select(client, select).await?,
+                false => select.to_string(),
+            };
+            let encoding = match &req.encoding {
+                Some(e) => format!(", ENCODING {}", quote_literal(e)),
+                None => String::new(),
+            };
+            format!(
+                "COPY ({select}) TO STDOUT (FORMAT csv, HEADER, DELIMITER {}{encoding})",
+                literal(req.delimiter)
+            )
+        }
         // One JSON object per line: JSON escapes every control character, so with a quote
         // and a delimiter that JSON text never holds raw, CSV prints each object as it is.
         _ => format!(

@@ -359,3 +359,49 @@ fn partitioned_and_split_exports_write_hive_directories_and_a_manifest() {
     export(&["--table", &src, "--to", "x.csv", "--partition-by", "status"])
         .fails_with(2, "Parquet only");
 }
+
+#[test]
+fn brazilian_csv_has_decimal_commas_day_first_dates_and_windows_1252() {
+    let mut db = TestDb::new("exportbr");
+    db.exec(
+        "create table {s}.src (id int, cliente text, valor numeric(10,2), taxa float8, dia date, quando timestamp);
+         insert into {s}.src values
+           (1, 'João; \"Ação\"', 1234.5, 0.25, '2026-11-23', '2026-11-23 08:05:09'),
+           (2, null, -0.01, null, null, '2026-01-02 03:04:05.25')",
+    );
+    db.exec("create table {s}.back (like {s}.src)");
+    let (src, back) = (db.t("src"), db.t("back"));
+    let file = db.dir.path().join("pedidos.csv");
+    let f = file.to_str().unwrap();
+    export(&[
+        "--table",
+        &src,
+        "--to",
+        f,
+        "--locale",
+        "pt-BR",
+        "--encoding",
+        "windows-1252",
+    ])
+    .ok();
+    let bytes = std::fs::read(&file).unwrap();
+    let (text, _, bad) = encoding_rs::WINDOWS_1252.decode(&bytes);
+    assert!(!bad);
+    assert!(
+        bytes.windows(2).any(|w| w == [0xe3, b'o']),
+        "ã is one Windows-1252 byte"
+    );
+    assert_eq!(
+        text,
+        "id;cliente;valor;taxa;dia;quando\n\
+         1;\"João; \"\"Ação\"\"\";1234,50;0,25;23/11/2026;23/11/2026 08:05:09\n\
+         2;;-0,01;;;02/01/2026 03:04:05.25\n"
+    );
+    // And `ingest load --locale pt-BR` reads it back as it was.
+    load(f, &back, &["--locale", "pt-BR"]).ok();
+    assert_eq!(db.fingerprint(&back), db.fingerprint(&src));
+    // A character Windows-1252 cannot hold is an error, not a question mark.
+    db.exec("insert into {s}.src values (3, '日本', 1, 1, null, null)");
+    export(&["--table", &src, "--to", f, "--encoding", "windows-1252"]).fails_with(2, "WIN1252");
+    export(&["--table", &src, "--to", "x.parquet", "--locale", "pt-BR"]).fails_with(2, "CSV");
+}
