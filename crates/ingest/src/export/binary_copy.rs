@@ -14,8 +14,9 @@ use arrow_array::builder::{
     StringDictionaryBuilder, Time64MicrosecondBuilder, TimestampMicrosecondBuilder,
 };
 use arrow_array::types::Int32Type;
-use arrow_array::{ArrayRef, RecordBatch};
-use arrow_schema::Schema;
+use arrow_array::{ArrayRef, ListArray, RecordBatch};
+use arrow_buffer::{BooleanBufferBuilder, NullBuffer, OffsetBuffer, ScalarBuffer};
+use arrow_schema::{FieldRef, Schema};
 
 use crate::export::columns::{ColumnKind, ExportColumn};
 
@@ -56,6 +57,13 @@ enum Builder {
     Date(Date32Builder),
     Timestamp(TimestampMicrosecondBuilder),
     Time(Time64MicrosecondBuilder),
+    /// A one-dimensional array: its items in `items`, where each row's list ends.
+    List {
+        items: Box<Builder>,
+        offsets: Vec<i32>,
+        valid: BooleanBufferBuilder,
+        field: FieldRef,
+    },
 }
 
 impl Builder {
@@ -87,6 +95,15 @@ impl Builder {
                 Builder::Timestamp(TimestampMicrosecondBuilder::new().with_timezone("UTC"))
             }
             ColumnKind::Time => Builder::Time(Time64MicrosecondBuilder::new()),
+            ColumnKind::List(element) => Builder::List {
+                items: Box::new(Builder::new(element)),
+                offsets: vec![0],
+                valid: BooleanBufferBuilder::new(1024),
+                field: match crate::export::columns::field_of_kind(kind) {
+                    arrow_schema::DataType::List(f) => f,
+                    _ => unreachable!("a list's type is a list"),
+                },
+            },
         }
     }
 
@@ -106,6 +123,10 @@ impl Builder {
             Builder::Date(b) => b.append_null(),
             Builder::Timestamp(b) => b.append_null(),
             Builder::Time(b) => b.append_null(),
+            Builder::List { offsets, valid, .. } => {
+                offsets.push(*offsets.last().expect("starts with 0"));
+                valid.append(false);
+            }
         }
     }
 
@@ -144,6 +165,17 @@ impl Builder {
                 b.append_value(micros + PG_EPOCH_MICROS)
             }
             Builder::Time(b) => b.append_value(i64::from_be_bytes(fixed(v)?)),
+            Builder::List {
+                items,
+                offsets,
+                valid,
+                ..
+            } => {
+                let count = array_items(v, items)?;
+                let end = offsets.last().expect("starts with 0") + count;
+                offsets.push(end);
+                valid.append(true);
+            }
         }
         Ok(())
     }
@@ -164,8 +196,58 @@ impl Builder {
             Builder::Date(b) => Arc::new(b.finish()),
             Builder::Timestamp(b) => Arc::new(b.finish()),
             Builder::Time(b) => Arc::new(b.finish()),
+            Builder::List {
+                items,
+                offsets,
+                valid,
+                field,
+            } => {
+                let offsets =
+                    OffsetBuffer::new(ScalarBuffer::from(std::mem::replace(offsets, vec![0])));
+                let nulls = NullBuffer::new(valid.finish());
+                Arc::new(
+                    ListArray::try_new(field.clone(), offsets, items.finish(), Some(nulls))
+                        .expect("offsets and items agree"),
+                )
+            }
         }
     }
+}
+
+/// A binary array value (dimensions, a null flag, the element type, then each element
+/// with its length) into `items`; returns how many it held. One dimension, or none for
+/// an empty array.
+fn array_items(v: &[u8], items: &mut Builder) -> Result<i32, String> {
+    let word = |at: usize| -> Result<i32, String> {
+        v.get(at..at + 4)
+            .map(|b| i32::from_be_bytes(b.try_into().expect("4 bytes")))
+            .ok_or_else(|| "an array shorter than its header".to_string())
+    };
+    let dims = word(0)?;
+    if dims == 0 {
+        return Ok(0);
+    }
+    if dims != 1 {
+        return Err(format!(
+            "an array of {dims} dimensions; export one-dimensional arrays (or cast to text)"
+        ));
+    }
+    let count = word(12)?;
+    let mut at = 20;
+    for _ in 0..count {
+        let len = word(at)?;
+        at += 4;
+        if len < 0 {
+            items.null();
+            continue;
+        }
+        let value = v
+            .get(at..at + len as usize)
+            .ok_or_else(|| "an array element past its end".to_string())?;
+        items.value(value)?;
+        at += len as usize;
+    }
+    Ok(count)
 }
 
 fn fixed<const N: usize>(v: &[u8]) -> Result<[u8; N], String> {

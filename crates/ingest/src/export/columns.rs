@@ -37,6 +37,8 @@ pub enum ColumnKind {
     Timestamp,
     Timestamptz,
     Time,
+    /// A one-dimensional array of any of the above.
+    List(Box<ColumnKind>),
 }
 
 /// An exported column: its name, how it is read, and its Arrow field.
@@ -114,6 +116,22 @@ impl ExportColumn {
             Type::TIME => ColumnKind::Time,
             _ => match ty.kind() {
                 Kind::Enum(_) => ColumnKind::Enum,
+                Kind::Array(element) => {
+                    let element = ExportColumn::of(name, element, typmod, numeric_as)?.kind;
+                    match element {
+                        ColumnKind::List(_) => return Err(unsupported(&cast_hint)),
+                        ColumnKind::NumericUnsized => {
+                            return Err(UnsupportedType {
+                                column: name.to_string(),
+                                type_name: "an array of numeric without precision and scale".into(),
+                                hint: format!(
+                                    "pass --numeric-as text, or cast it in --query (e.g. {name}::numeric(18,2)[])"
+                                ),
+                            });
+                        }
+                        element => ColumnKind::List(Box::new(element)),
+                    }
+                }
                 // A domain is exported as its base type.
                 Kind::Domain(base) => return ExportColumn::of(name, base, typmod, numeric_as),
                 _ => return Err(unsupported(&cast_hint)),
@@ -126,40 +144,49 @@ impl ExportColumn {
     }
 
     pub fn field(&self) -> Field {
-        use arrow_schema::extension::{Json, Uuid};
-        let data_type = match &self.kind {
-            ColumnKind::Bool => DataType::Boolean,
-            ColumnKind::Int2 => DataType::Int16,
-            ColumnKind::Int4 => DataType::Int32,
-            ColumnKind::Int8 => DataType::Int64,
-            ColumnKind::Float4 => DataType::Float32,
-            ColumnKind::Float8 => DataType::Float64,
-            ColumnKind::Decimal { precision, scale } => DataType::Decimal128(*precision, *scale),
-            ColumnKind::NumericText
-            | ColumnKind::NumericUnsized
-            | ColumnKind::Text
-            | ColumnKind::Json
-            | ColumnKind::Jsonb => DataType::Utf8,
-            ColumnKind::Enum => {
-                DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8))
-            }
-            ColumnKind::Bytea => DataType::Binary,
-            ColumnKind::Uuid => DataType::FixedSizeBinary(16),
-            ColumnKind::Date => DataType::Date32,
-            ColumnKind::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, None),
-            ColumnKind::Timestamptz => {
-                DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
-            }
-            ColumnKind::Time => DataType::Time64(TimeUnit::Microsecond),
-        };
-        let field = Field::new(&self.name, data_type, true);
-        // Arrow's canonical extension types become Parquet's UUID and JSON logical types.
-        match self.kind {
-            ColumnKind::Uuid => field.with_extension_type(Uuid),
-            ColumnKind::Json | ColumnKind::Jsonb => field.with_extension_type(Json::default()),
-            _ => field,
-        }
+        field_of(&self.name, &self.kind)
     }
+}
+
+/// The Arrow field of a value of `kind` (a list's items are fields too).
+fn field_of(name: &str, kind: &ColumnKind) -> Field {
+    use arrow_schema::extension::{Json, Uuid};
+    let data_type = match kind {
+        ColumnKind::Bool => DataType::Boolean,
+        ColumnKind::Int2 => DataType::Int16,
+        ColumnKind::Int4 => DataType::Int32,
+        ColumnKind::Int8 => DataType::Int64,
+        ColumnKind::Float4 => DataType::Float32,
+        ColumnKind::Float8 => DataType::Float64,
+        ColumnKind::Decimal { precision, scale } => DataType::Decimal128(*precision, *scale),
+        ColumnKind::NumericText
+        | ColumnKind::NumericUnsized
+        | ColumnKind::Text
+        | ColumnKind::Json
+        | ColumnKind::Jsonb => DataType::Utf8,
+        ColumnKind::Enum => {
+            DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8))
+        }
+        ColumnKind::Bytea => DataType::Binary,
+        ColumnKind::Uuid => DataType::FixedSizeBinary(16),
+        ColumnKind::Date => DataType::Date32,
+        ColumnKind::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, None),
+        ColumnKind::Timestamptz => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+        ColumnKind::Time => DataType::Time64(TimeUnit::Microsecond),
+        ColumnKind::List(element) => DataType::List(Arc::new(field_of("item", element))),
+    };
+    let field = Field::new(name, data_type, true);
+    // Arrow's canonical extension types become Parquet's UUID and JSON logical types.
+    match kind {
+        ColumnKind::Uuid => field.with_extension_type(Uuid),
+        ColumnKind::Json | ColumnKind::Jsonb => field.with_extension_type(Json::default()),
+        _ => field,
+    }
+}
+
+/// The Arrow type of a value of `kind`.
+pub fn field_of_kind(kind: &ColumnKind) -> DataType {
+    field_of("item", kind).data_type().clone()
 }
 
 pub fn schema(columns: &[ExportColumn]) -> Arc<Schema> {

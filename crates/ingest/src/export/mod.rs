@@ -163,7 +163,10 @@ impl ExportError {
     /// The CLI's exit code: 2 for what the user can fix, 3 for the database or the store.
     pub fn exit_code(&self) -> i32 {
         match self {
-            ExportError::Usage(_) | ExportError::Unsupported(_) => 2,
+            // A value Parquet cannot hold (an infinite date, a 2-D array): cast it.
+            ExportError::Usage(_)
+            | ExportError::Unsupported(_)
+            | ExportError::Decode(DecodeError::Value { .. }) => 2,
             ExportError::Query { message, .. } if !message.starts_with("connection") => 2,
             ExportError::Connect(_) | ExportError::Output(_) => 3,
             _ => 3,
@@ -421,8 +424,11 @@ async fn write_parquet(
         .iter()
         .map(|c| {
             let q = ingest_pg::ident::quote_ident(&c.name);
-            match c.kind {
+            match &c.kind {
                 columns::ColumnKind::NumericText => format!("q.{q}::text"),
+                columns::ColumnKind::List(item) if **item == columns::ColumnKind::NumericText => {
+                    format!("q.{q}::text[]")
+                }
                 _ => format!("q.{q}"),
             }
         })

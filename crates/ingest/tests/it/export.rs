@@ -405,3 +405,41 @@ fn brazilian_csv_has_decimal_commas_day_first_dates_and_windows_1252() {
     export(&["--table", &src, "--to", f, "--encoding", "windows-1252"]).fails_with(2, "WIN1252");
     export(&["--table", &src, "--to", "x.parquet", "--locale", "pt-BR"]).fails_with(2, "CSV");
 }
+
+#[test]
+fn arrays_become_lists_and_come_back() {
+    let mut db = TestDb::new("exportarr");
+    db.exec(
+        "create table {s}.src (id int, ints int[], words text[], prices numeric(10,2)[],
+                               days date[], ids uuid[], amounts numeric[]);
+         insert into {s}.src values
+           (1, '{1,2,3}', '{\"a, b\",\"c\\\"d\",null}', '{1.50,-2.00}', '{2026-01-01}',
+            '{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11}', '{1.5,2}'),
+           (2, '{}', '{}', null, '{null}', '{}', null),
+           (3, null, null, '{}', null, null, '{}')",
+    );
+    let src = db.t("src");
+    let file = db.dir.path().join("arr.parquet");
+    let f = file.to_str().unwrap();
+    // Unconstrained numeric[] needs a decision; as text it goes.
+    export(&["--table", &src, "--to", f]).fails_with(2, "--numeric-as text");
+    export(&["--table", &src, "--to", f, "--numeric-as", "text"]).ok();
+    db.exec("create table {s}.back (like {s}.src); alter table {s}.back alter amounts type text[]");
+    db.exec("alter table {s}.src alter amounts type text[]");
+    load(f, &db.t("back"), &[]).ok();
+    assert_eq!(db.fingerprint(&db.t("back")), db.fingerprint(&src));
+    let script = format!(
+        "import pyarrow.parquet as pq\ns = pq.read_schema('{f}')\nprint(s.field('ints').type, '|', s.field('prices').type, '|', s.field('words').type)"
+    );
+    let out = Command::new(python())
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "list<item: int32> | list<item: decimal128(10, 2)> | list<item: string>"
+    );
+    // Two dimensions: refused with the way out.
+    db.exec("create table {s}.grid (g int[][]); insert into {s}.grid values ('{{1,2},{3,4}}')");
+    export(&["--table", &db.t("grid"), "--to", f]).fails_with(2, "dimensions");
+}
