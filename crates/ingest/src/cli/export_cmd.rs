@@ -69,6 +69,11 @@ pub struct ExportArgs {
     #[arg(long, value_name = "SIZE")]
     pub max_file_size: Option<String>,
 
+    /// Parquet from a table: connections reading its blocks at once, sharing one snapshot
+    /// (default: one per core, at most 4, for a table over 128 MiB; else 1)
+    #[arg(long)]
+    pub readers: Option<usize>,
+
     /// Parquet row group size, in MiB of encoded data
     #[arg(long, default_value_t = 128)]
     pub row_group_mb: usize,
@@ -169,6 +174,7 @@ pub fn request(a: &ExportArgs) -> Result<ExportRequest, Failure> {
             .transpose()
             .map_err(|e| (2, e))?,
         statement_timeout: None,
+        readers: a.readers,
         brazilian,
         encoding,
     };

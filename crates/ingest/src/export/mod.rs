@@ -81,6 +81,9 @@ pub struct ExportRequest {
     pub partition_by: Option<PartitionBy>,
     /// Parquet: a new part file once a file reaches this size.
     pub max_file_bytes: Option<u64>,
+    /// Connections reading a table's blocks at once (sharing one snapshot); None: one
+    /// per core for tables over 128 MiB, else one.
+    pub readers: Option<usize>,
     /// A cap on the export's statements (set for queries that come through the API).
     pub statement_timeout: Option<std::time::Duration>,
     /// CSV as `--locale pt-BR` writes it: decimal commas and day-first dates.
@@ -239,7 +242,7 @@ pub async fn run(
             .await
             .map_err(query_error("setting the statement timeout"))?;
     }
-    let (select, source) = select_of(&client, &req.source).await?;
+    let (select, source, table) = select_of(&client, &req.source).await?;
     let snapshot_at: String = client
         .query_one("SELECT now()::text", &[])
         .await
@@ -254,7 +257,8 @@ pub async fn run(
     };
     match req.format {
         ExportFormat::Parquet => {
-            let (rows, finished) = write_parquet(req, &client, &select, rows_seen).await?;
+            let (rows, finished) =
+                write_parquet(req, &client, &select, table.as_deref(), rows_seen).await?;
             if let Err(e) = client.batch_execute("COMMIT").await {
                 finished.abandon();
                 return Err(query_error("ending the snapshot")(e));
@@ -303,22 +307,27 @@ pub async fn run(
 }
 
 /// The SELECT that gives the rows, and the source as messages name it.
+/// (The table, quoted, when the source is one: its blocks can be split among readers.)
 async fn select_of(
     client: &Client,
     source: &ExportSource,
-) -> Result<(String, String), ExportError> {
+) -> Result<(String, String, Option<String>), ExportError> {
     match source {
         ExportSource::Table(name) => {
             let (schema, table) = ingest_pg::catalog::locate_table(client, name)
                 .await?
                 .ok_or_else(|| ExportError::Usage(format!("no table {name}")))?;
             let q = ingest_pg::ident::qualified(&schema, &table);
-            Ok((format!("SELECT * FROM {q}"), format!("{schema}.{table}")))
+            Ok((
+                format!("SELECT * FROM {q}"),
+                format!("{schema}.{table}"),
+                Some(q),
+            ))
         }
         ExportSource::Query(query) => {
             let query = query.trim().trim_end_matches(';').trim();
             refuse_writes(query).map_err(ExportError::Usage)?;
-            Ok((query.to_string(), "query".into()))
+            Ok((query.to_string(), "query".into(), None))
         }
     }
 }
@@ -407,6 +416,7 @@ async fn write_parquet(
     req: &ExportRequest,
     client: &Client,
     select: &str,
+    table: Option<&str>,
     rows_seen: &(dyn Fn(u64) + Sync),
 ) -> Result<(u64, parquet_files::Finished), ExportError> {
     let statement = client
@@ -479,13 +489,78 @@ async fn write_parquet(
             },
         );
     }
-    let copy =
-        format!("COPY (SELECT {list} FROM ({select}) AS q{order}) TO STDOUT (FORMAT binary)");
-    let stream = client
-        .copy_out(&copy)
-        .await
-        .map_err(query_error("starting COPY"))?;
-    let mut decoder = BatchDecoder::new(decoded_columns, 64 * 1024);
+    // A table may be read by several connections sharing the snapshot, each a range of
+    // its blocks; anything else (a query, a partitioned export, which needs its rows
+    // ordered) is one COPY.
+    let readers = match (table, &req.partition_by) {
+        (Some(t), None) => reader_count(client, t, req.readers).await?,
+        _ => 1,
+    };
+    let mut connections = Vec::new();
+    let mut copies = Vec::new();
+    if readers > 1 {
+        let t = table.expect("readers > 1 only for a table");
+        let snapshot: String = client
+            .query_one("SELECT pg_export_snapshot()", &[])
+            .await
+            .map_err(query_error("exporting the snapshot"))?
+            .get(0);
+        let blocks: i64 = client
+            .query_one(
+                &format!(
+                    "SELECT pg_relation_size('{}'::regclass) / current_setting('block_size')::int8",
+                    t.replace('\'', "''")
+                ),
+                &[],
+            )
+            .await
+            .map_err(query_error("sizing the table"))?
+            .get(0);
+        for k in 0..readers as i64 {
+            let c = ingest_pg::connect(&req.database).await?;
+            let mut setup = format!(
+                "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '{snapshot}';"
+            );
+            if let Some(timeout) = req.statement_timeout {
+                setup.push_str(&format!(
+                    "SET LOCAL statement_timeout = {};",
+                    timeout.as_millis()
+                ));
+            }
+            c.batch_execute(&setup)
+                .await
+                .map_err(query_error("joining the snapshot"))?;
+            let from = blocks * k / readers as i64;
+            let to = blocks * (k + 1) / readers as i64;
+            // The last range is open: every row of the snapshot is in one range.
+            let range = if k + 1 == readers as i64 {
+                format!("ctid >= '({from},0)'::tid")
+            } else {
+                format!("ctid >= '({from},0)'::tid AND ctid < '({to},0)'::tid")
+            };
+            copies.push(format!(
+                "COPY (SELECT {list} FROM (SELECT * FROM {t} WHERE {range}) AS q) TO STDOUT (FORMAT binary)"
+            ));
+            connections.push(c);
+        }
+    } else {
+        copies.push(format!(
+            "COPY (SELECT {list} FROM ({select}) AS q{order}) TO STDOUT (FORMAT binary)"
+        ));
+    }
+    let clients: Vec<&Client> = if connections.is_empty() {
+        vec![client]
+    } else {
+        connections.iter().collect()
+    };
+    let mut streams = Vec::new();
+    for (c, copy) in clients.iter().zip(&copies) {
+        streams.push(
+            c.copy_out(copy)
+                .await
+                .map_err(query_error("starting COPY"))?,
+        );
+    }
     let props = WriterProperties::builder()
         .set_compression(Compression::ZSTD(
             ZstdLevel::try_new(1).expect("valid level"),
@@ -505,25 +580,34 @@ async fn write_parquet(
         };
     let mut files = parquet_files::ParquetFiles::new(layout, schema, props, req.max_file_bytes);
     let partitioned = req.partition_by.is_some();
-    // Chunks from the server -> decoder thread -> batches -> writer thread.
-    let (chunk_tx, chunk_rx) = mpsc::sync_channel::<Bytes>(8);
+    // Chunks from each reader -> its decoder thread -> batches -> one writer thread.
     let (batch_tx, batch_rx) = mpsc::sync_channel(4);
     let counted = Arc::new(AtomicU64::new(0));
-    let decoded_rows = counted.clone();
-    let decode = std::thread::spawn(move || -> Result<u64, DecodeError> {
-        for chunk in chunk_rx {
-            let mut sent = true;
-            decoder.feed(&chunk, &mut |batch| sent &= batch_tx.send(batch).is_ok())?;
-            decoded_rows.store(decoder.rows(), Ordering::Relaxed);
-            if !sent {
-                break;
+    let mut chunk_txs = Vec::new();
+    let mut decoders = Vec::new();
+    for _ in 0..streams.len() {
+        let (chunk_tx, chunk_rx) = mpsc::sync_channel::<Bytes>(8);
+        chunk_txs.push(chunk_tx);
+        let mut decoder = BatchDecoder::new(decoded_columns.clone(), 64 * 1024);
+        let (batch_tx, decoded_rows) = (batch_tx.clone(), counted.clone());
+        decoders.push(std::thread::spawn(move || -> Result<u64, DecodeError> {
+            let mut told = 0;
+            for chunk in chunk_rx {
+                let mut sent = true;
+                decoder.feed(&chunk, &mut |batch| sent &= batch_tx.send(batch).is_ok())?;
+                decoded_rows.fetch_add(decoder.rows() - told, Ordering::Relaxed);
+                told = decoder.rows();
+                if !sent {
+                    break;
+                }
             }
-        }
-        if let Some(last) = decoder.finish()? {
-            let _ = batch_tx.send(last);
-        }
-        Ok(decoder.rows())
-    });
+            if let Some(last) = decoder.finish()? {
+                let _ = batch_tx.send(last);
+            }
+            Ok(decoder.rows())
+        }));
+    }
+    drop(batch_tx);
     let encode = std::thread::spawn(move || -> Result<parquet_files::Finished, String> {
         for batch in batch_rx {
             if partitioned {
@@ -534,19 +618,28 @@ async fn write_parquet(
         }
         files.finish()
     });
-    let copy_error = forward(stream, &chunk_tx, &|| {
-        rows_seen(counted.load(Ordering::Relaxed))
-    })
+    let tick = || rows_seen(counted.load(Ordering::Relaxed));
+    let forwarded = futures_util::future::join_all(
+        streams
+            .into_iter()
+            .zip(&chunk_txs)
+            .map(|(stream, tx)| forward(stream, tx, &tick)),
+    )
     .await;
-    drop(chunk_tx);
+    let copy_error = forwarded.into_iter().flatten().next();
+    drop(chunk_txs);
     let (decoded, encoded) = tokio::task::spawn_blocking(move || {
-        (
-            decode.join().expect("the decoder panicked"),
-            encode.join().expect("the Parquet writer panicked"),
-        )
+        let decoded: Result<u64, DecodeError> = decoders
+            .into_iter()
+            .map(|d| d.join().expect("a decoder panicked"))
+            .sum();
+        (decoded, encode.join().expect("the Parquet writer panicked"))
     })
     .await
     .expect("joining the export's threads");
+    for c in &connections {
+        let _ = c.batch_execute("COMMIT").await;
+    }
     let finished = encoded.map_err(ExportError::Parquet)?;
     let failed = match (copy_error, decoded) {
         (Some(e), _) => Err(e),
@@ -610,6 +703,35 @@ async fn size_numerics(
         };
     }
     Ok(())
+}
+
+/// How many connections read the table: as asked, else one per core (at most 4) for a
+/// table over 128 MiB.
+async fn reader_count(
+    client: &Client,
+    table: &str,
+    asked: Option<usize>,
+) -> Result<usize, ExportError> {
+    if let Some(n) = asked {
+        return Ok(n.clamp(1, 16));
+    }
+    let bytes: i64 = client
+        .query_one(
+            &format!(
+                "SELECT pg_relation_size('{}'::regclass)",
+                table.replace('\'', "''")
+            ),
+            &[],
+        )
+        .await
+        .map_err(query_error("sizing the table"))?
+        .get(0);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    Ok(if bytes > 128 << 20 {
+        cores.clamp(1, 4)
+    } else {
+        1
+    })
 }
 
 /// A batch whose first column is the partition value, in runs (the rows are ordered by

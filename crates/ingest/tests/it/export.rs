@@ -443,3 +443,30 @@ fn arrays_become_lists_and_come_back() {
     db.exec("create table {s}.grid (g int[][]); insert into {s}.grid values ('{{1,2},{3,4}}')");
     export(&["--table", &db.t("grid"), "--to", f]).fails_with(2, "dimensions");
 }
+
+#[test]
+fn several_readers_share_one_snapshot_and_miss_no_row() {
+    let mut db = TestDb::new("exportreaders");
+    db.exec(
+        "create table {s}.src (id int, pad text);
+         insert into {s}.src select i, repeat('x', 200) from generate_series(1, 30000) i;
+         delete from {s}.src where id % 7 = 0;
+         insert into {s}.src select i, 'late' from generate_series(30001, 30100) i",
+    );
+    db.exec("create table {s}.back (like {s}.src)");
+    let (src, back) = (db.t("src"), db.t("back"));
+    let file = db.dir.path().join("r.parquet");
+    let out = export(&[
+        "--table",
+        &src,
+        "--to",
+        file.to_str().unwrap(),
+        "--readers",
+        "3",
+        "--json",
+    ]);
+    let rows = db.value(&format!("select count(*) from {src}"));
+    assert_eq!(out.ok().json()["rows"].to_string(), rows);
+    load(&file, &back, &[]).ok();
+    assert_eq!(db.fingerprint(&back), db.fingerprint(&src));
+}
