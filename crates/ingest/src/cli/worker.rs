@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use clap::Args;
+use futures_util::FutureExt;
 use ingest::load::{self, BeforeCommit, LoadSummary};
 use ingest::progress::Progress;
 use ingest_pg::ConnectSource;
@@ -170,7 +171,25 @@ async fn worker_loop(ctx: Arc<Ctx>, name: String) {
         let mut load_connection = None;
         loop {
             match ctx.queue.claim(&client, &name, ctx.lease).await {
-                Ok(Some(job)) => run_job(&ctx, &client, &name, job, &mut load_connection).await,
+                Ok(Some(job)) => {
+                    // A bug that panics on one job fails that job, not this worker.
+                    let id = job.id;
+                    let run = run_job(&ctx, &client, &name, job, &mut load_connection);
+                    if std::panic::AssertUnwindSafe(run)
+                        .catch_unwind()
+                        .await
+                        .is_err()
+                    {
+                        eprintln!("ingest: worker {name}: job {id} panicked; failing it");
+                        load_connection = None;
+                        let message =
+                            "the worker failed on this job (an internal error; see its log)";
+                        let _ = ctx
+                            .queue
+                            .failed(&client, id, &name, message, false, None)
+                            .await;
+                    }
+                }
                 Ok(None) => {
                     // Woken by a new job, or every few seconds for due retries.
                     let _ = tokio::time::timeout(Duration::from_secs(2), ctx.wake.notified()).await;

@@ -48,7 +48,7 @@ enum Builder {
     Int8(Int64Builder),
     Float4(Float32Builder),
     Float8(Float64Builder),
-    Decimal(Decimal128Builder, i8),
+    Decimal(Decimal128Builder, u8, i8),
     Text(StringBuilder),
     Enum(StringDictionaryBuilder<Int32Type>),
     Jsonb(StringBuilder),
@@ -78,7 +78,8 @@ impl Builder {
             ColumnKind::Decimal { precision, scale } => Builder::Decimal(
                 Decimal128Builder::new()
                     .with_precision_and_scale(*precision, *scale)
-                    .expect("checked when planned"),
+                    .expect("columns.rs plans only scale <= precision <= 38"),
+                *precision,
                 *scale,
             ),
             ColumnKind::NumericText
@@ -115,7 +116,7 @@ impl Builder {
             Builder::Int8(b) => b.append_null(),
             Builder::Float4(b) => b.append_null(),
             Builder::Float8(b) => b.append_null(),
-            Builder::Decimal(b, _) => b.append_null(),
+            Builder::Decimal(b, ..) => b.append_null(),
             Builder::Text(b) | Builder::Jsonb(b) => b.append_null(),
             Builder::Enum(b) => b.append_null(),
             Builder::Bytea(b) => b.append_null(),
@@ -139,7 +140,9 @@ impl Builder {
             Builder::Int8(b) => b.append_value(i64::from_be_bytes(fixed(v)?)),
             Builder::Float4(b) => b.append_value(f32::from_be_bytes(fixed(v)?)),
             Builder::Float8(b) => b.append_value(f64::from_be_bytes(fixed(v)?)),
-            Builder::Decimal(b, scale) => b.append_value(numeric_to_i128(v, *scale)?),
+            Builder::Decimal(b, precision, scale) => {
+                b.append_value(numeric_to_i128(v, *precision, *scale)?)
+            }
             Builder::Text(b) => b.append_value(utf8(v)?),
             Builder::Enum(b) => {
                 b.append(utf8(v)?).map_err(|e| e.to_string())?;
@@ -155,14 +158,21 @@ impl Builder {
                 if days == i32::MAX || days == i32::MIN {
                     return Err("an infinite date has no Parquet value".into());
                 }
-                b.append_value(days + PG_EPOCH_DAYS)
+                b.append_value(
+                    days.checked_add(PG_EPOCH_DAYS)
+                        .ok_or("a date too far in the future")?,
+                )
             }
             Builder::Timestamp(b) => {
                 let micros = i64::from_be_bytes(fixed(v)?);
                 if micros == i64::MAX || micros == i64::MIN {
                     return Err("an infinite timestamp has no Parquet value".into());
                 }
-                b.append_value(micros + PG_EPOCH_MICROS)
+                b.append_value(
+                    micros
+                        .checked_add(PG_EPOCH_MICROS)
+                        .ok_or("a timestamp too far in the future")?,
+                )
             }
             Builder::Time(b) => b.append_value(i64::from_be_bytes(fixed(v)?)),
             Builder::List {
@@ -188,7 +198,7 @@ impl Builder {
             Builder::Int8(b) => Arc::new(b.finish()),
             Builder::Float4(b) => Arc::new(b.finish()),
             Builder::Float8(b) => Arc::new(b.finish()),
-            Builder::Decimal(b, _) => Arc::new(b.finish()),
+            Builder::Decimal(b, ..) => Arc::new(b.finish()),
             Builder::Text(b) | Builder::Jsonb(b) => Arc::new(b.finish()),
             Builder::Enum(b) => Arc::new(b.finish()),
             Builder::Bytea(b) => Arc::new(b.finish()),
@@ -260,8 +270,9 @@ fn utf8(v: &[u8]) -> Result<&str, String> {
 }
 
 /// A binary numeric (base-10000 digits, a weight, a sign, a display scale) as an integer
-/// scaled by 10^`scale`. The column's type modifier guarantees no digit beyond `scale`.
-fn numeric_to_i128(v: &[u8], scale: i8) -> Result<i128, String> {
+/// scaled by 10^`scale`. A digit past `scale`, or a value of more than `precision`
+/// digits, is an error, never rounded or wrapped.
+fn numeric_to_i128(v: &[u8], precision: u8, scale: i8) -> Result<i128, String> {
     if v.len() < 8 {
         return Err("a numeric shorter than its header".into());
     }
@@ -276,7 +287,7 @@ fn numeric_to_i128(v: &[u8], scale: i8) -> Result<i128, String> {
     if v.len() != 8 + 2 * ndigits {
         return Err("a numeric whose length does not match its digits".into());
     }
-    let overflow = || "a numeric too large for decimal128".to_string();
+    let too_wide = || format!("a value wider than decimal128({precision}, {scale})");
     let mut acc: i128 = 0;
     for i in 0..ndigits {
         let digit = u16::from_be_bytes([v[8 + 2 * i], v[9 + 2 * i]]) as i128;
@@ -286,13 +297,22 @@ fn numeric_to_i128(v: &[u8], scale: i8) -> Result<i128, String> {
             10i128
                 .checked_pow(exp10 as u32)
                 .and_then(|p| digit.checked_mul(p))
-                .ok_or_else(overflow)?
+                .ok_or_else(too_wide)?
         } else if exp10 > -4 {
-            digit / 10i128.pow((-exp10) as u32)
+            let unit = 10i128.pow((-exp10) as u32);
+            if digit % unit != 0 {
+                return Err(format!("a value with more than {scale} decimal places"));
+            }
+            digit / unit
+        } else if digit != 0 {
+            return Err(format!("a value with more than {scale} decimal places"));
         } else {
             0
         };
-        acc = acc.checked_add(term).ok_or_else(overflow)?;
+        acc = acc.checked_add(term).ok_or_else(too_wide)?;
+    }
+    if acc >= 10i128.pow(precision as u32) {
+        return Err(too_wide());
     }
     Ok(if sign == 0x4000 { -acc } else { acc })
 }
@@ -466,14 +486,20 @@ mod tests {
     fn numerics_become_scaled_integers() {
         // 12345.67 = [1, 2345, 6700] with weight 1
         assert_eq!(
-            numeric_to_i128(&numeric(&[1, 2345, 6700], 1, false, 2), 2),
+            numeric_to_i128(&numeric(&[1, 2345, 6700], 1, false, 2), 12, 2),
             Ok(1_234_567)
         );
         // -0.05 at scale 2 = [500] with weight -1
-        assert_eq!(numeric_to_i128(&numeric(&[500], -1, true, 2), 2), Ok(-5));
+        assert_eq!(numeric_to_i128(&numeric(&[500], -1, true, 2), 5, 2), Ok(-5));
         // 10000 at scale 0 = [1] with weight 1
-        assert_eq!(numeric_to_i128(&numeric(&[1], 1, false, 0), 0), Ok(10_000));
-        assert_eq!(numeric_to_i128(&numeric(&[], 0, false, 0), 3), Ok(0));
-        assert!(numeric_to_i128(&[0, 0, 0, 0, 0xC0, 0, 0, 0], 2).is_err());
+        assert_eq!(
+            numeric_to_i128(&numeric(&[1], 1, false, 0), 5, 0),
+            Ok(10_000)
+        );
+        assert_eq!(numeric_to_i128(&numeric(&[], 0, false, 0), 5, 3), Ok(0));
+        assert!(numeric_to_i128(&[0, 0, 0, 0, 0xC0, 0, 0, 0], 5, 2).is_err());
+        // Never rounded, never wrapped: 0.005 at scale 2, 10000 in 4 digits.
+        assert!(numeric_to_i128(&numeric(&[50], -1, false, 3), 5, 2).is_err());
+        assert!(numeric_to_i128(&numeric(&[1], 1, false, 0), 4, 0).is_err());
     }
 }

@@ -96,8 +96,9 @@ impl ExportColumn {
                         "numeric({precision},{scale}) does not fit decimal128; {cast_hint}"
                     )));
                 }
+                // numeric(2,5) holds values below 0.001: decimal128 wants scale <= precision.
                 ColumnKind::Decimal {
-                    precision,
+                    precision: precision.max(scale as u8),
                     scale: scale as i8,
                 }
             }

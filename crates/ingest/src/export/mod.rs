@@ -151,7 +151,12 @@ pub enum ExportError {
     #[error(transparent)]
     Connect(#[from] ingest_pg::PgError),
     #[error("{what}: {message}")]
-    Query { what: String, message: String },
+    Query {
+        what: String,
+        message: String,
+        /// The server's SQLSTATE, when it answered.
+        code: Option<String>,
+    },
     #[error(transparent)]
     Unsupported(#[from] UnsupportedType),
     #[error("decoding the rows: {0}")]
@@ -170,7 +175,24 @@ impl ExportError {
             ExportError::Usage(_)
             | ExportError::Unsupported(_)
             | ExportError::Decode(DecodeError::Value { .. }) => 2,
-            ExportError::Query { message, .. } if !message.starts_with("connection") => 2,
+            // The connection, resources, the server shutting down, a serialization
+            // failure: worth a retry. Anything else the server said is about the query.
+            ExportError::Query { code: None, .. } => 3,
+            ExportError::Query { code: Some(c), .. }
+                if ["08", "53", "57", "58"].contains(&&c[..2]) || c == "40001" =>
+            {
+                3
+            }
+            ExportError::Query { .. } => 2,
+            // A destination that does not exist or may not be written: the user's to fix.
+            ExportError::Output(OutputError::Io { source, .. })
+                if matches!(
+                    source.kind(),
+                    std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied
+                ) =>
+            {
+                2
+            }
             ExportError::Connect(_) | ExportError::Output(_) => 3,
             _ => 3,
         }
@@ -195,6 +217,7 @@ fn query_error(what: &str) -> impl Fn(tokio_postgres::Error) -> ExportError + '_
         ExportError::Query {
             what: what.to_string(),
             message,
+            code: e.as_db_error().map(|d| d.code().code().to_string()),
         }
     }
 }
@@ -204,6 +227,20 @@ const WRITING: [&str; 12] = [
     "insert", "update", "delete", "merge", "create", "drop", "alter", "truncate", "grant",
     "revoke", "copy", "call",
 ];
+
+/// Puts the export's statement timeout (if any) in force for what follows.
+async fn reset_timeout(client: &Client, req: &ExportRequest) -> Result<(), ExportError> {
+    if let Some(timeout) = req.statement_timeout {
+        client
+            .batch_execute(&format!(
+                "SET LOCAL statement_timeout = {}",
+                timeout.as_millis()
+            ))
+            .await
+            .map_err(query_error("setting the statement timeout"))?;
+    }
+    Ok(())
+}
 
 /// Refuses a query that starts by changing data or schema (a data-modifying `WITH` is
 /// refused by the server: the export's transaction is read-only).
@@ -233,15 +270,7 @@ pub async fn run(
         .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         .await
         .map_err(query_error("starting the snapshot"))?;
-    if let Some(timeout) = req.statement_timeout {
-        client
-            .batch_execute(&format!(
-                "SET LOCAL statement_timeout = {}",
-                timeout.as_millis()
-            ))
-            .await
-            .map_err(query_error("setting the statement timeout"))?;
-    }
+    reset_timeout(&client, req).await?;
     let (select, source, table) = select_of(&client, &req.source).await?;
     let snapshot_at: String = client
         .query_one("SELECT now()::text", &[])
@@ -460,8 +489,9 @@ async fn write_parquet(
             )));
         };
         let q = ingest_pg::ident::quote_ident(&p.column);
+        // An empty value goes with NULL (Hive writes both to its default partition).
         let key = match p.unit {
-            None => format!("q.{q}::text"),
+            None => format!("nullif(q.{q}::text, '')"),
             Some(pattern) => {
                 use columns::ColumnKind::{Date, Timestamp, Timestamptz};
                 if !matches!(column.kind, Date | Timestamp | Timestamptz) {
@@ -480,7 +510,8 @@ async fn write_parquet(
         };
         list = format!("{key}, {list}");
         // Rows come grouped by partition, so each partition's files are written in turn.
-        order = " ORDER BY 1".into();
+        // Byte order: a case-insensitive collation would interleave `a` and `A`.
+        order = format!(" ORDER BY {key} COLLATE \"C\"");
         decoded_columns.insert(
             0,
             ExportColumn {
@@ -507,11 +538,8 @@ async fn write_parquet(
             .get(0);
         let blocks: i64 = client
             .query_one(
-                &format!(
-                    "SELECT pg_relation_size('{}'::regclass) / current_setting('block_size')::int8",
-                    t.replace('\'', "''")
-                ),
-                &[],
+                "SELECT pg_relation_size($1::text::regclass) / current_setting('block_size')::int8",
+                &[&t],
             )
             .await
             .map_err(query_error("sizing the table"))?
@@ -553,6 +581,8 @@ async fn write_parquet(
     } else {
         connections.iter().collect()
     };
+    // Set again: the measuring pass ran the user's query, which may have changed it.
+    reset_timeout(client, req).await?;
     let mut streams = Vec::new();
     for (c, copy) in clients.iter().zip(&copies) {
         streams.push(
@@ -716,13 +746,7 @@ async fn reader_count(
         return Ok(n.clamp(1, 16));
     }
     let bytes: i64 = client
-        .query_one(
-            &format!(
-                "SELECT pg_relation_size('{}'::regclass)",
-                table.replace('\'', "''")
-            ),
-            &[],
-        )
+        .query_one("SELECT pg_relation_size($1::text::regclass)", &[&table])
         .await
         .map_err(query_error("sizing the table"))?
         .get(0);
@@ -793,6 +817,7 @@ async fn write_text(
              (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')"
         ),
     };
+    reset_timeout(client, req).await?;
     let stream = client
         .copy_out(&copy)
         .await
@@ -808,14 +833,19 @@ async fn write_text(
     let written_rows = counted.clone();
     let writer = std::thread::spawn(move || -> std::io::Result<u64> {
         use std::io::Write;
-        // Records are counted as CSV (a quoted field may hold a newline); NDJSON lines
-        // count the same way, holding no quote.
+        // CSV records are counted as CSV (a quoted field may hold a newline).
         let mut counter = csv_core::ReaderBuilder::new().delimiter(delimiter).build();
         let mut records = 0u64;
+        let ndjson = !header;
         let mut scratch = [0u8; 64 * 1024];
         let mut ends = [0usize; 1024];
         for chunk in rx {
             let mut input: &[u8] = &chunk;
+            if ndjson {
+                // One object per line, raw newlines escaped inside them.
+                records += memchr::memchr_iter(b'\n', input).count() as u64;
+                input = &[];
+            }
             while !input.is_empty() {
                 let (result, read, _, _) = counter.read_record(input, &mut scratch, &mut ends);
                 input = &input[read..];

@@ -64,7 +64,12 @@ impl Output {
                     .file_name()
                     .map(|n| n.to_string_lossy().to_string())
                     .unwrap_or_default();
-                let temp = dir.join(format!(".{name}.{}.partial", std::process::id()));
+                // Unique: two exports to one path in one process must not share it.
+                let temp = dir.join(format!(
+                    ".{name}.{}.{}.partial",
+                    std::process::id(),
+                    unique()
+                ));
                 (temp, Target::Local(path))
             }
             None => {
@@ -81,7 +86,7 @@ impl Output {
                 (temp, Target::Object(to.to_string()))
             }
         };
-        let file = std::fs::File::create(&temp).map_err(io_err)?;
+        let file = std::fs::File::create_new(&temp).map_err(io_err)?;
         Ok((
             Output {
                 display,

@@ -55,9 +55,9 @@ pub struct ParquetFiles {
     current: Option<Open>,
     /// Whole files, not yet under their names.
     done: Vec<(Output, FileEntry)>,
-    /// The partition being written, and the part number of its next file.
+    /// The partition being written, and the number of each directory's next part.
     partition: Option<String>,
-    part: u32,
+    parts: std::collections::HashMap<String, u32>,
 }
 
 impl ParquetFiles {
@@ -75,16 +75,16 @@ impl ParquetFiles {
             current: None,
             done: Vec::new(),
             partition: None,
-            part: 0,
+            parts: std::collections::HashMap::new(),
         }
     }
 
     /// Writes rows of one partition (`None` when the export is not partitioned).
     pub fn write(&mut self, batch: &RecordBatch, partition: Option<&str>) -> Result<(), String> {
-        // A new partition starts its part numbers again; a size-capped part continues them.
+        // A size-capped part continues its partition's numbering, and so does a partition
+        // seen again (NULL and a literal default-partition value share a directory).
         if self.partition.as_deref() != partition {
             self.close()?;
-            self.part = 0;
             self.partition = partition.map(str::to_string);
         }
         if self.current.is_none() {
@@ -107,17 +107,18 @@ impl ParquetFiles {
                 prefix,
                 partition_column,
             } => {
-                let name = format!("part-{:04}.parquet", self.part);
-                let path = match (partition_column, partition) {
+                let dir = match (partition_column, partition) {
                     (Some(col), Some(value)) => {
-                        format!("{}={}/{name}", hive_escape(col), hive_escape(value))
+                        format!("{}={}/", hive_escape(col), hive_escape(value))
                     }
-                    _ => name,
+                    _ => String::new(),
                 };
+                let part = self.parts.entry(dir.clone()).or_insert(0);
+                let path = format!("{dir}part-{:04}.parquet", *part);
+                *part += 1;
                 (join(prefix, &path), path)
             }
         };
-        self.part += 1;
         if !store::is_url(&to) || to.starts_with("file://") {
             let local = std::path::Path::new(to.strip_prefix("file://").unwrap_or(&to));
             if let Some(dir) = local.parent() {
@@ -175,6 +176,16 @@ impl Finished {
         self,
         manifest: impl FnOnce(&[FileEntry]) -> serde_json::Value,
     ) -> Result<(Vec<FileEntry>, u64), crate::export::ExportError> {
+        // A manifest from an earlier export must not vouch for this one's files while they
+        // are put in place.
+        if let Layout::Directory { prefix, .. } = &self.layout {
+            let old = join(prefix, "_manifest.json");
+            if store::is_url(&old) && !old.starts_with("file://") {
+                let _ = store::delete_object(&old).await;
+            } else {
+                let _ = std::fs::remove_file(old.strip_prefix("file://").unwrap_or(&old));
+            }
+        }
         let mut entries = Vec::with_capacity(self.files.len());
         for (output, mut entry) in self.files {
             entry.bytes = output.commit().await?;

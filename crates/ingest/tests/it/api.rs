@@ -932,7 +932,8 @@ fn exports_run_as_jobs_and_tokens_limit_what_they_read() {
         assert!(answer.contains(kind), "{body}: {answer}");
     }
     assert_eq!(db.value(&format!("select count(*) from {src}")), "100");
-    // A token for `src` only: its queries may read src, not secret, and it sees its jobs.
+    // A token for `src` only: it exports src, not secret, runs no query (a function could
+    // read any table), and sees the jobs it created.
     let (code, token, err) = token_cmd(&queue, &["create", "--name", "bi", "--tables", &src]);
     assert_eq!(code, 0, "{err}");
     let bearer = format!("Bearer {token}");
@@ -947,18 +948,36 @@ fn exports_run_as_jobs_and_tokens_limit_what_they_read() {
         );
         assert_eq!(status, 403, "{query}: {answer}");
     }
+    let (status, answer) = post(
+        format!(
+            r#"{{"source": {{"query": "select query_to_xml('select * from {secret}', true, false, '')"}}, "to": "{dir}/x.csv"}}"#
+        ),
+        &auth,
+    );
+    assert_eq!(
+        (status, answer.contains("query-not-allowed")),
+        (403, true),
+        "{answer}"
+    );
+    let (status, answer) = post(
+        format!(r#"{{"source": {{"table": "{secret}"}}, "to": "{dir}/leak.csv"}}"#),
+        &auth,
+    );
+    assert_eq!(status, 403, "{answer}");
     let (status, created) = post(
-        format!(r#"{{"source": {{"query": "select count(*) from {src}"}}, "to": "{dir}/n.csv"}}"#),
+        format!(r#"{{"source": {{"table": "{src}"}}, "to": "{dir}/n.csv"}}"#),
         &auth,
     );
     assert_eq!(status, 201, "{created}");
     let id = json(&created)["id"].as_str().unwrap().to_string();
-    let (status, _, _) = http(p, "GET", &format!("/v1/jobs/{id}?wait=30"), &auth, b"");
-    assert_eq!(status, 200);
+    let (status, _, body) = http(p, "GET", &format!("/v1/jobs/{id}?wait=30"), &auth, b"");
     assert_eq!(
-        std::fs::read_to_string(db.dir.path().join("n.csv")).unwrap(),
-        "count\n100\n"
+        (status, json(&body)["state"].as_str()),
+        (200, Some("succeeded")),
+        "{body}"
     );
+    let exported = std::fs::read_to_string(db.dir.path().join("n.csv")).unwrap();
+    assert_eq!(exported.lines().count(), 101);
     assert!(!db.dir.path().join("leak.csv").exists());
     drop(srv);
     db.exec(&format!("drop schema \"{queue}\" cascade"));

@@ -36,6 +36,14 @@ impl Access {
         }
     }
 
+    /// Whether the caller may read every table (open access, or a `*` token).
+    pub fn reads_everything(&self) -> bool {
+        match self {
+            Access::Open => true,
+            Access::Token(grant) => grant.tables.as_slice().iter().any(|p| p == "*"),
+        }
+    }
+
     /// The token's name, recorded as a job's creator.
     pub fn creator(&self) -> Option<String> {
         match self {

@@ -1,6 +1,8 @@
 //! `POST /v1/exports`: an export as a job in the same queue, with the same status,
 //! events, cancel and retry endpoints as loads. A query runs read-only with a statement
-//! timeout, and a token may export only from tables it may touch.
+//! timeout; a token limited to some tables exports only those tables, and queries need a
+//! caller who may read everything (a query's functions can read what its plan does not
+//! name).
 
 use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -84,6 +86,15 @@ async fn admit(
         }
         (None, Some(query)) => {
             ingest::export::refuse_writes(query).map_err(|e| invalid(&e))?;
+            // A query's functions (query_to_xml, lo_get, ...) can read tables its plan does
+            // not name: only a caller who may read everything runs queries.
+            if !access.reads_everything() {
+                return Err(problem_of(
+                    StatusCode::FORBIDDEN,
+                    "query-not-allowed",
+                    "a token limited to some tables exports tables (source.table), not queries",
+                ));
+            }
             for (schema, name) in relations(&c, query).await? {
                 readable(api, access, &schema, &name)?;
             }
