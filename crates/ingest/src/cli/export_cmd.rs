@@ -174,6 +174,7 @@ pub fn request(a: &ExportArgs) -> Result<ExportRequest, Failure> {
             .transpose()
             .map_err(|e| (2, e))?,
         statement_timeout: None,
+        committing: Default::default(),
         readers: a.readers,
         brazilian,
         encoding,

@@ -388,7 +388,7 @@ async fn run_export(ctx: &Ctx, client: &Client, worker: &str, job: Job) {
         job.id,
         ingest::export::run(&req, &|n| rows.store(n, Ordering::Relaxed)),
         &|| json!({"rows_read": rows.load(Ordering::Relaxed)}),
-        &|| false,
+        &|| req.committing.load(Ordering::SeqCst),
     )
     .await;
     let result = match outcome {

@@ -11,7 +11,7 @@ pub mod columns;
 pub mod output;
 pub mod parquet_files;
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, mpsc};
 use std::time::Instant;
 
@@ -84,6 +84,9 @@ pub struct ExportRequest {
     /// Connections reading a table's blocks at once (sharing one snapshot); None: one
     /// per core for tables over 128 MiB, else one.
     pub readers: Option<usize>,
+    /// Set once the files are being put in place: a job's cancel then waits for the end,
+    /// rather than leave some of a directory's files in place and not others.
+    pub committing: Arc<AtomicBool>,
     /// A cap on the export's statements (set for queries that come through the API).
     pub statement_timeout: Option<std::time::Duration>,
     /// CSV as `--locale pt-BR` writes it: decimal commas and day-first dates.
@@ -228,6 +231,10 @@ const WRITING: [&str; 12] = [
     "revoke", "copy", "call",
 ];
 
+fn committing(req: &ExportRequest) {
+    req.committing.store(true, Ordering::SeqCst);
+}
+
 /// Puts the export's statement timeout (if any) in force for what follows.
 async fn reset_timeout(client: &Client, req: &ExportRequest) -> Result<(), ExportError> {
     if let Some(timeout) = req.statement_timeout {
@@ -302,6 +309,7 @@ pub async fn run(
                     "files": entries,
                 })
             };
+            committing(req);
             let (files, bytes) = finished.commit(schema_of).await?;
             summary.rows = rows;
             summary.bytes_written = bytes;
@@ -328,6 +336,7 @@ pub async fn run(
                 return Err(query_error("ending the snapshot")(e));
             }
             summary.rows = rows;
+            committing(req);
             summary.bytes_written = output.commit().await?;
         }
     }

@@ -904,6 +904,31 @@ fn exports_run_as_jobs_and_tokens_limit_what_they_read() {
     assert_eq!(done["state"], "succeeded", "{done}");
     let lines = std::fs::read_to_string(db.dir.path().join("q.ndjson")).unwrap();
     assert_eq!(lines.lines().count(), 3);
+    // A cancel stops an export mid-way: no file, no temporary left.
+    let (status, created) = post(
+        format!(
+            r#"{{"source": {{"query": "select i, pg_sleep(0.0005) from generate_series(1, 20000) i"}}, "to": "{dir}/slow/s.csv"}}"#
+        ),
+        &[],
+    );
+    assert_eq!(status, 201, "{created}");
+    let slow = json(&created)["id"].as_str().unwrap().to_string();
+    std::fs::create_dir_all(db.dir.path().join("slow")).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while json(&http(p, "GET", &format!("/v1/jobs/{slow}"), &[], b"").2)["state"] != "running" {
+        assert!(Instant::now() < deadline, "the export never ran");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        http(p, "POST", &format!("/v1/jobs/{slow}/cancel"), &[], b"").0,
+        202
+    );
+    assert_eq!(wait_end(p, &slow)["state"], "cancelled");
+    let left: Vec<_> = std::fs::read_dir(db.dir.path().join("slow"))
+        .unwrap()
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
     // Refused: a query that writes, a bad query, destinations outside the roots.
     for (body, kind) in [
         (
