@@ -16,10 +16,12 @@ pub mod worker;
 use clap::{Parser, Subcommand};
 
 const EXIT_CODES: &str = "Exit codes:
-  0  the load succeeded
-  1  the load failed on the data (rejects over --max-errors, a malformed file, a constraint)
-  2  usage or configuration error (bad option, unknown table or column)
-  3  connection or database error
+  0  success
+  1  the data failed: rejects over --max-errors, a malformed file, a constraint (for
+     `submit --wait` and `wait`: the job failed or was cancelled)
+  2  usage or configuration error (bad option, unknown table or column, a request the API
+     refused)
+  3  connection, database or store error (worth a retry)
   130 interrupted (Ctrl-C); nothing was written";
 
 /// Bulk data ingestion into PostgreSQL: typed, validated, atomic.
