@@ -62,6 +62,19 @@ pub fn load_request(
     Ok(req)
 }
 
+/// Whether a job's file is uploaded to the API (rather than named by a URL).
+pub fn is_upload(payload: &Value) -> bool {
+    payload.pointer("/source/upload").and_then(Value::as_bool) == Some(true)
+}
+
+/// Where an upload job's file was stored, once it arrived: the only URL the server (and
+/// not the caller) writes, so the only one the service ever deletes.
+pub fn uploaded_url(payload: &Value) -> Option<&str> {
+    is_upload(payload)
+        .then(|| payload.pointer("/source/url").and_then(Value::as_str))
+        .flatten()
+}
+
 /// A job's `options` as command-line flags: `true` is a bare flag, a list repeats it.
 fn options_argv(payload: &Value, worker_owned: &[&str]) -> Result<Vec<String>, String> {
     let mut argv = Vec::new();

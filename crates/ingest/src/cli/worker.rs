@@ -19,7 +19,7 @@ use tokio::sync::Notify;
 use tokio_postgres::Client;
 use uuid::Uuid;
 
-use crate::cli::job_request::{export_request, load_request};
+use crate::cli::job_request::{export_request, load_request, uploaded_url};
 use crate::cli::listen::{Listener, listen};
 
 #[derive(Debug, Args)]
@@ -427,15 +427,7 @@ struct Recorded {
 /// An uploaded file is deleted once its job has no more use for it (it succeeded or was
 /// cancelled); a failed job keeps it, to be retried.
 async fn discard_upload(job: &Job) {
-    if job
-        .payload
-        .pointer("/source/upload")
-        .and_then(Value::as_bool)
-        != Some(true)
-    {
-        return;
-    }
-    let Some(url) = job.payload.pointer("/source/url").and_then(Value::as_str) else {
+    let Some(url) = uploaded_url(&job.payload) else {
         return;
     };
     if let Err(e) = ingest::load::store::delete_object(url).await {

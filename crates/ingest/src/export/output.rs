@@ -68,7 +68,7 @@ impl Output {
                 let temp = dir.join(format!(
                     ".{name}.{}.{}.partial",
                     std::process::id(),
-                    unique()
+                    store::unique_tag()
                 ));
                 (temp, Target::Local(path))
             }
@@ -81,7 +81,7 @@ impl Output {
                 let temp = std::env::temp_dir().join(format!(
                     "ingest-export-{}-{}.partial",
                     std::process::id(),
-                    unique()
+                    store::unique_tag()
                 ));
                 (temp, Target::Object(to.to_string()))
             }
@@ -164,12 +164,6 @@ async fn upload(file: &Path, url: &str) -> Result<(), Upload> {
         return Err(Upload::Io(e));
     }
     Ok(())
-}
-
-fn unique() -> String {
-    let mut tag = [0u8; 6];
-    let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut tag);
-    tag.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A text export's bytes through the compression its name asks for (`.gz`, `.zst`).

@@ -229,6 +229,13 @@ pub fn object_at(url: &str) -> Result<Remote, StoreError> {
     })
 }
 
+/// 12 random hex digits: what keeps two writers' temporary or uploaded names apart.
+pub fn unique_tag() -> String {
+    let mut tag = [0u8; 6];
+    let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut tag);
+    tag.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// Deletes the object a URL names (see [`object_at`]).
 pub async fn delete_object(url: &str) -> Result<(), StoreError> {
     let object = object_at(url)?;

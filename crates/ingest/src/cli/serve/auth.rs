@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use ingest_queue::{Grant, TablePatterns};
 
 use super::Shared;
-use super::problem::{Problem, client, internal_problem, problem_of};
+use super::problem::{Problem, client, internal_problem, problem};
 
 /// The caller's rights, put in each request's extensions by [`authenticate`].
 #[derive(Debug, Clone)]
@@ -65,7 +65,7 @@ impl Access {
         match (self, table) {
             (Access::Open, _) => Ok(()),
             (Access::Token(_), Some(t)) if self.allows(t) => Ok(()),
-            (Access::Token(grant), t) => Err(problem_of(
+            (Access::Token(grant), t) => Err(problem(
                 StatusCode::FORBIDDEN,
                 "table-not-allowed",
                 &format!(
@@ -113,14 +113,14 @@ async fn access(api: &super::Api, authorization: Option<&str>) -> Result<Access,
     match bearer {
         Some(Some(secret)) => match api.tokens.check(&c, secret).await {
             Ok(Some(grant)) => Ok(Access::Token(grant)),
-            Ok(None) => Err(problem_of(
+            Ok(None) => Err(problem(
                 StatusCode::UNAUTHORIZED,
                 "invalid-token",
                 "the token is unknown or revoked",
             )),
             Err(e) => Err(internal_problem(e)),
         },
-        Some(None) => Err(problem_of(
+        Some(None) => Err(problem(
             StatusCode::UNAUTHORIZED,
             "invalid-token",
             "Authorization must be `Bearer <token>`",
@@ -129,7 +129,7 @@ async fn access(api: &super::Api, authorization: Option<&str>) -> Result<Access,
             let required =
                 api.public || api.tokens.any_active(&c).await.map_err(internal_problem)?;
             if required {
-                Err(problem_of(
+                Err(problem(
                     StatusCode::UNAUTHORIZED,
                     "token-required",
                     "this API needs `Authorization: Bearer <token>` (see `ingest token create`)",

@@ -11,6 +11,7 @@ use uuid::Uuid;
 use super::Shared;
 use super::auth::Access;
 use super::jobs::{find, job_json};
+use super::problem::Problem;
 use crate::cli::openapi::ProblemView;
 
 /// What the events stream remembers between polls.
@@ -32,12 +33,9 @@ pub async fn job_events(
     State(api): State<Shared>,
     Extension(access): Extension<Access>,
     Path(id): Path<String>,
-) -> Response {
+) -> Result<Response, Problem> {
     use axum::response::sse::{Event, KeepAlive, Sse};
-    let job = match find(&api, &access, &id).await {
-        Ok((_, job)) => job,
-        Err(r) => return r.into_response(),
-    };
+    let (_, job) = find(&api, &access, &id).await?;
     let ended = api.ended.subscribe();
     let watch = Watch {
         api,
@@ -96,7 +94,7 @@ pub async fn job_events(
         Some((batch, w))
     })
     .flatten();
-    Sse::new(stream)
+    Ok(Sse::new(stream)
         .keep_alive(KeepAlive::default())
-        .into_response()
+        .into_response())
 }

@@ -6,14 +6,14 @@
 
 use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use ingest_pg::ConnectSource;
 use ingest_queue::NewJob;
 use serde_json::{Value, json};
 
 use super::auth::Access;
 use super::jobs::{idempotency_key, respond_created};
-use super::problem::{Problem, client, internal_problem, problem_of};
+use super::problem::{Problem, client, internal_problem, problem};
 use super::{Api, Shared};
 use crate::cli::job_request::export_request;
 use crate::cli::openapi::{ExportJobRequest, JobView, ProblemView};
@@ -27,11 +27,9 @@ pub async fn create_export(
     Extension(access): Extension<Access>,
     headers: HeaderMap,
     body: axum::body::Bytes,
-) -> Response {
-    match admit(&api, &access, &body, idempotency_key(&headers)).await {
-        Ok((new, c)) => respond_created(&api, &c, &new).await,
-        Err(p) => p.into_response(),
-    }
+) -> Result<Response, Problem> {
+    let (new, c) = admit(&api, &access, &body, idempotency_key(&headers)).await?;
+    respond_created(&api, &c, &new).await
 }
 
 async fn admit(
@@ -40,9 +38,9 @@ async fn admit(
     body: &[u8],
     idempotency_key: Option<String>,
 ) -> Result<(NewJob, deadpool_postgres::Object), Problem> {
-    let invalid = |detail: &str| problem_of(StatusCode::BAD_REQUEST, "invalid-job", detail);
+    let invalid = |detail: &str| problem(StatusCode::BAD_REQUEST, "invalid-job", detail);
     let mut request: Value = serde_json::from_slice(body).map_err(|e| {
-        problem_of(
+        problem(
             StatusCode::BAD_REQUEST,
             "invalid-json",
             &format!("the body is not JSON: {e}"),
@@ -59,7 +57,7 @@ async fn admit(
         ));
     }
     api.guard.check(&to).await.map_err(|e| {
-        problem_of(
+        problem(
             StatusCode::BAD_REQUEST,
             "destination-not-allowed",
             &format!("to: {e}"),
@@ -75,7 +73,7 @@ async fn admit(
                 .await
                 .map_err(internal_problem)?
                 .ok_or_else(|| {
-                    problem_of(
+                    problem(
                         StatusCode::BAD_REQUEST,
                         "unknown-table",
                         &format!("no table {table}"),
@@ -89,7 +87,7 @@ async fn admit(
             // A query's functions (query_to_xml, lo_get, ...) can read tables its plan does
             // not name: only a caller who may read everything runs queries.
             if !access.reads_everything() {
-                return Err(problem_of(
+                return Err(problem(
                     StatusCode::FORBIDDEN,
                     "query-not-allowed",
                     "a token limited to some tables exports tables (source.table), not queries",
@@ -120,7 +118,7 @@ async fn admit(
 /// A 403 unless the caller may read the table (never the service's own).
 fn readable(api: &Api, access: &Access, schema: &str, name: &str) -> Result<(), Problem> {
     if schema == api.queue.schema().name() || schema.contains('.') || name.contains('.') {
-        return Err(problem_of(
+        return Err(problem(
             StatusCode::FORBIDDEN,
             "table-not-allowed",
             &format!("{schema}.{name} cannot be exported through the API"),
@@ -143,7 +141,7 @@ async fn relations(
                 .as_db_error()
                 .map(|d| d.message().to_string())
                 .unwrap_or_else(|| e.to_string());
-            problem_of(
+            problem(
                 StatusCode::BAD_REQUEST,
                 "invalid-query",
                 &format!("query: {message}"),

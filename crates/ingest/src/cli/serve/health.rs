@@ -5,30 +5,26 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::Shared;
-use super::problem::{client, internal, problem};
+use super::problem::{Problem, client, internal_problem, problem};
 use crate::cli::openapi::ProblemView;
 
 #[utoipa::path(get, path = "/readyz", responses((status = 200, description = "The database answers and the schema is current"), (status = 503, body = ProblemView)))]
-pub async fn readyz(State(api): State<Shared>) -> Response {
-    let Ok(c) = api.pool.get().await else {
-        return problem(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "database-unavailable",
-            "the database is not reachable",
-        );
-    };
-    match ingest_queue::applied_version(&c, api.queue.schema()).await {
-        Ok(v) if v == ingest_queue::LATEST => "ready".into_response(),
-        Ok(v) => problem(
+pub async fn readyz(State(api): State<Shared>) -> Result<&'static str, Problem> {
+    let c = client(&api).await?;
+    let v = ingest_queue::applied_version(&c, api.queue.schema())
+        .await
+        .map_err(internal_problem)?;
+    if v != ingest_queue::LATEST {
+        return Err(problem(
             StatusCode::SERVICE_UNAVAILABLE,
             "not-migrated",
             &format!(
                 "schema at version {v}, {} expected: run ingest migrate",
                 ingest_queue::LATEST
             ),
-        ),
-        Err(e) => internal(e),
+        ));
     }
+    Ok("ready")
 }
 
 /// Upper bounds of the job duration histogram's buckets, in seconds.
@@ -37,11 +33,8 @@ const DURATION_BUCKETS: [f64; 10] = [0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 300.0
 /// Prometheus text: jobs by state, rows and bytes loaded, queue depth and age, and
 /// a histogram of job durations.
 #[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text", content_type = "text/plain")))]
-pub async fn metrics(State(api): State<Shared>) -> Response {
-    let c = match client(&api).await {
-        Ok(c) => c,
-        Err(r) => return r.into_response(),
-    };
+pub async fn metrics(State(api): State<Shared>) -> Result<Response, Problem> {
+    let c = client(&api).await?;
     let schema = api.queue.schema().quoted();
     let by_state = c
         .query(
@@ -77,11 +70,11 @@ pub async fn metrics(State(api): State<Shared>) -> Response {
         )
         .await;
     let (Ok(by_state), Ok(totals), Ok(durations)) = (by_state, totals, durations) else {
-        return problem(
+        return Err(problem(
             StatusCode::SERVICE_UNAVAILABLE,
             "database-unavailable",
             "metrics need the database",
-        );
+        ));
     };
     let mut out = String::from("# HELP ingest_jobs Jobs by state.\n# TYPE ingest_jobs gauge\n");
     let mut queued = 0i64;
@@ -124,5 +117,5 @@ pub async fn metrics(State(api): State<Shared>) -> Response {
         "ingest_job_duration_seconds_bucket{{le=\"+Inf\"}} {n}\n\
          ingest_job_duration_seconds_sum {sum}\ningest_job_duration_seconds_count {n}\n"
     ));
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response())
 }

@@ -11,9 +11,9 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::auth::Access;
-use super::problem::{Problem, client, internal, internal_problem, problem, problem_of};
+use super::problem::{Problem, client, internal_problem, problem};
 use super::{Api, Shared};
-use crate::cli::job_request::load_request;
+use crate::cli::job_request::{is_upload, load_request, uploaded_url};
 use crate::cli::openapi::{JobList, JobRequest, JobView, ProblemView};
 
 pub fn job_json(job: &Job) -> Value {
@@ -53,31 +53,35 @@ pub async fn create_job(
     Extension(access): Extension<Access>,
     headers: HeaderMap,
     body: axum::body::Bytes,
-) -> Response {
-    match admit(&api, &access, &body, idempotency_key(&headers)).await {
-        Ok((new, c)) => respond_created(&api, &c, &new).await,
-        Err(p) => p.into_response(),
-    }
+) -> Result<Response, Problem> {
+    let (new, c) = admit(&api, &access, &body, idempotency_key(&headers)).await?;
+    respond_created(&api, &c, &new).await
 }
 
 /// Creates the job: 201 with it, or for a known Idempotency-Key the same job (200) when
 /// the request is the same, and 409 when it is not.
-pub async fn respond_created(api: &Api, c: &deadpool_postgres::Object, new: &NewJob) -> Response {
-    match api.queue.create(c, new).await {
-        Ok((job, true)) => (StatusCode::CREATED, Json(job_json(&job))).into_response(),
-        Ok((job, false)) => match api.queue.request_hash(c, job.id).await {
-            Ok(h) if h == new.request_hash => {
-                (StatusCode::OK, Json(job_json(&job))).into_response()
-            }
-            Ok(_) => problem(
-                StatusCode::CONFLICT,
-                "idempotency-key-reused",
-                "this Idempotency-Key was used with another request",
-            ),
-            Err(e) => internal(e),
-        },
-        Err(e) => internal(e),
+pub async fn respond_created(
+    api: &Api,
+    c: &deadpool_postgres::Object,
+    new: &NewJob,
+) -> Result<Response, Problem> {
+    let (job, created) = api.queue.create(c, new).await.map_err(internal_problem)?;
+    if created {
+        return Ok((StatusCode::CREATED, Json(job_json(&job))).into_response());
     }
+    let hash = api
+        .queue
+        .request_hash(c, job.id)
+        .await
+        .map_err(internal_problem)?;
+    if hash != new.request_hash {
+        return Err(problem(
+            StatusCode::CONFLICT,
+            "idempotency-key-reused",
+            "this Idempotency-Key was used with another request",
+        ));
+    }
+    Ok((StatusCode::OK, Json(job_json(&job))).into_response())
 }
 
 /// The request's Idempotency-Key header.
@@ -101,15 +105,15 @@ async fn admit(
     body: &[u8],
     idempotency_key: Option<String>,
 ) -> Result<(NewJob, deadpool_postgres::Object), Problem> {
-    let invalid = |detail: &str| problem_of(StatusCode::BAD_REQUEST, "invalid-job", detail);
+    let invalid = |detail: &str| problem(StatusCode::BAD_REQUEST, "invalid-job", detail);
     let request: Value = serde_json::from_slice(body).map_err(|e| {
-        problem_of(
+        problem(
             StatusCode::BAD_REQUEST,
             "invalid-json",
             &format!("the body is not JSON: {e}"),
         )
     })?;
-    let upload = request.pointer("/source/upload").and_then(Value::as_bool) == Some(true);
+    let upload = is_upload(&request);
     let table = request
         .pointer("/target/table")
         .and_then(Value::as_str)
@@ -136,7 +140,7 @@ async fn admit(
     .map_err(|e| invalid(&e))?;
     if let Some(url) = url {
         api.guard.check(url).await.map_err(|e| {
-            problem_of(
+            problem(
                 StatusCode::BAD_REQUEST,
                 "source-not-allowed",
                 &format!("source.url: {e}"),
@@ -154,7 +158,7 @@ async fn admit(
             || schema == "pg_catalog"
             || schema == "information_schema")
     {
-        return Err(problem_of(
+        return Err(problem(
             StatusCode::FORBIDDEN,
             "table-not-allowed",
             &format!("{table} belongs to the service or the catalog"),
@@ -162,7 +166,7 @@ async fn admit(
     }
     if let Access::Token(_) = access {
         let Some((schema, name)) = &located else {
-            return Err(problem_of(
+            return Err(problem(
                 StatusCode::BAD_REQUEST,
                 "unknown-table",
                 &format!("no table {table} (create it before loading into it)"),
@@ -170,7 +174,7 @@ async fn admit(
         };
         // `a.b` + `c` and `a` + `b.c` would both read `a.b.c` to a pattern.
         if schema.contains('.') || name.contains('.') {
-            return Err(problem_of(
+            return Err(problem(
                 StatusCode::FORBIDDEN,
                 "table-not-allowed",
                 "a table whose schema or name holds a dot cannot be matched to a token's patterns",
@@ -201,23 +205,13 @@ async fn admit(
     Ok((new, c))
 }
 
-/// Where an upload job's file was stored, once it arrived.
-fn uploaded_url(job: &Job) -> Option<&str> {
-    (job.payload
-        .pointer("/source/upload")
-        .and_then(Value::as_bool)
-        == Some(true))
-    .then(|| job.payload.pointer("/source/url").and_then(Value::as_str))
-    .flatten()
-}
-
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn parse_id(id: &str) -> Result<Uuid, Problem> {
-    Uuid::parse_str(id)
-        .map_err(|_| problem_of(StatusCode::NOT_FOUND, "job-not-found", "no such job"))
+/// The 404 of a job that does not exist (or never did: an id that is not a UUID).
+pub fn no_such_job() -> Problem {
+    problem(StatusCode::NOT_FOUND, "job-not-found", "no such job")
 }
 
 /// The job `id`, if it exists and the caller may see it (403 for another table's job).
@@ -226,20 +220,16 @@ pub async fn find(
     access: &Access,
     id: &str,
 ) -> Result<(deadpool_postgres::Object, Job), Problem> {
-    let id = parse_id(id)?;
+    let id = Uuid::parse_str(id).map_err(|_| no_such_job())?;
     let c = client(api).await?;
-    match api.queue.get(&c, id).await {
-        Ok(Some(job)) => {
-            access.check_job(&job)?;
-            Ok((c, job))
-        }
-        Ok(None) => Err(problem_of(
-            StatusCode::NOT_FOUND,
-            "job-not-found",
-            "no such job",
-        )),
-        Err(e) => Err(internal_problem(e)),
-    }
+    let job = api
+        .queue
+        .get(&c, id)
+        .await
+        .map_err(internal_problem)?
+        .ok_or_else(no_such_job)?;
+    access.check_job(&job)?;
+    Ok((c, job))
 }
 
 #[derive(Deserialize)]
@@ -258,13 +248,10 @@ pub async fn get_job(
     Extension(access): Extension<Access>,
     Path(id): Path<String>,
     Query(q): Query<GetQuery>,
-) -> Response {
+) -> Result<Response, Problem> {
     // Subscribed before the first read, so an end between the two is not missed.
     let mut ended = api.ended.subscribe();
-    let (c, mut job) = match find(&api, &access, &id).await {
-        Ok(x) => x,
-        Err(r) => return r.into_response(),
-    };
+    let (c, mut job) = find(&api, &access, &id).await?;
     drop(c);
     let deadline =
         tokio::time::Instant::now() + std::time::Duration::from_secs(q.wait.unwrap_or(0).min(60));
@@ -273,17 +260,13 @@ pub async fn get_job(
             open = super::ended(&mut ended, job.id) => if !open { break },
             _ = tokio::time::sleep_until(deadline) => break,
         }
-        let c = match client(&api).await {
-            Ok(c) => c,
-            Err(p) => return p.into_response(),
-        };
-        match api.queue.get(&c, job.id).await {
-            Ok(Some(now)) => job = now,
-            Ok(None) => break,
-            Err(e) => return internal(e),
+        let c = client(&api).await?;
+        match api.queue.get(&c, job.id).await.map_err(internal_problem)? {
+            Some(now) => job = now,
+            None => break,
         }
     }
-    Json(job_json(&job)).into_response()
+    Ok(Json(job_json(&job)).into_response())
 }
 
 #[utoipa::path(post, path = "/v1/jobs/{id}/cancel", params(("id" = uuid::Uuid, Path)),
@@ -292,31 +275,28 @@ pub async fn cancel_job(
     State(api): State<Shared>,
     Extension(access): Extension<Access>,
     Path(id): Path<String>,
-) -> Response {
-    let (c, job) = match find(&api, &access, &id).await {
-        Ok(x) => x,
-        Err(r) => return r.into_response(),
-    };
+) -> Result<Response, Problem> {
+    let (c, job) = find(&api, &access, &id).await?;
     if job.state.is_final() {
-        return problem(
+        return Err(problem(
             StatusCode::CONFLICT,
             "job-finished",
             &format!("the job already {}", job.state.as_str()),
-        );
+        ));
     }
-    match api.queue.cancel(&c, job.id).await {
-        Ok(Some(job)) => {
-            // A queued upload will never be read; a running job's worker deletes its own.
-            if job.state == JobState::Cancelled
-                && let Some(url) = uploaded_url(&job)
-            {
-                super::upload::delete_object(url).await;
-            }
-            (StatusCode::ACCEPTED, Json(job_json(&job))).into_response()
-        }
-        Ok(None) => problem(StatusCode::NOT_FOUND, "job-not-found", "no such job"),
-        Err(e) => internal(e),
+    let job = api
+        .queue
+        .cancel(&c, job.id)
+        .await
+        .map_err(internal_problem)?
+        .ok_or_else(no_such_job)?;
+    // A queued upload will never be read; a running job's worker deletes its own.
+    if job.state == JobState::Cancelled
+        && let Some(url) = uploaded_url(&job.payload)
+    {
+        super::upload::delete_object(url).await;
     }
+    Ok((StatusCode::ACCEPTED, Json(job_json(&job))).into_response())
 }
 
 #[utoipa::path(post, path = "/v1/jobs/{id}/retry", params(("id" = uuid::Uuid, Path)),
@@ -325,36 +305,29 @@ pub async fn retry_job(
     State(api): State<Shared>,
     Extension(access): Extension<Access>,
     Path(id): Path<String>,
-) -> Response {
-    let (c, job) = match find(&api, &access, &id).await {
-        Ok(x) => x,
-        Err(r) => return r.into_response(),
-    };
+) -> Result<Response, Problem> {
+    let (c, job) = find(&api, &access, &id).await?;
     if !matches!(job.state, JobState::Failed | JobState::Cancelled) {
-        return problem(
+        return Err(problem(
             StatusCode::CONFLICT,
             "job-not-failed",
             &format!("the job is {}", job.state.as_str()),
-        );
+        ));
     }
-    if job
-        .payload
-        .pointer("/source/upload")
-        .and_then(Value::as_bool)
-        == Some(true)
-        && uploaded_url(&job).is_none()
-    {
-        return problem(
+    if is_upload(&job.payload) && uploaded_url(&job.payload).is_none() {
+        return Err(problem(
             StatusCode::CONFLICT,
             "never-uploaded",
             "the job's file never arrived; create a new job",
-        );
+        ));
     }
-    match api.queue.retry(&c, job.id).await {
-        Ok(Some(job)) => (StatusCode::ACCEPTED, Json(job_json(&job))).into_response(),
-        Ok(None) => problem(StatusCode::NOT_FOUND, "job-not-found", "no such job"),
-        Err(e) => internal(e),
-    }
+    let job = api
+        .queue
+        .retry(&c, job.id)
+        .await
+        .map_err(internal_problem)?
+        .ok_or_else(no_such_job)?;
+    Ok((StatusCode::ACCEPTED, Json(job_json(&job))).into_response())
 }
 
 #[derive(Deserialize)]
@@ -374,29 +347,27 @@ pub async fn list_jobs(
     State(api): State<Shared>,
     Extension(access): Extension<Access>,
     Query(q): Query<ListQuery>,
-) -> Response {
-    let c = match client(&api).await {
-        Ok(c) => c,
-        Err(r) => return r.into_response(),
-    };
+) -> Result<Response, Problem> {
+    let c = client(&api).await?;
     let limit = q.limit.unwrap_or(50).clamp(1, 500);
     let after = match q.cursor.as_deref() {
         None => None,
-        Some(cur) => match cur.split_once('|').and_then(|(t, i)| {
-            let at = chrono::DateTime::from_timestamp_micros(t.parse().ok()?)?;
-            Some((at, Uuid::parse_str(i).ok()?))
-        }) {
-            Some(after) => Some(after),
-            None => {
-                return problem(
-                    StatusCode::BAD_REQUEST,
-                    "invalid-cursor",
-                    "cursor is not one this API gave",
-                );
-            }
-        },
+        Some(cur) => Some(
+            cur.split_once('|')
+                .and_then(|(t, i)| {
+                    let at = chrono::DateTime::from_timestamp_micros(t.parse().ok()?)?;
+                    Some((at, Uuid::parse_str(i).ok()?))
+                })
+                .ok_or_else(|| {
+                    problem(
+                        StatusCode::BAD_REQUEST,
+                        "invalid-cursor",
+                        "cursor is not one this API gave",
+                    )
+                })?,
+        ),
     };
-    let jobs = match api
+    let jobs = api
         .queue
         .list(
             &c,
@@ -407,16 +378,15 @@ pub async fn list_jobs(
             limit,
         )
         .await
-    {
-        Ok(jobs) => jobs,
-        Err(e) => return internal(e),
-    };
+        .map_err(internal_problem)?;
     let next = (jobs.len() as i64 == limit)
         .then(|| {
             jobs.last()
                 .map(|j| format!("{}|{}", j.created_at.timestamp_micros(), j.id))
         })
         .flatten();
-    Json(json!({"jobs": jobs.iter().map(job_json).collect::<Vec<_>>(), "next_cursor": next}))
-        .into_response()
+    Ok(
+        Json(json!({"jobs": jobs.iter().map(job_json).collect::<Vec<_>>(), "next_cursor": next}))
+            .into_response(),
+    )
 }

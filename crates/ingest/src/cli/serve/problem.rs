@@ -31,7 +31,7 @@ impl IntoResponse for Problem {
     }
 }
 
-pub fn problem_of(status: StatusCode, kind: &'static str, detail: &str) -> Problem {
+pub fn problem(status: StatusCode, kind: &'static str, detail: &str) -> Problem {
     Problem {
         status,
         kind,
@@ -39,28 +39,20 @@ pub fn problem_of(status: StatusCode, kind: &'static str, detail: &str) -> Probl
     }
 }
 
-pub fn problem(status: StatusCode, kind: &'static str, detail: &str) -> Response {
-    problem_of(status, kind, detail).into_response()
-}
-
 /// A server-side failure: logged with its cause, answered without it.
 pub fn internal_problem(e: impl std::fmt::Display) -> Problem {
     eprintln!("ingest: API error: {e}");
-    problem_of(
+    problem(
         StatusCode::INTERNAL_SERVER_ERROR,
         "internal",
         "the server failed; see its log",
     )
 }
 
-pub fn internal(e: impl std::fmt::Display) -> Response {
-    internal_problem(e).into_response()
-}
-
 pub async fn client(api: &Api) -> Result<deadpool_postgres::Object, Problem> {
     api.pool.get().await.map_err(|e| {
         eprintln!("ingest: database: {e}");
-        problem_of(
+        problem(
             StatusCode::SERVICE_UNAVAILABLE,
             "database-unavailable",
             "the database is not reachable",

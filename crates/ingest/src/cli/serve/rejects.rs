@@ -13,7 +13,7 @@ use tokio_postgres::Row;
 use super::Shared;
 use super::auth::Access;
 use super::jobs::find;
-use super::problem::problem;
+use super::problem::{Problem, problem};
 use crate::cli::openapi::ProblemView;
 
 #[derive(Deserialize)]
@@ -29,20 +29,17 @@ pub async fn job_errors(
     Extension(access): Extension<Access>,
     Path(id): Path<String>,
     Query(q): Query<ErrorsQuery>,
-) -> Response {
-    let (c, job) = match find(&api, &access, &id).await {
-        Ok(x) => x,
-        Err(r) => return r.into_response(),
-    };
+) -> Result<Response, Problem> {
+    let (c, job) = find(&api, &access, &id).await?;
     let format = match q.format.as_deref() {
         None | Some("csv") => Format::Csv,
         Some("ndjson") => Format::Ndjson,
         Some(other) => {
-            return problem(
+            return Err(problem(
                 StatusCode::BAD_REQUEST,
                 "invalid-format",
                 &format!("format {other:?}: csv or ndjson"),
-            );
+            ));
         }
     };
     drop(c);
@@ -86,11 +83,11 @@ pub async fn job_errors(
         Format::Csv => "text/csv; charset=utf-8",
         Format::Ndjson => "application/x-ndjson",
     };
-    (
+    Ok((
         [(header::CONTENT_TYPE, content_type)],
         Body::from_stream(body),
     )
-        .into_response()
+        .into_response())
 }
 
 /// Rejected rows per query.

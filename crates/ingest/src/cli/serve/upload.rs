@@ -14,8 +14,8 @@ use tokio::io::AsyncWriteExt;
 
 use super::Shared;
 use super::auth::Access;
-use super::jobs::{find, job_json};
-use super::problem::{Problem, client, internal, internal_problem, problem, problem_of};
+use super::jobs::{find, job_json, no_such_job};
+use super::problem::{Problem, client, internal_problem, problem};
 use crate::cli::openapi::{JobView, ProblemView};
 
 /// Streams an upload job's body to a file, then queues the job.
@@ -28,17 +28,14 @@ pub async fn upload(
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Body,
-) -> Response {
-    let (c, job) = match find(&api, &access, &id).await {
-        Ok(x) => x,
-        Err(r) => return r.into_response(),
-    };
+) -> Result<Response, Problem> {
+    let (c, job) = find(&api, &access, &id).await?;
     if job.state != JobState::PendingUpload {
-        return problem(
+        return Err(problem(
             StatusCode::CONFLICT,
             "not-awaiting-upload",
             &format!("the job is {}", job.state.as_str()),
-        );
+        ));
     }
     let format = job
         .payload
@@ -46,11 +43,11 @@ pub async fn upload(
         .and_then(Value::as_str)
         .unwrap_or("csv");
     if !format.chars().all(|c| c.is_ascii_alphanumeric()) {
-        return problem(
+        return Err(problem(
             StatusCode::BAD_REQUEST,
             "invalid-job",
             "format must be a format name",
-        );
+        ));
     }
     // A gzip'd body is stored as it came; the name tells the reader to decompress it.
     let gzip = headers
@@ -59,42 +56,44 @@ pub async fn upload(
         .is_some_and(|v| v.eq_ignore_ascii_case("gzip"));
     // Each body gets a name of its own: two PUTs racing for one job never write into
     // the same object, and the one that loses the race is deleted.
-    let mut tag = [0u8; 6];
-    let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut tag);
-    let tag: String = tag.iter().map(|b| format!("{b:02x}")).collect();
-    let name = format!("{}-{tag}.{format}{}", job.id, if gzip { ".gz" } else { "" });
+    let name = format!(
+        "{}-{}.{format}{}",
+        job.id,
+        store::unique_tag(),
+        if gzip { ".gz" } else { "" }
+    );
     let url = format!("{}/{name}", api.uploads);
     // No pooled connection is held while a body streams in, for as long as that takes.
     drop(c);
-    if let Err(p) = store_body(&url, body).await {
-        return p.into_response();
-    }
+    store_body(&url, body).await?;
     let c = match client(&api).await {
         Ok(c) => c,
         Err(p) => {
             delete_object(&url).await;
-            return p.into_response();
+            return Err(p);
         }
     };
     let source = json!({"url": url, "upload": true});
     let queued = api.queue.uploaded(&c, job.id, &source).await;
+    // Not recorded (an error, or another upload for this job finished first): nobody
+    // will read this object.
     if !matches!(queued, Ok(true)) {
         delete_object(&url).await;
     }
-    match queued {
-        Ok(true) => match api.queue.get(&c, job.id).await {
-            Ok(Some(job)) => (StatusCode::ACCEPTED, Json(job_json(&job))).into_response(),
-            Ok(None) => problem(StatusCode::NOT_FOUND, "job-not-found", "no such job"),
-            Err(e) => internal(e),
-        },
-        // Another upload for this job finished first, under the same name.
-        Ok(false) => problem(
+    if !queued.map_err(internal_problem)? {
+        return Err(problem(
             StatusCode::CONFLICT,
             "not-awaiting-upload",
             "the job's file arrived by another request",
-        ),
-        Err(e) => internal(e),
+        ));
     }
+    let job = api
+        .queue
+        .get(&c, job.id)
+        .await
+        .map_err(internal_problem)?
+        .ok_or_else(no_such_job)?;
+    Ok((StatusCode::ACCEPTED, Json(job_json(&job))).into_response())
 }
 
 /// Streams `body` into the object `url` (multipart to a bucket, a temporary file renamed
@@ -108,7 +107,7 @@ async fn store_body(url: &str, body: Body) -> Result<(), Problem> {
         let written = match chunk {
             Ok(chunk) => writer.write_all(&chunk).await,
             Err(e) => {
-                failure = Some(problem_of(
+                failure = Some(problem(
                     StatusCode::BAD_REQUEST,
                     "upload-failed",
                     &format!("the body could not be read: {e}"),
@@ -140,7 +139,7 @@ pub async fn delete_object(url: &str) {
 
 fn store_unavailable(url: &str, e: impl std::fmt::Display) -> Problem {
     eprintln!("ingest: storing an upload at {}: {e}", store::redacted(url));
-    problem_of(
+    problem(
         StatusCode::SERVICE_UNAVAILABLE,
         "store-unavailable",
         "the upload could not be stored; try again",
