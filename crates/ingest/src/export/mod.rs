@@ -235,7 +235,7 @@ fn committing(req: &ExportRequest) {
     req.committing.store(true, Ordering::SeqCst);
 }
 
-/// Puts the export's statement timeout (if any) in force for what follows.
+/// Puts the export's statement timeout (if any) in force on `client` for what follows.
 async fn reset_timeout(client: &Client, req: &ExportRequest) -> Result<(), ExportError> {
     if let Some(timeout) = req.statement_timeout {
         client
@@ -532,41 +532,37 @@ async fn write_parquet(
     // A table may be read by several connections sharing the snapshot, each a range of
     // its blocks; anything else (a query, a partitioned export, which needs its rows
     // ordered) is one COPY.
-    let readers = match (table, &req.partition_by) {
-        (Some(t), None) => reader_count(client, t, req.readers).await?,
-        _ => 1,
+    let split = match (table, &req.partition_by) {
+        (Some(t), None) => {
+            let size = client
+                .query_one(
+                    "SELECT pg_relation_size($1::text::regclass), current_setting('block_size')::int8",
+                    &[&t],
+                )
+                .await
+                .map_err(query_error("sizing the table"))?;
+            let (bytes, block_size): (i64, i64) = (size.get(0), size.get(1));
+            let readers = reader_count(bytes, req.readers);
+            (readers > 1).then_some((t, readers, bytes / block_size))
+        }
+        _ => None,
     };
     let mut connections = Vec::new();
     let mut copies = Vec::new();
-    if readers > 1 {
-        let t = table.expect("readers > 1 only for a table");
+    if let Some((t, readers, blocks)) = split {
         let snapshot: String = client
             .query_one("SELECT pg_export_snapshot()", &[])
             .await
             .map_err(query_error("exporting the snapshot"))?
             .get(0);
-        let blocks: i64 = client
-            .query_one(
-                "SELECT pg_relation_size($1::text::regclass) / current_setting('block_size')::int8",
-                &[&t],
-            )
-            .await
-            .map_err(query_error("sizing the table"))?
-            .get(0);
         for k in 0..readers as i64 {
             let c = ingest_pg::connect(&req.database).await?;
-            let mut setup = format!(
-                "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '{snapshot}';"
-            );
-            if let Some(timeout) = req.statement_timeout {
-                setup.push_str(&format!(
-                    "SET LOCAL statement_timeout = {};",
-                    timeout.as_millis()
-                ));
-            }
-            c.batch_execute(&setup)
-                .await
-                .map_err(query_error("joining the snapshot"))?;
+            c.batch_execute(&format!(
+                "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '{snapshot}'"
+            ))
+            .await
+            .map_err(query_error("joining the snapshot"))?;
+            reset_timeout(&c, req).await?;
             let from = blocks * k / readers as i64;
             let to = blocks * (k + 1) / readers as i64;
             // The last range is open: every row of the snapshot is in one range.
@@ -744,27 +740,18 @@ async fn size_numerics(
     Ok(())
 }
 
-/// How many connections read the table: as asked, else one per core (at most 4) for a
-/// table over 128 MiB.
-async fn reader_count(
-    client: &Client,
-    table: &str,
-    asked: Option<usize>,
-) -> Result<usize, ExportError> {
+/// How many connections read a table of `bytes`: as asked, else one per core (at most 4)
+/// for a table over 128 MiB.
+fn reader_count(bytes: i64, asked: Option<usize>) -> usize {
     if let Some(n) = asked {
-        return Ok(n.clamp(1, 16));
+        return n.clamp(1, 16);
     }
-    let bytes: i64 = client
-        .query_one("SELECT pg_relation_size($1::text::regclass)", &[&table])
-        .await
-        .map_err(query_error("sizing the table"))?
-        .get(0);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    Ok(if bytes > 128 << 20 {
+    if bytes > 128 << 20 {
         cores.clamp(1, 4)
     } else {
         1
-    })
+    }
 }
 
 /// A batch whose first column is the partition value, in runs (the rows are ordered by
@@ -826,7 +813,6 @@ async fn write_text(
              (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')"
         ),
     };
-    reset_timeout(client, req).await?;
     let stream = client
         .copy_out(&copy)
         .await

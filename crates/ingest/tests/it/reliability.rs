@@ -12,7 +12,7 @@ use postgres::{Client, NoTls};
 
 use crate::api::{Server, http, json, serve_with, wait_end};
 use crate::fixtures::free_port;
-use crate::support::TestDb;
+use crate::support::{TestDb, database_url};
 
 /// A table whose inserts take `micros` per row, and a CSV of `rows` rows for it.
 fn slow_table(client: &mut Client, table: &str, micros: u32) {
@@ -48,6 +48,17 @@ fn submit(srv: &Server, table: &str, file: &std::path::Path) -> String {
     );
     assert_eq!(status, 201, "{created}");
     json(&created)["id"].as_str().unwrap().to_string()
+}
+
+/// `ingest serve` on `database_url`, its connections named after the test so that the
+/// test can watch their queries; returns the server and that name.
+fn named_server(db: &TestDb, queue: &str, database_url: &str, extra: &[&str]) -> (Server, String) {
+    let app = format!("{}_srv", db.schema);
+    let env = [(
+        "DATABASE_URL",
+        format!("{database_url}?application_name={app}"),
+    )];
+    (serve_with(db, queue, extra, &env), app)
 }
 
 /// Waits until the application `app` runs its load's COPY on the server of `client`.
@@ -118,12 +129,12 @@ fn postgres_restarted_mid_job_the_job_is_retried_and_ends_as_one_clean_run() {
     let db = TestDb::new("pgrestart");
     let rows = 20_000;
     let file = db.file("in.csv", csv(rows));
-    let app = format!("{}_srv", db.schema);
-    let env = [(
-        "DATABASE_URL",
-        format!("{}?application_name={app}", cluster.url()),
-    )];
-    let srv = serve_with(&db, "ingest", &["--workers", "1", "--lease", "3"], &env);
+    let (srv, app) = named_server(
+        &db,
+        "ingest",
+        &cluster.url(),
+        &["--workers", "1", "--lease", "3"],
+    );
     let id = submit(&srv, "public.t", &file);
     wait_for_copy(&mut pg, &app);
     cluster.restart();
@@ -162,13 +173,13 @@ fn a_cancel_mid_load_leaves_the_table_untouched_and_status_answers_while_busy() 
     let before = db.fingerprint(&t);
     let file = db.file("in.csv", csv(50_000));
     let queue = format!("{}_q", db.schema);
-    let app = format!("{}_srv", db.schema);
-    let env = [(
-        "DATABASE_URL",
-        format!("{}?application_name={app}", crate::support::database_url()),
-    )];
     // A long lease: the cancel must arrive by notification, not at a heartbeat.
-    let srv = serve_with(&db, &queue, &["--workers", "1", "--lease", "60"], &env);
+    let (srv, app) = named_server(
+        &db,
+        &queue,
+        &database_url(),
+        &["--workers", "1", "--lease", "60"],
+    );
     let id = submit(&srv, &t, &file);
     wait_for_copy(&mut db.client, &app);
     // The worker is busy; the API still answers at once, with the job's progress.
@@ -218,12 +229,12 @@ fn a_worker_that_lost_its_lease_does_not_commit() {
     let before = db.fingerprint(&t);
     let file = db.file("in.csv", csv(5_000));
     let queue = format!("{}_q", db.schema);
-    let app = format!("{}_srv", db.schema);
-    let env = [(
-        "DATABASE_URL",
-        format!("{}?application_name={app}", crate::support::database_url()),
-    )];
-    let srv = serve_with(&db, &queue, &["--workers", "1", "--lease", "60"], &env);
+    let (srv, app) = named_server(
+        &db,
+        &queue,
+        &database_url(),
+        &["--workers", "1", "--lease", "60"],
+    );
     let id = submit(&srv, &t, &file);
     wait_for_copy(&mut db.client, &app);
     let open_transactions = format!(
