@@ -8,23 +8,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-1000000}
 BIG=${BIG:-}
-W=${BENCH_DIR:-/tmp/ingest-bench}
-mkdir -p "$W"
-base=$(scripts/pg-up.sh | sed 's#/test$##')
-psql "$base/postgres" -qc "drop database if exists ingest_bench with (force)" -c "create database ingest_bench"
-DB=$base/ingest_bench
-[ -x /usr/bin/time ] || { apt-get install -y -qq time >/dev/null 2>&1 || true; }
-cargo build --release -q
-BIN=$PWD/target/release/ingest
-DDL="(id bigint primary key, customer_id bigint not null, sku varchar(12) not null, quantity integer not null,
-      unit_price numeric(12,2) not null, ordered_at timestamptz not null, status text not null, gift boolean, note text)"
+. bench/lib.sh
+bench_setup ingest_bench
 
-[ -s "$W/orders_$N.csv" ] || python3 bench/gen_orders.py "$W/orders_$N.csv" "$N" 7 1
-[ -s "$W/updates_$N.csv" ] || python3 bench/gen_orders.py "$W/updates_$N.csv" "$N" 8 $((N / 2 + 1))
-for t in ref got ref_up got_up; do psql "$DB" -qc "create table $t $DDL"; done
+orders "$W/orders_$N.csv" "$N" 7 1
+orders "$W/updates_$N.csv" "$N" 8 $((N / 2 + 1))
+for t in ref got ref_up got_up; do psql "$DB" -qc "create table $t $ORDERS_DDL"; done
 
-secs() { local s e; s=$(date +%s.%N); "$@" >/dev/null; e=$(date +%s.%N); echo "$e - $s" | bc; }
-ratio() { printf "%.2f" "$(echo "scale=4; $1 / $2" | bc)"; }
 hand_upsert() {
   psql "$DB" -q <<SQL
 create temp table stg (like $1);
@@ -34,7 +24,6 @@ insert into $1 select * from stg on conflict (id) do update set customer_id=excl
   gift=excluded.gift, note=excluded.note;
 SQL
 }
-peak_rss() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1; }
 
 t_copy=$(secs psql "$DB" -qc "\\copy ref from '$W/orders_$N.csv' csv header")
 t_app=$(secs env DATABASE_URL="$DB" "$BIN" load "$W/orders_$N.csv" --into got -q)
@@ -55,7 +44,7 @@ printf '%-44s %9s\n' "upsert end state equals the SQL's" "$([ "$same" = 0 ] && e
 printf '%-44s %8s MB\n' "peak RSS, append of $N rows" "$((rss / 1024))"
 printf 'append: %.0f rows/s ingest, %.0f rows/s psql \\copy\n' "$(echo "$N / $t_app" | bc)" "$(echo "$N / $t_copy" | bc)"
 if [ -n "$BIG" ]; then
-  [ -s "$W/orders_$BIG.csv" ] || python3 bench/gen_orders.py "$W/orders_$BIG.csv" "$BIG" 7 1
+  orders "$W/orders_$BIG.csv" "$BIG" 7 1
   psql "$DB" -qc "truncate got"
   rss_big=$(peak_rss env DATABASE_URL="$DB" "$BIN" load "$W/orders_$BIG.csv" --into got -q)
   printf '%-44s %8s MB\n' "peak RSS, append of $BIG rows" "$((rss_big / 1024))"

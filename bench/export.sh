@@ -9,23 +9,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-1000000}
 RUNS=${RUNS:-5}
-W=${BENCH_DIR:-/tmp/ingest-bench}
-mkdir -p "$W"
-base=$(scripts/pg-up.sh | sed 's#/test$##')
-psql "$base/postgres" -qc "drop database if exists ingest_bench_export with (force)" -c "create database ingest_bench_export"
-DB=$base/ingest_bench_export
-[ -x /usr/bin/time ] || { apt-get install -y -qq time >/dev/null 2>&1 || true; }
-cargo build --release -q
-BIN=$PWD/target/release/ingest
-[ -s "$W/orders_$N.csv" ] || python3 bench/gen_orders.py "$W/orders_$N.csv" "$N" 7 1
-psql "$DB" -qc "create table orders (id bigint primary key, customer_id bigint not null, sku varchar(12) not null,
-  quantity integer not null, unit_price numeric(12,2) not null, ordered_at timestamptz not null, status text not null,
-  gift boolean, note text)" -c "\\copy orders from '$W/orders_$N.csv' csv header" -c "vacuum analyze orders"
+. bench/lib.sh
+bench_setup ingest_bench_export
+orders "$W/orders_$N.csv" "$N" 7 1
+psql "$DB" -qc "create table orders $ORDERS_DDL" -c "\\copy orders from '$W/orders_$N.csv' csv header" \
+  -c "vacuum analyze orders"
 
-secs() { local s e; s=$(date +%s.%N); "$@" >/dev/null; e=$(date +%s.%N); echo "$e - $s" | bc; }
-ratio() { printf "%.2f" "$(echo "scale=4; $1 / $2" | bc)"; }
-min() { echo "$@" | tr ' ' '\n' | sort -g | head -1; }
-peak_rss() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1; }
 psqls=() pqs=() csvs=() pq2s=()
 for r in $(seq "$RUNS"); do
   psqls+=("$(secs psql "$DB" -qc "\\copy orders to '$W/export_psql.csv' csv header")")

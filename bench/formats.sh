@@ -10,17 +10,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-1000000}
 RUNS=${RUNS:-3}
-W=${BENCH_DIR:-/tmp/ingest-bench}
-mkdir -p "$W"
-base=$(scripts/pg-up.sh | sed 's#/test$##')
+. bench/lib.sh
 PY=$(scripts/py-env.sh)
-psql "$base/postgres" -qc "drop database if exists ingest_bench_fmt with (force)" -c "create database ingest_bench_fmt"
-DB=$base/ingest_bench_fmt
-cargo build --release -q
-BIN=$PWD/target/release/ingest
-DDL="(id bigint primary key, customer_id bigint not null, sku varchar(12) not null, quantity integer not null,
-      unit_price numeric(12,2) not null, ordered_at timestamptz not null, status text not null, gift boolean, note text)"
-[ -s "$W/orders_$N.csv" ] || python3 bench/gen_orders.py "$W/orders_$N.csv" "$N" 7 1
+bench_setup ingest_bench_fmt
+orders "$W/orders_$N.csv" "$N" 7 1
 [ -s "$W/orders_$N.parquet" ] || "$PY" -c "
 import sys, pyarrow as pa, pyarrow.csv as pc, pyarrow.parquet as pq
 types = {'id': pa.int64(), 'customer_id': pa.int64(), 'sku': pa.string(), 'quantity': pa.int32(),
@@ -44,7 +37,7 @@ for f in sys.argv[1:]: s.upload_file(f, 'bench', 'in/' + f.rsplit('/', 1)[1])" "
 
 load() { env DATABASE_URL="$DB" "$BIN" load "$1" --into t -q; }
 once() { # seconds for one run into a fresh table
-  psql "$DB" -qc "drop table if exists t; create table t $DDL"
+  psql "$DB" -qc "drop table if exists t; create table t $ORDERS_DDL"
   local s e; s=$(date +%s.%N); "$@" >/dev/null; e=$(date +%s.%N); echo "$e - $s" | bc
 }
 # The cases take turns, RUNS rounds, so that a slow spell of the machine falls on all of
@@ -68,12 +61,10 @@ done
 t_copy=${best[copy]} t_csv=${best[csv]} t_pq=${best[pq]} t_s3pq=${best[s3pq]} t_s3csv=${best[s3csv]}
 t_pq5=${best[pq5]} t_s3pq5=${best[s3pq5]}
 same=$(psql "$DB" -Atqc "select count(*) from t")
-[ -x /usr/bin/time ] || { apt-get install -y -qq time >/dev/null 2>&1 || true; }
-rss() { psql "$DB" -qc "drop table if exists t; create table t $DDL"; /usr/bin/time -f %M env DATABASE_URL="$DB" "$BIN" load "$1" --into t -q 2>&1 >/dev/null | tail -1; }
+rss() { psql "$DB" -qc "drop table if exists t; create table t $ORDERS_DDL"; peak_rss env DATABASE_URL="$DB" "$BIN" load "$1" --into t -q; }
 rss_pq=$(rss "$W/orders_$N.parquet")
 rss_s3=$(rss "s3://bench/in/orders_$N.parquet")
 rss_csv=$(rss "s3://bench/in/orders_$N.csv")
-ratio() { printf "%.2f" "$(echo "scale=4; $1 / $2" | bc)"; }
 printf '\n%-40s %9s   (best of %s; %s rows, %s MB CSV, %s MB Parquet)\n' "case" "seconds" "$RUNS" "$N" \
   "$(( $(stat -c %s "$W/orders_$N.csv") >> 20 ))" "$(( $(stat -c %s "$W/orders_$N.parquet") >> 20 ))"
 printf '%-40s %8.2fs\n' "psql \\copy, CSV" "$t_copy"

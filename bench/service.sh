@@ -11,23 +11,13 @@ cd "$(dirname "$0")/.."
 N=${N:-1000000}
 RUNS=${RUNS:-3}
 JOBS=${JOBS:-1000}
-W=${BENCH_DIR:-/tmp/ingest-bench}
-mkdir -p "$W"
-base=$(scripts/pg-up.sh | sed 's#/test$##')
-psql "$base/postgres" -qc "drop database if exists ingest_bench_svc with (force)" -c "create database ingest_bench_svc"
-DB=$base/ingest_bench_svc
-cargo build --release -q
-BIN=$PWD/target/release/ingest
-DDL="(id bigint primary key, customer_id bigint not null, sku varchar(12) not null, quantity integer not null,
-      unit_price numeric(12,2) not null, ordered_at timestamptz not null, status text not null, gift boolean, note text)"
-[ -s "$W/orders_$N.csv" ] || python3 bench/gen_orders.py "$W/orders_$N.csv" "$N" 7 1
-[ -s "$W/updates_$N.csv" ] || python3 bench/gen_orders.py "$W/updates_$N.csv" "$N" 8 $((N / 2 + 1))
-for t in base via_load via_api small_1 small_2 small_3 small_4; do psql "$DB" -qc "create table $t $DDL"; done
+. bench/lib.sh
+bench_setup ingest_bench_svc
+orders "$W/orders_$N.csv" "$N" 7 1
+orders "$W/updates_$N.csv" "$N" 8 $((N / 2 + 1))
+for t in base via_load via_api small_1 small_2 small_3 small_4; do psql "$DB" -qc "create table $t $ORDERS_DDL"; done
 psql "$DB" -qc "\\copy base from '$W/orders_$N.csv' csv header"
 
-secs() { local s e; s=$(date +%s.%N); "$@" >/dev/null; e=$(date +%s.%N); echo "$e - $s" | bc; }
-ratio() { printf "%.3f" "$(echo "scale=5; $1 / $2" | bc)"; }
-min() { echo "$@" | tr ' ' '\n' | sort -g | head -1; }
 reset() { psql "$DB" -qc "truncate $1" -c "insert into $1 select * from base" -c "vacuum analyze $1"; }
 
 PORT=$((20000 + RANDOM % 20000))
@@ -52,7 +42,7 @@ same=$(psql "$DB" -Atqc "select (select count(*) from (select * from via_load ex
 stop_server
 t_load=$(min "${loads[@]}"); t_api=$(min "${apis[@]}")
 # Each round's own ratio too: the rounds share the machine's slow and fast spells.
-pairs=$(for i in "${!loads[@]}"; do ratio "${apis[$i]}" "${loads[$i]}"; echo; done | sort -g | tr '\n' ' ')
+pairs=$(for i in "${!loads[@]}"; do ratio "${apis[$i]}" "${loads[$i]}" 3; echo; done | sort -g | tr '\n' ' ')
 
 start_server 2
 one=$(python3 bench/small_jobs.py "$API" "$W" "$JOBS" 100 small_1)
@@ -61,7 +51,7 @@ four=$(python3 bench/small_jobs.py "$API" "$W" "$JOBS" 100 small_1,small_2,small
 stop_server
 
 printf '\n%-52s %9s %9s %8s %8s\n' "case" "baseline" "API" "ratio" "goal"
-printf '%-52s %8.2fs %8.2fs %8s %8s\n' "upsert $N rows: ingest load vs submit --wait" "$t_load" "$t_api" "$(ratio "$t_api" "$t_load")" "<1.05"
+printf '%-52s %8.2fs %8.2fs %8s %8s\n' "upsert $N rows: ingest load vs submit --wait" "$t_load" "$t_api" "$(ratio "$t_api" "$t_load" 3)" "<1.05"
 printf '%-52s %s\n' "  each round's ratio, sorted" "$pairs"
 printf '%-52s %9s\n' "both tables end the same" "$([ "$same" = 0 ] && echo yes || echo "NO ($same rows differ)")"
 read -r n took rate sub failed <<<"$one"
