@@ -8,12 +8,15 @@
 //! - [`TableWriter`] runs a load's SQL: `COPY` into the target (insert, replace) or into a
 //!   per-load UNLOGGED staging table merged into the target (upsert, merge), all in one
 //!   transaction, so the target changes only at `COMMIT`.
+//! - [`local_pg::find_or_start`] finds a PostgreSQL when none was configured, starting a
+//!   private cluster with the system's `initdb` and `pg_ctl` as a last resort.
 
 pub mod catalog;
 mod connect;
 mod copy_encoder;
 mod error;
 pub mod ident;
+pub mod local_pg;
 mod numeric;
 mod writer;
 

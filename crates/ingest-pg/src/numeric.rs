@@ -9,7 +9,7 @@ const NUMERIC_NEG: u16 = 0x4000;
 const NUMERIC_NAN: u16 = 0xC000;
 
 /// Writes the value body (no length prefix) of `unscaled * 10^-scale`, allocating nothing.
-pub fn put_decimal(buf: &mut BytesMut, unscaled: i128, scale: i8) {
+pub(crate) fn put_decimal(buf: &mut BytesMut, unscaled: i128, scale: i8) {
     let mut text = [0u8; 40];
     let mut start = text.len();
     let mut rest = unscaled.unsigned_abs();
@@ -57,7 +57,7 @@ pub fn put_decimal(buf: &mut BytesMut, unscaled: i128, scale: i8) {
 
 /// Writes the value body of a canonical decimal string (`-123.4500`, `NaN`): an optional
 /// `-`, ASCII digits, an optional `.` and digits.
-pub fn put_decimal_text(buf: &mut BytesMut, text: &str) {
+pub(crate) fn put_decimal_text(buf: &mut BytesMut, text: &str) {
     if text == "NaN" {
         buf.put_u16(0);
         buf.put_i16(0);

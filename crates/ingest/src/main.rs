@@ -1,6 +1,7 @@
 //! The `ingest` command.
 
 mod cli;
+mod progress;
 
 use std::process::ExitCode;
 
@@ -14,8 +15,8 @@ async fn main() -> ExitCode {
         cli::Command::Demo(demo) => cli::demo::run(demo).await,
         cli::Command::Export(a) => cli::export_cmd::run(*a).await,
         cli::Command::Migrate(m) => cli::migrate::run(m).await,
-        cli::Command::Worker(w) => cli::worker::run(w).await,
-        cli::Command::Serve(s) => cli::serve::run(s).await,
+        cli::Command::Worker(w) => cli::exit_code(ingest_server::worker::run_workers(w).await),
+        cli::Command::Serve(s) => cli::exit_code(ingest_server::api::serve(s).await),
         cli::Command::Token(t) => cli::token::run(t).await,
         cli::Command::Submit(a) => cli::client::submit(*a).await,
         cli::Command::Status(a) => cli::client::status(a).await,

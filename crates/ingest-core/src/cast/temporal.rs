@@ -11,7 +11,7 @@ use arrow_schema::{ArrowError, DataType, TimeUnit};
 use chrono::{DateTime, NaiveDateTime, TimeZone};
 use chrono_tz::Tz;
 
-pub fn is_temporal(t: &DataType) -> bool {
+pub(super) fn is_temporal(t: &DataType) -> bool {
     matches!(
         t,
         DataType::Timestamp(..) | DataType::Date32 | DataType::Date64
@@ -20,7 +20,7 @@ pub fn is_temporal(t: &DataType) -> bool {
 
 /// A timestamp or date column as microseconds: zoned (UTC) for `timestamptz`, naive for
 /// `timestamp`.
-pub fn to_timestamp(
+pub(super) fn to_timestamp(
     array: &dyn Array,
     target_has_zone: bool,
     zone: Tz,

@@ -3,8 +3,11 @@
 mod columns;
 mod decoder;
 mod error;
+mod line_counter;
 mod options;
 mod quote_scan;
+mod record;
+mod tokenizer;
 
 pub use decoder::CsvDecoder;
 pub use error::CsvError;

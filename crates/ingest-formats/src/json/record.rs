@@ -7,10 +7,10 @@ use serde::de::{Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
 /// Keys in the order written, each with its value as text (`None` for `null`).
-pub type Record<'a> = Vec<(Cow<'a, str>, Option<Cow<'a, str>>)>;
+pub(super) type Record<'a> = Vec<(Cow<'a, str>, Option<Cow<'a, str>>)>;
 
 /// Parses one JSON value that must be an object.
-pub fn parse_record(bytes: &[u8]) -> Result<Record<'_>, String> {
+pub(super) fn parse_record(bytes: &[u8]) -> Result<Record<'_>, String> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let pairs = de.deserialize_any(PairsVisitor).map_err(|e| {
         let e = e.to_string();

@@ -4,7 +4,7 @@
 use super::JsonError;
 
 /// One complete top-level value and the line it starts on.
-pub struct Value {
+pub(super) struct Value {
     pub bytes: Vec<u8>,
     pub line: u64,
 }
@@ -21,7 +21,7 @@ enum Layout {
     Closed,
 }
 
-pub struct Splitter {
+pub(super) struct Splitter {
     layout: Layout,
     /// The value being read, if one has started.
     current: Option<Value>,
@@ -38,7 +38,7 @@ pub struct Splitter {
 }
 
 impl Splitter {
-    pub fn new(max_bytes: usize) -> Self {
+    pub(super) fn new(max_bytes: usize) -> Self {
         Splitter {
             layout: Layout::Unknown,
             current: None,
@@ -55,7 +55,7 @@ impl Splitter {
 
     /// Consumes input up to the end of the next complete value (returned) or the end of
     /// the input; returns how many bytes it used.
-    pub fn feed(&mut self, input: &[u8]) -> Result<(usize, Option<Value>), JsonError> {
+    pub(super) fn feed(&mut self, input: &[u8]) -> Result<(usize, Option<Value>), JsonError> {
         let mut i = 0;
         if self.at_start {
             if input.starts_with(b"\xEF\xBB\xBF") {
@@ -108,7 +108,7 @@ impl Splitter {
     }
 
     /// The input ended.
-    pub fn finish(&mut self) -> Result<Option<Value>, JsonError> {
+    pub(super) fn finish(&mut self) -> Result<Option<Value>, JsonError> {
         if let Some(v) = self.current.take() {
             if self.depth == 0 && !self.in_string && self.layout == Layout::Lines {
                 return Ok(Some(v)); // a bare scalar on the last line

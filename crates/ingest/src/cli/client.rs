@@ -103,7 +103,7 @@ struct Api {
 
 impl Api {
     fn new(a: &ApiArgs) -> Result<Api, Failure> {
-        ingest::load::store::install_crypto_provider();
+        ingest_store::install_crypto_provider();
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .build()
@@ -233,7 +233,7 @@ pub async fn submit(a: SubmitArgs) -> i32 {
 
 async fn submit_job(a: SubmitArgs) -> Result<(), Failure> {
     let api = Api::new(&a.api)?;
-    let local = !ingest::load::store::is_url(&a.source) && a.source != "-";
+    let local = !ingest_store::is_url(&a.source) && a.source != "-";
     let file = Path::new(a.source.strip_prefix("file://").unwrap_or(&a.source));
     if local && !file.is_file() {
         return Err((2, format!("{}: no such file", file.display())));

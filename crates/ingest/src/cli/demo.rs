@@ -5,9 +5,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::Args;
-use ingest::load::{self, LoadRequest, LoadSummary, TextOptions};
-use ingest::local_pg;
-use ingest::progress::Progress;
+use ingest_load::{self as load, LoadRequest, LoadSummary, TextOptions};
+use ingest_pg::local_pg;
 use ingest_pg::{DuplicatePolicy, LoadMode};
 
 #[derive(Debug, Args)]
@@ -66,7 +65,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         decompress: Default::default(),
         sheet: None,
         xlsx: Default::default(),
-        read_timeout: ingest::load::DEFAULT_READ_TIMEOUT,
+        read_timeout: ingest_store::DEFAULT_READ_TIMEOUT,
         text: TextOptions::default(),
         max_errors: Default::default(),
         errors_file: None,
@@ -89,7 +88,12 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         ),
     ] {
         let mut summary = LoadSummary::default();
-        load::run(&request(file, mode), &mut summary, &Progress::new(false)).await?;
+        load::run(
+            &request(file, mode),
+            &mut summary,
+            &crate::progress::progress(false),
+        )
+        .await?;
         println!(
             "{what}: {} rows read, {} inserted, {} updated, {} unchanged in {:.2}s ({:.0} rows/s)",
             summary.rows_read,

@@ -45,7 +45,7 @@ fn demo_starts_a_private_cluster_when_no_server_answers() {
             out.stdout
         );
     });
-    let stopped = ingest::local_pg::stop_private_cluster(&pg);
+    let stopped = ingest_pg::local_pg::stop_private_cluster(&pg);
     if let Err(e) = result {
         std::panic::resume_unwind(e);
     }

@@ -96,7 +96,7 @@ impl PrivateCluster {
         std::fs::set_permissions(root.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
         let dir = root.path().join("pg");
         let port = free_port();
-        ingest::local_pg::start_private_cluster(&dir, port).unwrap();
+        ingest_pg::local_pg::start_private_cluster(&dir, port).unwrap();
         PrivateCluster {
             dir,
             port,
@@ -109,14 +109,14 @@ impl PrivateCluster {
     }
 
     fn restart(&self) {
-        ingest::local_pg::stop_private_cluster(&self.dir).unwrap();
-        ingest::local_pg::start_private_cluster(&self.dir, self.port).unwrap();
+        ingest_pg::local_pg::stop_private_cluster(&self.dir).unwrap();
+        ingest_pg::local_pg::start_private_cluster(&self.dir, self.port).unwrap();
     }
 }
 
 impl Drop for PrivateCluster {
     fn drop(&mut self) {
-        let _ = ingest::local_pg::stop_private_cluster(&self.dir);
+        let _ = ingest_pg::local_pg::stop_private_cluster(&self.dir);
     }
 }
 

@@ -1,0 +1,85 @@
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use futures_util::future::BoxFuture;
+
+use ingest_core::TextFormat;
+use ingest_formats::csv::CsvOptions;
+use ingest_formats::xlsx::XlsxLimits;
+use ingest_formats::{Compression, DecompressLimits, Format};
+use ingest_pg::{ConnectSource, DuplicatePolicy, LoadMode};
+
+use crate::{LoadSummary, RejectLimit};
+
+/// Everything a load needs, resolved from the command line (or, later, an API job).
+#[derive(Debug, Clone)]
+pub struct LoadRequest {
+    pub file: PathBuf,
+    pub table: String,
+    pub database: ConnectSource,
+    pub mode: LoadMode,
+    /// Key columns; empty means the table's primary key.
+    pub key: Vec<String>,
+    pub on_duplicate: DuplicatePolicy,
+    pub delete_missing: bool,
+    pub scope: Vec<(String, String)>,
+    /// `--map source=target` pairs.
+    pub maps: Vec<(String, String)>,
+    pub ignore_unknown: bool,
+    /// `--format`; `None`: from the file name, confirmed by its first bytes.
+    pub format: Option<Format>,
+    /// `--compression`; `None`: from the file name, confirmed by its first bytes.
+    pub compression: Option<Compression>,
+    pub decompress: DecompressLimits,
+    /// The xlsx sheet to read (default: the first).
+    pub sheet: Option<String>,
+    pub xlsx: XlsxLimits,
+    /// How long a remote read may wait for the next byte before the load fails.
+    pub read_timeout: std::time::Duration,
+    pub text: TextOptions,
+    pub max_errors: RejectLimit,
+    pub errors_file: Option<PathBuf>,
+    pub dry_run: bool,
+    /// An empty file, or one with only a header, is an error unless this is set.
+    pub allow_empty: bool,
+    /// Run in the load's transaction just before its COMMIT (a job queue records the job's
+    /// success there, so the rows and the record commit together or not at all).
+    pub before_commit: Option<BeforeCommit>,
+    /// A connection to load through instead of a new one to `database` (a worker keeps
+    /// one across its jobs). It must be idle, outside any transaction.
+    pub connection: Option<Arc<tokio_postgres::Client>>,
+}
+
+/// What runs in a load's transaction just before COMMIT, given the load's connection and
+/// its summary; an error rolls the load back and becomes [`LoadError::Vetoed`].
+///
+/// [`LoadError::Vetoed`]: crate::LoadError::Vetoed
+#[derive(Clone)]
+pub struct BeforeCommit(pub Arc<BeforeCommitFn>);
+
+pub(crate) type BeforeCommitFn = dyn for<'a> Fn(&'a tokio_postgres::Client, &'a LoadSummary) -> BoxFuture<'a, Result<(), String>>
+    + Send
+    + Sync;
+
+impl std::fmt::Debug for BeforeCommit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BeforeCommit(..)")
+    }
+}
+
+/// How the text file is written: how to split it (the decoder's own options), how values
+/// are spelled, and where its encoding came from.
+#[derive(Debug, Clone, Default)]
+pub struct TextOptions {
+    pub csv: CsvOptions,
+    /// `csv.encoding` comes from a locale, not from `--encoding`: a file that turns out to be
+    /// UTF-8 (a BOM, or multi-byte UTF-8 in its first 64 KiB) is read as UTF-8 instead, so
+    /// `--locale pt-BR` does not garble a UTF-8 export.
+    pub encoding_is_a_guess: bool,
+    /// `csv.delimiter` was set (by `--delimiter` or a locale): a `.tsv` name does not
+    /// change it to a tab.
+    pub delimiter_given: bool,
+    pub format: TextFormat,
+    /// An explicit `--timezone`; otherwise the session's TimeZone is used.
+    pub timezone: Option<chrono_tz::Tz>,
+}

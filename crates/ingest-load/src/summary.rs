@@ -1,0 +1,32 @@
+use serde::Serialize;
+
+use crate::Reject;
+
+/// What a load did, as `--json` prints it.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct LoadSummary {
+    pub file: String,
+    pub table: String,
+    /// The format the file was read as (`CSV`, `JSON`, `Parquet`...).
+    pub format: &'static str,
+    pub mode: &'static str,
+    pub dry_run: bool,
+    /// `succeeded` or `failed`.
+    pub status: &'static str,
+    pub rows_read: u64,
+    pub rows_inserted: u64,
+    pub rows_updated: u64,
+    pub rows_unchanged: u64,
+    /// `null` for `replace`, which empties the table without counting.
+    pub rows_deleted: Option<u64>,
+    pub rows_rejected: u64,
+    /// Rows dropped because their key appeared again in the file (`--on-duplicate`).
+    pub rows_duplicate: u64,
+    pub bytes_read: u64,
+    pub seconds: f64,
+    pub rows_per_second: f64,
+    pub errors_file: Option<String>,
+    /// The first rejects, for a quick look.
+    pub rejects_sample: Vec<Reject>,
+    pub error: Option<String>,
+}

@@ -1,0 +1,234 @@
+//! Stage two: text records or typed columns to validated columns of the target's types,
+//! encoded for binary COPY.
+
+use arrow_array::{Array, ArrayRef};
+use arrow_cast::display::{ArrayFormatter, FormatOptions};
+use bytes::{Bytes, BytesMut};
+use ingest_core::{Coerced, PgType, TextFormat, cast_column, coerce_column};
+use ingest_formats::TextBatch;
+use ingest_pg::CopyEncoder;
+
+use crate::Reject;
+use crate::key_hash::{KeyColumn, hash_keys};
+use ingest_formats::{SourceBatch, TypedBatch};
+
+/// A target column and the source field that feeds it.
+#[derive(Debug, Clone)]
+pub(crate) struct MappedColumn {
+    pub source: usize,
+    pub name: String,
+    pub pg_type: PgType,
+    pub not_null: bool,
+    /// Part of the key that matches rows (upsert, merge): a NULL there is refused, since
+    /// it would match nothing and insert a new row on every run.
+    pub key: bool,
+    /// Equal values have equal bytes (see `ingest_core::Column::byte_equality`).
+    pub byte_equality: bool,
+}
+
+/// One batch after stage two.
+#[derive(Debug, Default)]
+pub(crate) struct EncodedBatch {
+    /// Binary COPY rows (no header or trailer); empty in a dry run.
+    pub data: Bytes,
+    pub rows_read: u64,
+    pub rows_rejected: u64,
+    pub rejects: Vec<Reject>,
+    pub bytes_read: u64,
+    /// Hashes of the kept rows' keys, when the transformer was asked for them.
+    pub key_hashes: Vec<u64>,
+    /// Source lines of the rows in `data`, to name the line of a row the server refuses.
+    pub lines: Vec<u64>,
+}
+
+/// Coerces and encodes batches for one load.
+pub(crate) struct Transformer {
+    columns: Vec<MappedColumn>,
+    format: TextFormat,
+    /// `None` in a dry run: validate only.
+    encoder: Option<CopyEncoder>,
+    /// The key's columns, when its uniqueness is checked client-side.
+    key: Option<Vec<KeyColumn>>,
+}
+
+impl Transformer {
+    pub(crate) fn new(
+        columns: Vec<MappedColumn>,
+        format: TextFormat,
+        encode: bool,
+        with_line: bool,
+    ) -> Self {
+        let encoder = encode.then(|| {
+            CopyEncoder::new(
+                columns.iter().map(|c| c.pg_type.clone()).collect(),
+                with_line,
+            )
+        });
+        Transformer {
+            columns,
+            format,
+            encoder,
+            key: None,
+        }
+    }
+
+    /// Also hash the key formed by these columns (indices into `columns`), for the
+    /// client-side duplicate check.
+    pub(crate) fn with_key_hashes(mut self, key: Vec<KeyColumn>) -> Self {
+        self.key = Some(key);
+        self
+    }
+
+    pub(crate) fn transform(&self, batch: SourceBatch) -> EncodedBatch {
+        match batch {
+            SourceBatch::Text(b) => self.transform_text(b),
+            SourceBatch::Typed(b) => self.transform_typed(b),
+        }
+    }
+
+    fn transform_text(&self, batch: TextBatch) -> EncodedBatch {
+        let rejects: Vec<Reject> = batch
+            .rejects
+            .iter()
+            .map(|r| Reject {
+                file: None,
+                is_row: false,
+                line: r.line,
+                column: None,
+                value: r.raw.clone(),
+                reason: r.reason.clone(),
+            })
+            .collect();
+        let coerced = self
+            .columns
+            .iter()
+            .map(|col| coerce_column(&batch.columns[col.source], &col.pg_type, &self.format))
+            .collect();
+        let raw = |col: &MappedColumn, row: usize| batch.columns[col.source].value(row).to_string();
+        let rows_read = (batch.num_rows() + batch.rejects.len()) as u64;
+        self.assemble(
+            coerced,
+            &batch.lines,
+            rejects,
+            &raw,
+            rows_read,
+            batch.bytes_read,
+        )
+    }
+
+    fn transform_typed(&self, batch: TypedBatch) -> EncodedBatch {
+        let coerced = self
+            .columns
+            .iter()
+            .map(|col| cast_column(&batch.columns[col.source], &col.pg_type, &self.format))
+            .collect();
+        let rows = batch.num_rows();
+        let lines: Vec<u64> = (batch.first_row..batch.first_row + rows as u64).collect();
+        let raw = |col: &MappedColumn, row: usize| {
+            let options = FormatOptions::default().with_null("");
+            ArrayFormatter::try_new(batch.columns[col.source].as_ref(), &options)
+                .map(|f| f.value(row).to_string())
+                .unwrap_or_default()
+        };
+        let mut encoded = self.assemble(
+            coerced,
+            &lines,
+            Vec::new(),
+            &raw,
+            rows as u64,
+            batch.bytes_read,
+        );
+        for r in &mut encoded.rejects {
+            r.is_row = true;
+        }
+        encoded
+    }
+
+    /// Rejects refused values and NULLs in NOT NULL or key columns, then encodes the rows
+    /// kept. `rejects` holds the records refused before any column was looked at.
+    fn assemble(
+        &self,
+        coerced: Vec<Coerced>,
+        batch_lines: &[u64],
+        mut rejects: Vec<Reject>,
+        raw: &dyn Fn(&MappedColumn, usize) -> String,
+        rows_read: u64,
+        bytes_read: u64,
+    ) -> EncodedBatch {
+        let rows = batch_lines.len();
+        let record_rejects = rejects.len() as u64;
+        let mut keep = vec![true; rows];
+        let mut arrays: Vec<ArrayRef> = Vec::with_capacity(self.columns.len());
+        for (col, coerced) in self.columns.iter().zip(coerced) {
+            for e in &coerced.errors {
+                keep[e.row] = false;
+                rejects.push(Reject {
+                    file: None,
+                    is_row: false,
+                    line: batch_lines[e.row],
+                    column: Some(col.name.clone()),
+                    value: raw(col, e.row),
+                    reason: e.reason.clone(),
+                });
+            }
+            if (col.not_null || col.key)
+                && let Some(nulls) = coerced.array.nulls()
+            {
+                let reason = if col.not_null {
+                    "null in a NOT NULL column"
+                } else {
+                    "null in a key column (it would match no row, and insert a new one every time)"
+                };
+                for (row, (kept, valid)) in keep.iter_mut().zip(nulls.iter()).enumerate() {
+                    // A refused value already cleared `keep`; this is a NULL in the file.
+                    if *kept && !valid {
+                        *kept = false;
+                        rejects.push(Reject {
+                            file: None,
+                            is_row: false,
+                            line: batch_lines[row],
+                            column: Some(col.name.clone()),
+                            value: raw(col, row),
+                            reason: reason.into(),
+                        });
+                    }
+                }
+            }
+            arrays.push(coerced.array);
+        }
+        // Report a row's rejects in column order, rows in line order.
+        rejects.sort_by_key(|r| r.line);
+        let valid = keep.iter().filter(|k| **k).count() as u64;
+        let data = match &self.encoder {
+            Some(encoder) if valid > 0 => {
+                let mut out = BytesMut::new();
+                let mask = (valid < rows as u64).then_some(keep.as_slice());
+                encoder.encode(&arrays, mask, batch_lines, &mut out);
+                out.freeze()
+            }
+            _ => Bytes::new(),
+        };
+        let mut key_hashes = Vec::new();
+        if let Some(key) = &self.key {
+            hash_keys(&arrays, key, &keep, &mut key_hashes);
+        }
+        let lines = match self.encoder.is_some() || self.key.is_some() {
+            true => batch_lines
+                .iter()
+                .zip(&keep)
+                .filter(|(_, k)| **k)
+                .map(|(l, _)| *l)
+                .collect(),
+            false => Vec::new(),
+        };
+        EncodedBatch {
+            key_hashes,
+            lines,
+            data,
+            rows_read,
+            rows_rejected: rows as u64 - valid + record_rejects,
+            rejects,
+            bytes_read,
+        }
+    }
+}

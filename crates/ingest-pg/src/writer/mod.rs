@@ -1,0 +1,388 @@
+//! The SQL of a load: one transaction from `BEGIN` to `COMMIT`, so the target changes only
+//! when everything went through, and a crash, a kill or an error at any point leaves it as
+//! it was (the server rolls back a transaction whose client went away).
+
+use std::pin::Pin;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use futures_util::SinkExt;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::{Client, CopyInSink};
+
+use crate::PgError;
+use crate::catalog::ResolvedTable;
+use crate::ident::{column_list, qualified, quote_ident};
+
+mod merge;
+
+/// Where the staging tables of upserts and merges live.
+pub const STAGING_SCHEMA: &str = "ingest_staging";
+/// The staging column that keeps each row's source line.
+const LINE_COLUMN: &str = "__ingest_line";
+/// High half of the advisory lock key that serialises loads into one table.
+const LOCK_NAMESPACE: i64 = 0x696e_6765; // "inge"
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoadMode {
+    /// Append rows.
+    Insert,
+    /// Insert new keys, update changed rows, leave identical rows untouched.
+    Upsert,
+    /// Upsert, then (with `delete_missing`) delete target rows absent from the file.
+    Merge,
+    /// Swap the table's contents for the file's.
+    Replace,
+}
+
+impl LoadMode {
+    pub fn uses_staging(self) -> bool {
+        matches!(self, LoadMode::Upsert | LoadMode::Merge)
+    }
+}
+
+/// Which of several rows with the same key in one file is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DuplicatePolicy {
+    First,
+    Last,
+    /// Every row of a duplicated key is rejected.
+    Reject,
+}
+
+/// What the writer needs to know about a load.
+#[derive(Debug, Clone)]
+pub struct LoadPlanSql {
+    pub table: ResolvedTable,
+    /// Target columns written, in the order the encoder sends them.
+    pub columns: Vec<String>,
+    /// Key columns for upsert and merge.
+    pub key: Vec<String>,
+    pub mode: LoadMode,
+    pub on_duplicate: DuplicatePolicy,
+    pub delete_missing: bool,
+    /// `column = value` conditions that bound `delete_missing`.
+    pub scope: Vec<(String, String)>,
+}
+
+/// Row counts of a finished write. `deleted` is `None` for `replace`, which empties the
+/// table without counting.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WriteStats {
+    pub copied: u64,
+    pub inserted: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    pub deleted: Option<u64>,
+    /// Rows dropped as duplicate keys under `first`/`last`.
+    pub duplicates_dropped: u64,
+}
+
+/// A key found on several lines of the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DuplicateKey {
+    pub key: String,
+    pub lines: Vec<i64>,
+}
+
+/// A load in progress on one connection.
+pub struct TableWriter<'c> {
+    client: &'c Client,
+    plan: LoadPlanSql,
+    staging: Option<String>,
+    sink: Option<Pin<Box<CopyInSink<Bytes>>>>,
+    copied: u64,
+}
+
+impl<'c> TableWriter<'c> {
+    /// Opens the transaction and the COPY. For `insert` and `replace` the COPY goes into
+    /// the target (after `TRUNCATE` for replace, with `FREEZE`); for `upsert` and `merge`
+    /// into a new UNLOGGED staging table private to this load.
+    /// `on_wait` is told, once, when another load holds the table and this one waits.
+    pub async fn begin(
+        client: &'c Client,
+        plan: LoadPlanSql,
+        on_wait: &(dyn Fn(&str) + Sync),
+    ) -> Result<Self, PgError> {
+        if plan.mode.uses_staging() {
+            ensure_staging_schema(client).await?;
+        }
+        client
+            .batch_execute("BEGIN")
+            .await
+            .map_err(PgError::query("starting the transaction"))?;
+        let target = qualified(&plan.table.schema.schema, &plan.table.schema.name);
+        let cols = column_list(plan.columns.iter().map(String::as_str), "");
+        let mut writer = TableWriter {
+            client,
+            plan,
+            staging: None,
+            sink: None,
+            copied: 0,
+        };
+        // Every mode takes the table's load lock first, before touching the table at all:
+        // taken later (after the staging table's CREATE … AS, which locks the target), an
+        // upsert and a replace could each hold what the other waits for.
+        writer.lock_target(on_wait).await?;
+        let table = &writer.plan.table;
+        let copy_sql = match writer.plan.mode {
+            LoadMode::Insert => format!("COPY {target} ({cols}) FROM STDIN (FORMAT binary)"),
+            LoadMode::Replace if table.referenced => {
+                // TRUNCATE refuses a table another table's foreign key points at, even when
+                // nothing refers to its rows; DELETE checks the references row by row.
+                writer
+                    .exec(
+                        &format!("DELETE FROM {target}"),
+                        "emptying the table for replace",
+                    )
+                    .await?;
+                format!("COPY {target} ({cols}) FROM STDIN (FORMAT binary)")
+            }
+            LoadMode::Replace => {
+                writer
+                    .exec(
+                        &format!("TRUNCATE {target}"),
+                        "emptying the table for replace",
+                    )
+                    .await?;
+                // FREEZE writes the rows already frozen; it does not apply to partitioned tables.
+                let freeze = if table.partitioned { "" } else { ", FREEZE" };
+                format!("COPY {target} ({cols}) FROM STDIN (FORMAT binary{freeze})")
+            }
+            LoadMode::Upsert | LoadMode::Merge => {
+                let staging = writer.create_staging(&target, &cols).await?;
+                let copy = format!(
+                    "COPY {staging} ({cols}, {}) FROM STDIN (FORMAT binary, FREEZE)",
+                    quote_ident(LINE_COLUMN)
+                );
+                writer.staging = Some(staging);
+                copy
+            }
+        };
+        let sink = client
+            .copy_in(&copy_sql)
+            .await
+            .map_err(PgError::query("starting COPY"))?;
+        writer.sink = Some(Box::pin(sink));
+        writer.send(crate::CopyEncoder::header()).await?;
+        Ok(writer)
+    }
+
+    /// The load's connection, inside its transaction.
+    pub fn client(&self) -> &'c Client {
+        self.client
+    }
+
+    /// Sends encoded rows.
+    pub async fn send(&mut self, chunk: Bytes) -> Result<(), PgError> {
+        let sink = self.sink.as_mut().expect("COPY is open");
+        sink.send(chunk).await.map_err(PgError::query("COPY"))
+    }
+
+    /// Ends the COPY; returns the number of rows PostgreSQL took.
+    pub async fn end_copy(&mut self) -> Result<u64, PgError> {
+        self.send(crate::CopyEncoder::trailer()).await?;
+        let mut sink = self.sink.take().expect("COPY is open");
+        self.copied = sink
+            .as_mut()
+            .finish()
+            .await
+            .map_err(PgError::query("COPY"))?;
+        Ok(self.copied)
+    }
+
+    /// Keys that occur on more than one line of the staged rows (upsert and merge only).
+    pub async fn duplicate_keys(&self, limit: i64) -> Result<Vec<DuplicateKey>, PgError> {
+        let Some(staging) = &self.staging else {
+            return Ok(Vec::new());
+        };
+        let keys = column_list(self.plan.key.iter().map(String::as_str), "");
+        let key_text = self
+            .plan
+            .key
+            .iter()
+            .map(|k| format!("coalesce({}::text, 'NULL')", quote_ident(k)))
+            .collect::<Vec<_>>()
+            .join(" || ',' || ");
+        let sql = format!(
+            "SELECT {key_text}, array_agg({line} ORDER BY {line}) FROM {staging}
+              GROUP BY {keys} HAVING count(*) > 1 ORDER BY min({line}) LIMIT $1",
+            line = quote_ident(LINE_COLUMN)
+        );
+        let rows = self
+            .client
+            .query(&sql, &[&limit])
+            .await
+            .map_err(PgError::query("looking for duplicate keys"))?;
+        Ok(rows
+            .iter()
+            .map(|r| DuplicateKey {
+                key: r.get(0),
+                lines: r.get(1),
+            })
+            .collect())
+    }
+
+    /// Applies the staged rows to the target (upsert, merge) and returns the counts; for
+    /// insert and replace, only the counts. Nothing is committed yet. `keys_unique` is the
+    /// caller's proof that no key occurs twice in the file, which saves a pass over the
+    /// staged rows; `false` means "not known".
+    pub async fn apply(&mut self, keys_unique: bool) -> Result<WriteStats, PgError> {
+        let Some(staging) = self.staging.clone() else {
+            let deleted = (self.plan.mode == LoadMode::Insert).then_some(0);
+            return Ok(WriteStats {
+                copied: self.copied,
+                inserted: self.copied,
+                deleted,
+                ..Default::default()
+            });
+        };
+        // The joins below hash the staged rows; with the default 4 MB they spill to disk in
+        // batches, which also scatters the rows' order and the target's index accesses.
+        // No ANALYZE: a never-analysed table is estimated from its actual size, which is
+        // what the planner needs here.
+        self.exec(
+            "SET LOCAL work_mem = '256MB'",
+            "raising work_mem for the merge",
+        )
+        .await?;
+        let duplicates_dropped = if keys_unique {
+            0
+        } else {
+            self.drop_duplicates(&staging).await?
+        };
+        let (inserted, updated) = self.upsert_from(&staging).await?;
+        let deleted = if self.plan.mode == LoadMode::Merge && self.plan.delete_missing {
+            self.delete_missing(&staging).await?
+        } else {
+            0
+        };
+        self.exec(
+            &format!("DROP TABLE {staging}"),
+            "dropping the staging table",
+        )
+        .await?;
+        let kept = self.copied - duplicates_dropped;
+        Ok(WriteStats {
+            copied: self.copied,
+            inserted,
+            updated,
+            // A key matches one target row (it has a unique index), so this cannot go
+            // below zero; saturate all the same rather than print 2^64.
+            unchanged: kept.saturating_sub(inserted + updated),
+            deleted: Some(deleted),
+            // Under `reject` the dropped rows are counted as rejects instead.
+            duplicates_dropped: match self.plan.on_duplicate {
+                DuplicatePolicy::Reject => 0,
+                _ => duplicates_dropped,
+            },
+        })
+    }
+
+    /// Makes the load visible.
+    pub async fn commit(self) -> Result<(), PgError> {
+        self.client
+            .batch_execute("COMMIT")
+            .await
+            .map_err(PgError::query("committing"))
+    }
+
+    /// Leaves the target as it was.
+    pub async fn rollback(mut self) -> Result<(), PgError> {
+        // Dropping an open COPY sink makes the client send CopyFail, which aborts it.
+        self.sink.take();
+        self.client
+            .batch_execute("ROLLBACK")
+            .await
+            .map_err(PgError::query("rolling back"))
+    }
+
+    async fn exec(&self, sql: &str, what: &str) -> Result<u64, PgError> {
+        self.client
+            .execute(sql, &[])
+            .await
+            .map_err(PgError::query(what))
+    }
+
+    /// Serialises loads into the same table until this transaction ends.
+    async fn lock_target(&self, on_wait: &(dyn Fn(&str) + Sync)) -> Result<(), PgError> {
+        let key = (LOCK_NAMESPACE << 32) | self.plan.table.oid as i64;
+        let free: bool = self
+            .client
+            .query_one("SELECT pg_try_advisory_xact_lock($1)", &[&key])
+            .await
+            .map_err(PgError::query("taking the table's load lock"))?
+            .get(0);
+        if free {
+            return Ok(());
+        }
+        // Say who holds it: a load that seems stuck is then easy to find (and end).
+        let holder = self
+            .client
+            .query_opt(
+                "SELECT a.pid, coalesce(a.application_name, ''),
+                        extract(epoch from now() - a.xact_start)::int8
+                   FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+                  WHERE l.locktype = 'advisory' AND l.granted
+                    AND ((l.classid::int8 << 32) | l.objid::int8) = $1",
+                &[&key],
+            )
+            .await
+            .map_err(PgError::query("finding the load that holds the table"))?;
+        let table = self.plan.table.schema.display_name();
+        on_wait(&match holder {
+            Some(h) => {
+                let (pid, app, secs): (i32, String, Option<i64>) = (h.get(0), h.get(1), h.get(2));
+                format!(
+                    "waiting for another load into {table} to finish (backend pid {pid}, application {app:?}, running for {} s)",
+                    secs.unwrap_or(0)
+                )
+            }
+            None => format!("waiting for another load into {table} to finish"),
+        });
+        self.client
+            .execute("SELECT pg_advisory_xact_lock($1)", &[&key])
+            .await
+            .map_err(PgError::query("waiting for other loads into the table"))?;
+        Ok(())
+    }
+
+    async fn create_staging(&self, target: &str, cols: &str) -> Result<String, PgError> {
+        let pid: i32 = self
+            .client
+            .query_one("SELECT pg_backend_pid()", &[])
+            .await
+            .map_err(PgError::query("reading the backend pid"))?
+            .get(0);
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        let staging = qualified(STAGING_SCHEMA, &format!("load_{pid}_{nanos}"));
+        // Created inside the load's transaction: a load that dies leaves no table behind.
+        self.exec(
+            &format!(
+                "CREATE UNLOGGED TABLE {staging} AS SELECT {cols}, NULL::int8 AS {} FROM {target} WITH NO DATA",
+                quote_ident(LINE_COLUMN)
+            ),
+            "creating the staging table",
+        )
+        .await?;
+        Ok(staging)
+    }
+}
+
+async fn ensure_staging_schema(client: &Client) -> Result<(), PgError> {
+    let sql = format!(
+        "CREATE SCHEMA IF NOT EXISTS {}",
+        quote_ident(STAGING_SCHEMA)
+    );
+    match client.batch_execute(&sql).await {
+        Ok(()) => Ok(()),
+        // Two first loads at once: the other one created it.
+        Err(e) if matches!(e.code(), Some(c) if *c == SqlState::UNIQUE_VIOLATION || *c == SqlState::DUPLICATE_SCHEMA) => {
+            Ok(())
+        }
+        Err(e) => Err(PgError::query("creating the staging schema")(e)),
+    }
+}

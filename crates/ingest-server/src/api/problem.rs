@@ -1,0 +1,61 @@
+//! Errors as RFC 9457 problems: a stable `type`, and a detail for the caller; the details
+//! of a server-side failure are logged, never sent.
+
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use super::Api;
+
+/// An RFC 9457 problem: a stable `type`, and a detail for the caller.
+pub struct Problem {
+    status: StatusCode,
+    kind: &'static str,
+    detail: String,
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let body = json!({
+            "type": format!("https://ingest.dev/problems/{}", self.kind),
+            "title": self.status.canonical_reason().unwrap_or(""),
+            "status": self.status.as_u16(),
+            "detail": self.detail,
+        });
+        (
+            self.status,
+            [(header::CONTENT_TYPE, "application/problem+json")],
+            body.to_string(),
+        )
+            .into_response()
+    }
+}
+
+pub(super) fn problem(status: StatusCode, kind: &'static str, detail: &str) -> Problem {
+    Problem {
+        status,
+        kind,
+        detail: detail.to_string(),
+    }
+}
+
+/// A server-side failure: logged with its cause, answered without it.
+pub(super) fn internal_problem(e: impl std::fmt::Display) -> Problem {
+    eprintln!("ingest: API error: {e}");
+    problem(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        "the server failed; see its log",
+    )
+}
+
+pub(super) async fn client(api: &Api) -> Result<deadpool_postgres::Object, Problem> {
+    api.pool.get().await.map_err(|e| {
+        eprintln!("ingest: database: {e}");
+        problem(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "database-unavailable",
+            "the database is not reachable",
+        )
+    })
+}

@@ -1,0 +1,125 @@
+//! `GET /v1/jobs/{id}/errors`: a job's rejected rows.
+
+use axum::body::Body;
+use axum::extract::{Extension, Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use futures_util::StreamExt;
+use serde::Deserialize;
+use serde_json::json;
+use tokio_postgres::Row;
+
+use super::Shared;
+use super::auth::Access;
+use super::jobs::find;
+use super::problem::{Problem, problem};
+use crate::openapi::ProblemView;
+
+#[derive(Deserialize)]
+pub struct ErrorsQuery {
+    format: Option<String>,
+}
+
+/// The rejected rows of the job's last attempt, as CSV or NDJSON.
+#[utoipa::path(get, path = "/v1/jobs/{id}/errors", params(("id" = uuid::Uuid, Path), ("format" = Option<String>, Query, description = "csv (default) or ndjson")),
+    responses((status = 200, description = "line, column, value, reason, file of each rejected row", content_type = "text/csv"), (status = 404, body = ProblemView)))]
+pub async fn job_errors(
+    State(api): State<Shared>,
+    Extension(access): Extension<Access>,
+    Path(id): Path<String>,
+    Query(q): Query<ErrorsQuery>,
+) -> Result<Response, Problem> {
+    let (c, job) = find(&api, &access, &id).await?;
+    let format = match q.format.as_deref() {
+        None | Some("csv") => Format::Csv,
+        Some("ndjson") => Format::Ndjson,
+        Some(other) => {
+            return Err(problem(
+                StatusCode::BAD_REQUEST,
+                "invalid-format",
+                &format!("format {other:?}: csv or ndjson"),
+            ));
+        }
+    };
+    drop(c);
+    let schema = api.queue.schema().quoted();
+    let sql = format!(
+        "SELECT seq, line, column_name, value, reason, file FROM {schema}.job_errors
+         WHERE job_id = $1 AND seq > $2 ORDER BY seq LIMIT {PAGE}"
+    );
+    let head = match format {
+        Format::Csv => Some(Ok(Bytes::from_static(b"line,column,value,reason,file\n"))),
+        Format::Ndjson => None,
+    };
+    // A page at a time, each on a pooled connection taken for that query only: a job may
+    // have rejected millions of rows, and a slow reader holds no connection.
+    let pages = futures_util::stream::unfold(Some(-1i64), move |after| {
+        let (api, sql, id) = (api.clone(), sql.clone(), job.id);
+        async move {
+            let after = after?;
+            let page = async {
+                let c = api.pool.get().await.map_err(std::io::Error::other)?;
+                c.query(&sql, &[&id, &after])
+                    .await
+                    .map_err(std::io::Error::other)
+            }
+            .await;
+            match page {
+                Ok(rows) if rows.is_empty() => None,
+                Ok(rows) => {
+                    let next = (rows.len() as i64 == PAGE).then(|| rows[rows.len() - 1].get(0));
+                    Some((Ok(encode(&rows, format)), next))
+                }
+                Err(e) => {
+                    eprintln!("ingest: API error streaming rejects: {e}");
+                    Some((Err(e), None))
+                }
+            }
+        }
+    });
+    let body = futures_util::stream::iter(head).chain(pages);
+    let content_type = match format {
+        Format::Csv => "text/csv; charset=utf-8",
+        Format::Ndjson => "application/x-ndjson",
+    };
+    Ok((
+        [(header::CONTENT_TYPE, content_type)],
+        Body::from_stream(body),
+    )
+        .into_response())
+}
+
+/// Rejected rows per query.
+const PAGE: i64 = 1000;
+
+#[derive(Clone, Copy)]
+enum Format {
+    Csv,
+    Ndjson,
+}
+
+fn encode(rows: &[Row], format: Format) -> Bytes {
+    let mut out = Vec::with_capacity(rows.len() * 64);
+    match format {
+        Format::Ndjson => {
+            for r in rows {
+                let v = json!({"line": r.get::<_, i64>(1), "column": r.get::<_, Option<String>>(2),
+                    "value": r.get::<_, Option<String>>(3), "reason": r.get::<_, String>(4),
+                    "file": r.get::<_, Option<String>>(5)});
+                out.extend_from_slice(v.to_string().as_bytes());
+                out.push(b'\n');
+            }
+        }
+        Format::Csv => {
+            let mut w = csv::Writer::from_writer(&mut out);
+            for r in rows {
+                let line = r.get::<_, i64>(1).to_string();
+                let text = |i: usize| r.get::<_, Option<String>>(i).unwrap_or_default();
+                let _ = w.write_record([line, text(2), text(3), text(4), text(5)]);
+            }
+            let _ = w.flush();
+        }
+    }
+    Bytes::from(out)
+}

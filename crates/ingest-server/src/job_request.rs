@@ -1,0 +1,220 @@
+//! A job's payload as a load: the API's options are the CLI's `load` options, parsed by
+//! the very same clap definitions, so both accept and refuse exactly the same things.
+
+use clap::Parser;
+use ingest_load::LoadRequest;
+use ingest_pg::ConnectSource;
+use serde_json::Value;
+
+use ingest_export::ExportRequest;
+use ingest_export::args::ExportArgs;
+use ingest_load::args::LoadArgs;
+
+/// Options a job may not set: the worker decides where the data goes and what it prints.
+const WORKER_OWNED: [&str; 5] = ["database_url", "errors_file", "json", "quiet", "dry_run"];
+
+#[derive(Debug, Parser)]
+#[command(name = "job", no_binary_name = true)]
+struct JobArgs {
+    #[command(flatten)]
+    load: LoadArgs,
+}
+
+/// The load a job asks for, against `database`, its rejects written to `errors_file`.
+pub fn load_request(
+    payload: &Value,
+    database: &ConnectSource,
+    errors_file: &std::path::Path,
+) -> Result<LoadRequest, String> {
+    let source = payload
+        .pointer("/source/url")
+        .and_then(Value::as_str)
+        .ok_or("the job has no source.url")?;
+    // The API stores the table it checked, quoted, as `target.resolved`.
+    let table = payload
+        .pointer("/target/resolved")
+        .or_else(|| payload.pointer("/target/table"))
+        .and_then(Value::as_str)
+        .ok_or("the job has no target.table")?;
+    let mut argv: Vec<String> = vec![source.into(), "--into".into(), table.into()];
+    if let Some(mode) = payload.get("mode").and_then(Value::as_str) {
+        argv.extend(["--mode".into(), mode.into()]);
+    }
+    if let Some(keys) = payload.pointer("/target/key").and_then(Value::as_array) {
+        let keys: Vec<&str> = keys.iter().filter_map(Value::as_str).collect();
+        if !keys.is_empty() {
+            argv.extend(["--key".into(), keys.join(",")]);
+        }
+    }
+    if let Some(format) = payload.get("format").and_then(Value::as_str) {
+        argv.extend(["--format".into(), format.into()]);
+    }
+    argv.extend(options_argv(payload, &WORKER_OWNED)?);
+    argv.extend([
+        "--quiet".into(),
+        "--errors-file".into(),
+        errors_file.display().to_string(),
+    ]);
+    let args = JobArgs::try_parse_from(&argv).map_err(parse_error)?;
+    let mut req = ingest_load::args::request(&args.load)?;
+    req.database = database.clone();
+    Ok(req)
+}
+
+/// Whether a job's file is uploaded to the API (rather than named by a URL).
+pub fn is_upload(payload: &Value) -> bool {
+    payload.pointer("/source/upload").and_then(Value::as_bool) == Some(true)
+}
+
+/// Where an upload job's file was stored, once it arrived: the only URL the server (and
+/// not the caller) writes, so the only one the service ever deletes.
+pub fn uploaded_url(payload: &Value) -> Option<&str> {
+    is_upload(payload)
+        .then(|| payload.pointer("/source/url").and_then(Value::as_str))
+        .flatten()
+}
+
+/// A job's `options` as command-line flags: `true` is a bare flag, a list repeats it.
+fn options_argv(payload: &Value, worker_owned: &[&str]) -> Result<Vec<String>, String> {
+    let mut argv = Vec::new();
+    if let Some(options) = payload.get("options").and_then(Value::as_object) {
+        for (name, value) in options {
+            if worker_owned.contains(&name.as_str()) {
+                return Err(format!(
+                    "option {name:?} is set by the worker, not by a job"
+                ));
+            }
+            let flag = format!("--{}", name.replace('_', "-"));
+            match value {
+                Value::Bool(true) => argv.push(flag),
+                Value::Bool(false) | Value::Null => {}
+                Value::String(s) => argv.extend([flag, s.clone()]),
+                Value::Number(n) => argv.extend([flag, n.to_string()]),
+                Value::Array(items) => {
+                    for item in items {
+                        let v = match item {
+                            Value::String(s) => s.clone(),
+                            other => other.to_string(),
+                        };
+                        argv.extend([flag.clone(), v]);
+                    }
+                }
+                Value::Object(_) => return Err(format!("option {name:?}: not an object")),
+            }
+        }
+    }
+    Ok(argv)
+}
+
+/// The first line of a clap error, without its `error: `.
+fn parse_error(e: clap::Error) -> String {
+    let text = e.to_string();
+    text.lines()
+        .next()
+        .unwrap_or_default()
+        .trim_start_matches("error: ")
+        .to_string()
+}
+
+#[derive(Debug, Parser)]
+#[command(name = "export job", no_binary_name = true)]
+struct ExportJobArgs {
+    #[command(flatten)]
+    export: ExportArgs,
+}
+
+/// Options an export job may not set.
+const EXPORT_WORKER_OWNED: [&str; 3] = ["database_url", "json", "quiet"];
+
+/// The export an export job asks for: `{"source": {"table": ...} | {"query": ...}, "to":
+/// ..., "format": ..., "options": {...}}`, parsed by `ingest export`'s own definitions.
+pub fn export_request(payload: &Value, database: &ConnectSource) -> Result<ExportRequest, String> {
+    let mut argv: Vec<String> = Vec::new();
+    match (
+        payload.pointer("/source/table").and_then(Value::as_str),
+        payload.pointer("/source/query").and_then(Value::as_str),
+    ) {
+        (Some(table), None) => argv.extend(["--table".into(), table.into()]),
+        (None, Some(query)) => argv.extend(["--query".into(), query.into()]),
+        _ => return Err("source needs table or query (one of them)".into()),
+    }
+    let to = payload
+        .get("to")
+        .and_then(Value::as_str)
+        .ok_or("the job has no `to`")?;
+    argv.extend(["--to".into(), to.into()]);
+    if let Some(format) = payload.get("format").and_then(Value::as_str) {
+        argv.extend(["--format".into(), format.into()]);
+    }
+    argv.extend(options_argv(payload, &EXPORT_WORKER_OWNED)?);
+    argv.push("--quiet".into());
+    let args = ExportJobArgs::try_parse_from(&argv).map_err(parse_error)?;
+    let mut req = ingest_export::args::request(&args.export)?;
+    req.database = database.clone();
+    req.statement_timeout = payload
+        .get("statement_timeout_ms")
+        .and_then(Value::as_u64)
+        .map(std::time::Duration::from_millis);
+    Ok(req)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn req(payload: Value) -> Result<LoadRequest, String> {
+        load_request(
+            &payload,
+            &ConnectSource::Env,
+            std::path::Path::new("/tmp/e.ndjson"),
+        )
+    }
+
+    #[test]
+    fn options_are_the_cli_options() {
+        let r = req(json!({
+            "source": {"url": "s3://b/orders.csv"},
+            "target": {"table": "public.orders", "key": ["id"]},
+            "mode": "upsert",
+            "options": {"locale": "pt-BR", "max_errors": 10, "map": ["a=b", "c=d"], "ignore_unknown": true}
+        }))
+        .unwrap();
+        assert_eq!(r.table, "public.orders");
+        assert_eq!(r.key, ["id"]);
+        assert_eq!(r.maps, [("a".into(), "b".into()), ("c".into(), "d".into())]);
+        assert!(r.ignore_unknown);
+        assert_eq!(r.text.csv.delimiter, b';');
+        assert_eq!(
+            r.errors_file.as_deref(),
+            Some(std::path::Path::new("/tmp/e.ndjson"))
+        );
+    }
+
+    #[test]
+    fn bad_options_are_refused_as_the_cli_refuses_them() {
+        let base = |options: Value| {
+            req(json!({"source": {"url": "x.csv"}, "target": {"table": "t"}, "options": options}))
+        };
+        assert!(
+            base(json!({"no_such_option": 1}))
+                .unwrap_err()
+                .contains("--no-such-option")
+        );
+        assert!(
+            base(json!({"max_errors": "lots"}))
+                .unwrap_err()
+                .contains("--max-errors")
+        );
+        assert!(
+            base(json!({"database_url": "postgres://elsewhere"}))
+                .unwrap_err()
+                .contains("set by the worker")
+        );
+        assert!(
+            req(json!({"target": {"table": "t"}}))
+                .unwrap_err()
+                .contains("source.url")
+        );
+    }
+}
