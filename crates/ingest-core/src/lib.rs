@@ -7,6 +7,11 @@
 //!   the time zone of naive timestamps); [`TextFormat::pt_br`] is the Brazilian profile.
 //! - [`coerce::coerce_column`] turns a column of raw text into a typed Arrow array plus the
 //!   [`CellError`]s of the values that do not fit; rows with an error are null in the array.
+//! - [`cast_column`] casts a typed Arrow column (Parquet, Avro) to a target type, under
+//!   the same rules.
+//!
+//! Everything else stands on this crate, and it stands on nothing of ours: no files, no
+//! network, no database.
 
 pub mod cast;
 pub mod coerce;

@@ -153,26 +153,7 @@ async fn load(
         None => Tz::UTC,
     };
 
-    // Staged rows carry their source line, to choose among duplicate keys.
-    let with_line = req.mode.uses_staging();
-    let mut transformer = Transformer::new(columns.clone(), format, !req.dry_run, with_line);
-    // Hashing the keys proves them unique client-side (saving the server a pass over the
-    // staged rows) and lets a dry run report duplicates.
-    let key_columns: Option<Vec<KeyColumn>> = sql_plan
-        .key
-        .iter()
-        .map(|k| {
-            let i = columns.iter().position(|c| &c.name == k)?;
-            KeyColumn::of(i, &columns[i])
-        })
-        .collect();
-    let mut hash_keys = false;
-    if req.mode.uses_staging()
-        && let Some(key) = key_columns
-    {
-        transformer = transformer.with_key_hashes(key);
-        hash_keys = true;
-    }
+    let (transformer, hash_keys) = transformer_for(req, &columns, format, &sql_plan.key);
     let writer = match req.dry_run {
         true => None,
         false => Some(TableWriter::begin(client, sql_plan, &|m| progress.note(m)).await?),
@@ -189,6 +170,32 @@ async fn load(
         progress,
     )
     .await
+}
+
+/// Stage two's transformer; with the keys hashed (`true`) when the mode stages rows and
+/// every key column can be hashed.
+fn transformer_for(
+    req: &LoadRequest,
+    columns: &[MappedColumn],
+    format: TextFormat,
+    key: &[String],
+) -> (Transformer, bool) {
+    // Staged rows carry their source line, to choose among duplicate keys.
+    let with_line = req.mode.uses_staging();
+    let transformer = Transformer::new(columns.to_vec(), format, !req.dry_run, with_line);
+    // Hashing the keys proves them unique client-side (saving the server a pass over the
+    // staged rows) and lets a dry run report duplicates.
+    let key_columns: Option<Vec<KeyColumn>> = key
+        .iter()
+        .map(|k| {
+            let i = columns.iter().position(|c| &c.name == k)?;
+            KeyColumn::of(i, &columns[i])
+        })
+        .collect();
+    match key_columns {
+        Some(key) if req.mode.uses_staging() => (transformer.with_key_hashes(key), true),
+        _ => (transformer, false),
+    }
 }
 
 /// Opens the first file that has columns: an empty file among several (a marker, an

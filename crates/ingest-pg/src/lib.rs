@@ -10,6 +10,9 @@
 //!   transaction, so the target changes only at `COMMIT`.
 //! - [`local_pg::find_or_start`] finds a PostgreSQL when none was configured, starting a
 //!   private cluster with the system's `initdb` and `pg_ctl` as a last resort.
+//!
+//! It knows tables and SQL, not files: it depends on `ingest-core` only, never on a
+//! reader, a store or the service.
 
 pub mod catalog;
 mod connect;

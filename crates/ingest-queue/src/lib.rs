@@ -4,6 +4,10 @@
 //! whose lease ran out (its worker died) is put back by the rescuer; a failed attempt that
 //! can succeed on retry is queued again after an exponential backoff with jitter, up to
 //! `max_attempts`. Idle workers wait on `LISTEN`, woken by the `NOTIFY` of each new job.
+//! [`Tokens`] are the API's bearer tokens, stored as SHA-256 hashes.
+//!
+//! A job's payload is opaque JSON here: this crate knows nothing of loads, exports or
+//! HTTP, which the server puts on top of it.
 
 mod migrate;
 mod queue;

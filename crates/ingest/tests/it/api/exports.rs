@@ -18,16 +18,27 @@ fn exports_run_as_jobs_and_tokens_limit_what_they_read() {
     let (src, secret) = (db.t("src"), db.t("secret"));
     let srv = serve(&db, &queue);
     let p = srv.port;
-    let ct = ("content-type", "application/json");
     let dir = db.dir.path().display().to_string();
-    let post = |body: String, headers: &[(&str, &str)]| {
-        let mut all = vec![ct];
-        all.extend_from_slice(headers);
-        let (status, _, answer) = http(p, "POST", "/v1/exports", &all, body.as_bytes());
-        (status, answer)
-    };
+    a_table_and_a_query_export(&db, p, &src, &dir);
+    a_cancel_leaves_no_file(&db, p, &dir);
+    bad_exports_are_refused(&mut db, p, (&src, &queue), &dir);
+    a_token_exports_its_tables_only(&db, p, &queue, (&src, &secret), &dir);
+    drop(srv);
+    db.exec(&format!("drop schema \"{queue}\" cascade"));
+}
+
+/// POSTs an export job: its status and answer.
+fn post(p: u16, body: String, headers: &[(&str, &str)]) -> (u16, String) {
+    let mut all = vec![("content-type", "application/json")];
+    all.extend_from_slice(headers);
+    let (status, _, answer) = http(p, "POST", "/v1/exports", &all, body.as_bytes());
+    (status, answer)
+}
+
+fn a_table_and_a_query_export(db: &TestDb, p: u16, src: &str, dir: &str) {
     // A table into Hive-style directories.
     let (status, created) = post(
+        p,
         format!(
             r#"{{"source": {{"table": "{src}"}}, "to": "{dir}/lake/", "options": {{"partition_by": "status"}}}}"#
         ),
@@ -51,6 +62,7 @@ fn exports_run_as_jobs_and_tokens_limit_what_they_read() {
     assert!(db.dir.path().join("lake/_manifest.json").is_file());
     // A query to NDJSON.
     let (status, created) = post(
+        p,
         format!(
             r#"{{"source": {{"query": "select id, amount from {src} where id <= 3"}}, "to": "{dir}/q.ndjson"}}"#
         ),
@@ -61,8 +73,12 @@ fn exports_run_as_jobs_and_tokens_limit_what_they_read() {
     assert_eq!(done["state"], "succeeded", "{done}");
     let lines = std::fs::read_to_string(db.dir.path().join("q.ndjson")).unwrap();
     assert_eq!(lines.lines().count(), 3);
+}
+
+fn a_cancel_leaves_no_file(db: &TestDb, p: u16, dir: &str) {
     // A cancel stops an export mid-way: no file, no temporary left.
     let (status, created) = post(
+        p,
         format!(
             r#"{{"source": {{"query": "select i, pg_sleep(0.0005) from generate_series(1, 20000) i"}}, "to": "{dir}/slow/s.csv"}}"#
         ),
@@ -86,6 +102,9 @@ fn exports_run_as_jobs_and_tokens_limit_what_they_read() {
         .unwrap()
         .collect();
     assert!(left.is_empty(), "{left:?}");
+}
+
+fn bad_exports_are_refused(db: &mut TestDb, p: u16, (src, queue): (&str, &str), dir: &str) {
     // Refused: a query that writes, a bad query, destinations outside the roots.
     for (body, kind) in [
         (
@@ -109,14 +128,23 @@ fn exports_run_as_jobs_and_tokens_limit_what_they_read() {
             "table-not-allowed",
         ),
     ] {
-        let (status, answer) = post(body.clone(), &[]);
+        let (status, answer) = post(p, body.clone(), &[]);
         assert!(status == 400 || status == 403, "{body}: {status} {answer}");
         assert!(answer.contains(kind), "{body}: {answer}");
     }
     assert_eq!(db.value(&format!("select count(*) from {src}")), "100");
+}
+
+fn a_token_exports_its_tables_only(
+    db: &TestDb,
+    p: u16,
+    queue: &str,
+    (src, secret): (&str, &str),
+    dir: &str,
+) {
     // A token for `src` only: it exports src, not secret, runs no query (a function could
     // read any table), and sees the jobs it created.
-    let (code, token, err) = token_cmd(&queue, &["create", "--name", "bi", "--tables", &src]);
+    let (code, token, err) = token_cmd(queue, &["create", "--name", "bi", "--tables", src]);
     assert_eq!(code, 0, "{err}");
     let bearer = format!("Bearer {token}");
     let auth = [("authorization", bearer.as_str())];
@@ -125,12 +153,14 @@ fn exports_run_as_jobs_and_tokens_limit_what_they_read() {
         format!("select s.id from {src} s join {secret} x using (id)"),
     ] {
         let (status, answer) = post(
+            p,
             format!(r#"{{"source": {{"query": "{query}"}}, "to": "{dir}/leak.csv"}}"#),
             &auth,
         );
         assert_eq!(status, 403, "{query}: {answer}");
     }
     let (status, answer) = post(
+        p,
         format!(
             r#"{{"source": {{"query": "select query_to_xml('select * from {secret}', true, false, '')"}}, "to": "{dir}/x.csv"}}"#
         ),
@@ -142,11 +172,13 @@ fn exports_run_as_jobs_and_tokens_limit_what_they_read() {
         "{answer}"
     );
     let (status, answer) = post(
+        p,
         format!(r#"{{"source": {{"table": "{secret}"}}, "to": "{dir}/leak.csv"}}"#),
         &auth,
     );
     assert_eq!(status, 403, "{answer}");
     let (status, created) = post(
+        p,
         format!(r#"{{"source": {{"table": "{src}"}}, "to": "{dir}/n.csv"}}"#),
         &auth,
     );
@@ -161,6 +193,4 @@ fn exports_run_as_jobs_and_tokens_limit_what_they_read() {
     let exported = std::fs::read_to_string(db.dir.path().join("n.csv")).unwrap();
     assert_eq!(exported.lines().count(), 101);
     assert!(!db.dir.path().join("leak.csv").exists());
-    drop(srv);
-    db.exec(&format!("drop schema \"{queue}\" cascade"));
 }

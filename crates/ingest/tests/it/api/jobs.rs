@@ -16,8 +16,21 @@ fn the_bulk_api_runs_jobs_end_to_end() {
     let file = db.file("in.csv", "id,qty\n1,10\n2,20\n");
     let srv = serve(&db, &queue);
     let p = srv.port;
-    let ct = ("content-type", "application/json");
 
+    health_and_the_openapi_document(p);
+    a_url_job_is_idempotent(p, &t, &file);
+    an_upload_job_is_long_polled_to_its_end(&mut db, p, &t);
+    let bad_id = a_bad_files_rejects_are_downloadable(&mut db, p, &t);
+    errors_are_problems_with_a_stable_type(p);
+    the_list_pages_and_the_metrics_count(p, &bad_id);
+    many_rejects_page_out(&mut db, p, &t);
+    db.exec(&format!("delete from {t} where id = 5000"));
+    drop(srv);
+    db.exec(&format!("drop schema \"{queue}\" cascade"));
+}
+
+/// Health, readiness, the OpenAPI document and Swagger UI.
+fn health_and_the_openapi_document(p: u16) {
     assert_eq!(http(p, "GET", "/healthz", &[], b"").0, 200);
     assert_eq!(http(p, "GET", "/readyz", &[], b"").0, 200);
     // The OpenAPI document is generated from the handlers: every endpoint is in it.
@@ -49,7 +62,12 @@ fn the_bulk_api_runs_jobs_end_to_end() {
     let (status, _, init) = http(p, "GET", "/docs/swagger-initializer.js", &[], b"");
     assert_eq!(status, 200);
     assert!(init.contains("/openapi.json"), "{init}");
-    // A job from a URL.
+}
+
+/// A job from a URL, followed by its events; the same idempotency key and body give the
+/// same job, another body a conflict.
+fn a_url_job_is_idempotent(p: u16, t: &str, file: &std::path::Path) {
+    let ct = ("content-type", "application/json");
     let body = format!(
         r#"{{"source": {{"url": "{}"}}, "target": {{"table": "{t}", "key": ["id"]}}, "mode": "upsert"}}"#,
         file.display()
@@ -94,7 +112,11 @@ fn the_bulk_api_runs_jobs_end_to_end() {
     assert_eq!(status, 409);
     assert!(head.contains("application/problem+json"), "{head}");
     assert!(problem.contains("idempotency-key-reused"), "{problem}");
-    // An upload job, gzip'd on the way.
+}
+
+/// An upload job, gzip'd on the way, answered by a long poll; the upload is deleted.
+fn an_upload_job_is_long_polled_to_its_end(db: &mut TestDb, p: u16, t: &str) {
+    let ct = ("content-type", "application/json");
     let upload = format!(
         r#"{{"source": {{"upload": true}}, "target": {{"table": "{t}", "key": ["id"]}}, "mode": "upsert", "format": "csv"}}"#
     );
@@ -147,8 +169,12 @@ fn the_bulk_api_runs_jobs_end_to_end() {
         .unwrap()
         .collect();
     assert!(left.is_empty(), "{left:?}");
-    // A bad file: the job fails, the table is untouched, the rejects are downloadable.
-    let before = db.fingerprint(&t);
+}
+
+/// A bad file: the job fails, the table is untouched, the rejects are downloadable.
+fn a_bad_files_rejects_are_downloadable(db: &mut TestDb, p: u16, t: &str) -> String {
+    let ct = ("content-type", "application/json");
+    let before = db.fingerprint(t);
     let bad = db.file("bad.csv", "id,qty\n4,oops\n");
     let body = format!(
         r#"{{"source": {{"url": "{}"}}, "target": {{"table": "{t}"}}}}"#,
@@ -163,7 +189,7 @@ fn the_bulk_api_runs_jobs_end_to_end() {
         (Some("failed"), Some(1)),
         "{failed}"
     );
-    assert_eq!(db.fingerprint(&t), before);
+    assert_eq!(db.fingerprint(t), before);
     let (status, _, csv) = http(
         p,
         "GET",
@@ -194,7 +220,12 @@ fn the_bulk_api_runs_jobs_end_to_end() {
     )
     .0;
     assert_eq!(status, 400);
-    // Errors are problems with a stable type.
+    bad_id
+}
+
+/// Errors are problems with a stable type.
+fn errors_are_problems_with_a_stable_type(p: u16) {
+    let ct = ("content-type", "application/json");
     let (status, _, body) = http(
         p,
         "GET",
@@ -215,10 +246,13 @@ fn the_bulk_api_runs_jobs_end_to_end() {
     );
     assert_eq!(status, 400);
     assert!(body.contains("--colour"), "{body}");
-    // The list, newest first, and the metrics.
+}
+
+/// The list, newest first, paged by cursor, and the metrics.
+fn the_list_pages_and_the_metrics_count(p: u16, bad_id: &str) {
     let (_, _, list) = http(p, "GET", "/v1/jobs?limit=2", &[], b"");
     let list = json(&list);
-    assert_eq!(list["jobs"][0]["id"].as_str(), Some(bad_id.as_str()));
+    assert_eq!(list["jobs"][0]["id"].as_str(), Some(bad_id));
     assert!(list["next_cursor"].is_string());
     // The cursor goes into a URL as it is, and the next page follows on.
     let cursor = list["next_cursor"].as_str().unwrap();
@@ -265,6 +299,10 @@ fn the_bulk_api_runs_jobs_end_to_end() {
         metrics.contains("ingest_job_duration_seconds_bucket{le=\"10\"} 3"),
         "{metrics}"
     );
+}
+
+fn many_rejects_page_out(db: &mut TestDb, p: u16, t: &str) {
+    let ct = ("content-type", "application/json");
     // Many rejects under the limit: the job succeeds, and every reject comes back, page
     // after page; a NUL in a rejected value (PostgreSQL text cannot hold it) is replaced.
     let mut many = String::new();
@@ -307,7 +345,4 @@ fn the_bulk_api_runs_jobs_end_to_end() {
     );
     let (_, _, csv) = http(p, "GET", &format!("/v1/jobs/{many_id}/errors"), &[], b"");
     assert_eq!(csv.lines().count(), 2_501);
-    db.exec(&format!("delete from {t} where id = 5000"));
-    drop(srv);
-    db.exec(&format!("drop schema \"{queue}\" cascade"));
 }

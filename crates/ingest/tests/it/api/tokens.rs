@@ -17,10 +17,49 @@ fn tokens_limit_callers_to_their_tables_and_sources_are_guarded() {
     let file = db.file("in.csv", "id,qty\n1,10\n");
     let srv = serve(&db, &queue);
     let p = srv.port;
-    let ct = ("content-type", "application/json");
-    let job = |table: &str, url: &str| {
-        format!(r#"{{"source": {{"url": "{url}"}}, "target": {{"table": "{table}"}}}}"#)
+    let never = sources_are_guarded(&db, p, &queue, &t, &file);
+    let other_file = db.file("o.csv", "id\n7\n");
+    let other_id = without_tokens_loopback_may_do_anything(p, &other, &other_file);
+    let secret = a_token_is_printed_once(&queue, &t);
+    let bearer = format!("Bearer {secret}");
+    let auth = ("authorization", bearer.as_str());
+    every_request_needs_it(p);
+    let seen = Seen {
+        file: &file,
+        other_file: &other_file,
+        other_id: &other_id,
+        never: &never,
     };
+    a_token_reaches_its_tables_only(&mut db, p, auth, (&t, &other), &seen);
+    listed_without_its_secret_and_revoked(p, &queue, &secret, auth);
+    drop(srv);
+    db.exec(&format!("drop schema \"{queue}\" cascade"));
+}
+
+/// A job on `table` from `url`.
+fn job(table: &str, url: &str) -> String {
+    format!(r#"{{"source": {{"url": "{url}"}}, "target": {{"table": "{table}"}}}}"#)
+}
+
+/// What the token test made before the token existed.
+struct Seen<'a> {
+    file: &'a std::path::Path,
+    other_file: &'a std::path::Path,
+    other_id: &'a str,
+    /// An upload job whose file never came.
+    never: &'a str,
+}
+
+/// The guard refuses private hosts, files outside the roots, uploads with a URL, and the
+/// service's own tables. Returns the id of an upload job whose file never came.
+fn sources_are_guarded(
+    db: &TestDb,
+    p: u16,
+    queue: &str,
+    t: &str,
+    file: &std::path::Path,
+) -> String {
+    let ct = ("content-type", "application/json");
     // The source guard: no private hosts, no files outside --file-root, no `..`.
     for (url, says) in [
         ("http://127.0.0.1:9/x.csv", "private network"),
@@ -30,7 +69,7 @@ fn tokens_limit_callers_to_their_tables_and_sources_are_guarded() {
         (&format!("{}/../x.csv", db.dir.path().display()), ".."),
         ("-", "standard input"),
     ] {
-        let (status, _, body) = http(p, "POST", "/v1/jobs", &[ct], job(&t, url).as_bytes());
+        let (status, _, body) = http(p, "POST", "/v1/jobs", &[ct], job(t, url).as_bytes());
         assert_eq!(status, 400, "{url}: {body}");
         assert!(
             body.contains("source-not-allowed") && body.contains(says),
@@ -66,32 +105,46 @@ fn tokens_limit_callers_to_their_tables_and_sources_are_guarded() {
         job(&format!("{queue}.api_tokens"), &file.display().to_string()).as_bytes(),
     );
     assert_eq!(status, 403, "{body}");
+    never
+}
+
+fn without_tokens_loopback_may_do_anything(
+    p: u16,
+    other: &str,
+    other_file: &std::path::Path,
+) -> String {
+    let ct = ("content-type", "application/json");
     // Without tokens, loopback callers may do anything: a job on `other`.
-    let other_file = db.file("o.csv", "id\n7\n");
     let (status, _, created) = http(
         p,
         "POST",
         "/v1/jobs",
         &[ct],
-        job(&other, &other_file.display().to_string()).as_bytes(),
+        job(other, &other_file.display().to_string()).as_bytes(),
     );
     assert_eq!(status, 201, "{created}");
     let other_id = json(&created)["id"].as_str().unwrap().to_string();
     assert_eq!(wait_end(p, &other_id)["state"], "succeeded");
 
+    other_id
+}
+
+fn a_token_is_printed_once(queue: &str, t: &str) -> String {
     // A token for `t` only: printed once, on stdout.
-    let (code, secret, err) = token_cmd(&queue, &["create", "--name", "etl", "--tables", &t]);
+    let (code, secret, err) = token_cmd(queue, &["create", "--name", "etl", "--tables", t]);
     assert_eq!(code, 0, "{err}");
     assert!(
         secret.starts_with("ingest_") && secret.len() > 40,
         "{secret}"
     );
-    let (code, _, err) = token_cmd(&queue, &["create", "--name", "etl", "--tables", "*"]);
+    let (code, _, err) = token_cmd(queue, &["create", "--name", "etl", "--tables", "*"]);
     assert_eq!(code, 2);
     assert!(err.contains("exists"), "{err}");
-    let bearer = format!("Bearer {secret}");
-    let auth = ("authorization", bearer.as_str());
 
+    secret
+}
+
+fn every_request_needs_it(p: u16) {
     // Now every /v1 request needs it.
     let (status, head, body) = http(p, "GET", "/v1/jobs", &[], b"");
     assert_eq!(status, 401, "{body}");
@@ -114,14 +167,23 @@ fn tokens_limit_callers_to_their_tables_and_sources_are_guarded() {
         "{body}"
     );
     assert_eq!(http(p, "GET", "/healthz", &[], b"").0, 200);
+}
 
+fn a_token_reaches_its_tables_only(
+    db: &mut TestDb,
+    p: u16,
+    auth: (&str, &str),
+    (t, other): (&str, &str),
+    seen: &Seen,
+) {
+    let ct = ("content-type", "application/json");
     // Its own table: allowed, and loaded.
     let (status, _, created) = http(
         p,
         "POST",
         "/v1/jobs",
         &[ct, auth],
-        job(&t, &file.display().to_string()).as_bytes(),
+        job(t, &seen.file.display().to_string()).as_bytes(),
     );
     assert_eq!(status, 201, "{created}");
     let id = json(&created)["id"].as_str().unwrap().to_string();
@@ -136,20 +198,20 @@ fn tokens_limit_callers_to_their_tables_and_sources_are_guarded() {
     }
     assert_eq!(db.value(&format!("select count(*) from {t}")), "1");
     // Another table: 403, whether a new job or an existing one; the list hides it.
-    let before = db.fingerprint(&other);
+    let before = db.fingerprint(other);
     let (status, _, body) = http(
         p,
         "POST",
         "/v1/jobs",
         &[ct, auth],
-        job(&other, &other_file.display().to_string()).as_bytes(),
+        job(other, &seen.other_file.display().to_string()).as_bytes(),
     );
     assert_eq!(status, 403, "{body}");
     assert!(body.contains("table-not-allowed"), "{body}");
     for (method, path) in [
-        ("GET", format!("/v1/jobs/{other_id}")),
-        ("GET", format!("/v1/jobs/{other_id}/errors")),
-        ("POST", format!("/v1/jobs/{other_id}/retry")),
+        ("GET", format!("/v1/jobs/{}", seen.other_id)),
+        ("GET", format!("/v1/jobs/{}/errors", seen.other_id)),
+        ("POST", format!("/v1/jobs/{}/retry", seen.other_id)),
     ] {
         assert_eq!(
             http(p, method, &path, &[auth], b"").0,
@@ -164,22 +226,28 @@ fn tokens_limit_callers_to_their_tables_and_sources_are_guarded() {
         .iter()
         .map(|j| j["id"].as_str().unwrap().to_string())
         .collect();
-    assert!(ids.contains(&id) && !ids.contains(&other_id), "{ids:?}");
-    assert!(ids.iter().all(|i| i == &id || i == &never), "{ids:?}");
-    assert_eq!(db.fingerprint(&other), before);
+    assert!(
+        ids.contains(&id) && !ids.contains(&seen.other_id.to_string()),
+        "{ids:?}"
+    );
+    assert!(
+        ids.iter().all(|i| i == &id || i == &seen.never.to_string()),
+        "{ids:?}"
+    );
+    assert_eq!(db.fingerprint(other), before);
+}
 
+fn listed_without_its_secret_and_revoked(p: u16, queue: &str, secret: &str, auth: (&str, &str)) {
     // Listed without its secret; revoked, it opens nothing.
-    let (code, listed, _) = token_cmd(&queue, &["list"]);
+    let (code, listed, _) = token_cmd(queue, &["list"]);
     assert_eq!(code, 0);
     assert!(
         listed.starts_with("etl\t") && listed.contains("active"),
         "{listed}"
     );
-    assert!(!listed.contains(&secret));
-    assert_eq!(token_cmd(&queue, &["revoke", "etl"]).0, 0);
+    assert!(!listed.contains(secret));
+    assert_eq!(token_cmd(queue, &["revoke", "etl"]).0, 0);
     assert_eq!(http(p, "GET", "/v1/jobs", &[auth], b"").0, 401);
-    drop(srv);
-    db.exec(&format!("drop schema \"{queue}\" cascade"));
 }
 
 #[test]
