@@ -9,6 +9,9 @@
 //!   [`CellError`]s of the values that do not fit; rows with an error are null in the array.
 //! - [`cast_column`] casts a typed Arrow column (Parquet, Avro) to a target type, under
 //!   the same rules.
+//! - [`infer::TextColumnGuess`] judges the narrowest type a text column's sampled values
+//!   fit (with the same coercion), and [`infer::pg_type_of_field`] the type a typed
+//!   source's field declares: what `ingest infer` and `--create` make tables with.
 //!
 //! Everything else stands on this crate, and it stands on nothing of ours: no files, no
 //! network, no database.
@@ -16,6 +19,7 @@
 pub mod cast;
 pub mod coerce;
 mod column;
+pub mod infer;
 mod pg_type;
 mod text_format;
 

@@ -12,7 +12,7 @@ use ingest_formats::xlsx::XlsxLimits;
 use ingest_formats::{Compression, DecompressLimits, Format};
 use ingest_pg::{ConnectSource, DuplicatePolicy, LoadMode};
 
-use crate::{LoadRequest, RejectLimit, TextOptions};
+use crate::{LoadRequest, RejectLimit, TableShape, TextOptions};
 
 const EXAMPLES: &str = "Examples:
   ingest load orders.csv --into public.orders                     # append
@@ -102,6 +102,138 @@ pub struct LoadArgs {
     #[arg(long)]
     pub ignore_unknown: bool,
 
+    /// Create the table when it does not exist, with the file's columns and the types
+    /// their values fit (`ingest infer` shows them first); with --key, its primary key
+    #[arg(long)]
+    pub create: bool,
+
+    /// Add the file's columns the table lacks (nullable); existing columns never change
+    #[arg(long)]
+    pub evolve: bool,
+
+    /// Records of a CSV or JSON file sampled to infer types for --create and --evolve, or
+    /// `all` for a first pass over the whole file (a later row that does not fit is a
+    /// reject like any other)
+    #[arg(long, value_name = "N|all", default_value = "10000")]
+    pub infer_rows: String,
+
+    /// Rejected rows tolerated: a count or a percentage of the rows read (e.g. 100, 0.5%)
+    #[arg(long, default_value = "0", value_name = "N|N%")]
+    pub max_errors: String,
+
+    /// Write every rejected value (line or row, column, value, reason) to this file: CSV, or
+    /// NDJSON when it ends in .ndjson/.jsonl/.json
+    #[arg(long, value_name = "PATH")]
+    pub errors_file: Option<PathBuf>,
+
+    /// Validate the whole file against the table, write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Accept an empty file or a header with no rows (default: an error)
+    #[arg(long)]
+    pub allow_empty: bool,
+
+    #[command(flatten)]
+    pub source: SourceArgs,
+
+    /// Print one JSON summary on stdout
+    #[arg(long)]
+    pub json: bool,
+
+    /// No progress or reject lines on stderr
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+const INFER_EXAMPLES: &str = "Examples:
+  ingest infer orders.csv                          # CREATE TABLE \"orders\" (...) on stdout
+  ingest infer vendas.csv --locale pt-BR --key id  # with a primary key
+  ingest infer s3://landing/day.parquet --into staging.day
+  ingest infer big.csv --infer-rows all            # judge every row, not the first 10,000
+
+Parquet and Avro columns take the types the file declares; CSV, JSON and xlsx columns
+the narrowest type every sampled value fits (smallint, integer, bigint, numeric(p,s),
+double precision, boolean, date, timestamp, timestamptz, time, uuid, jsonb, text), read
+with the same options and coercion as `ingest load`. `ingest load --create` makes this
+table in the load's own transaction.";
+
+/// `ingest infer`: the table a file would make.
+#[derive(Debug, Args)]
+#[command(after_help = INFER_EXAMPLES)]
+pub struct InferArgs {
+    /// The file: a path, `-` for standard input, or a URL (as for `ingest load`)
+    pub file: PathBuf,
+
+    /// The table's name (default: the file's name without its extensions)
+    #[arg(long = "into", value_name = "TABLE")]
+    pub into: Option<String>,
+
+    /// Primary key columns, comma-separated
+    #[arg(long, value_delimiter = ',')]
+    pub key: Vec<String>,
+
+    /// Map a file column to a table column name (repeatable)
+    #[arg(long, value_name = "SOURCE=COLUMN")]
+    pub map: Vec<String>,
+
+    /// Records of a CSV or JSON file judged, or `all` for the whole file
+    #[arg(long, value_name = "N|all", default_value = "10000")]
+    pub infer_rows: String,
+
+    #[command(flatten)]
+    pub source: SourceArgs,
+}
+
+impl InferArgs {
+    /// The load of this file, as far as inferring its table needs one.
+    pub fn request(&self) -> Result<LoadRequest, String> {
+        let table = match &self.into {
+            Some(t) => t.clone(),
+            None => table_name_of(&self.file.to_string_lossy()),
+        };
+        let args = LoadArgs {
+            file: self.file.clone(),
+            into: table,
+            database_url: None,
+            mode: Mode::Insert,
+            key: self.key.clone(),
+            on_duplicate: OnDuplicate::Last,
+            delete_missing: false,
+            scope: Vec::new(),
+            map: self.map.clone(),
+            ignore_unknown: false,
+            create: true,
+            evolve: false,
+            infer_rows: self.infer_rows.clone(),
+            max_errors: "0".into(),
+            errors_file: None,
+            dry_run: true,
+            allow_empty: false,
+            source: self.source.clone(),
+            json: false,
+            quiet: true,
+        };
+        request(&args)
+    }
+}
+
+/// `orders` for `s3://b/in/orders.csv.gz`: the last path segment before its first dot.
+fn table_name_of(file: &str) -> String {
+    let path = file.split('?').next().unwrap_or(file);
+    let last = path.rsplit(['/', '\\']).next().unwrap_or(path);
+    let stem = last.split('.').next().unwrap_or(last);
+    if stem.is_empty() || stem == "-" {
+        "input".to_string()
+    } else {
+        stem.to_string()
+    }
+}
+
+/// How to read the file: its format and codec, the text's spelling, and the limits that
+/// guard memory. Shared by `load` and `infer`.
+#[derive(Debug, Clone, Args)]
+pub struct SourceArgs {
     /// The file's format, whatever its name says: csv, tsv, json (NDJSON or an array of
     /// objects), parquet, avro, xlsx
     #[arg(long, value_name = "FORMAT")]
@@ -135,23 +267,6 @@ pub struct LoadArgs {
     /// Seconds a remote read may wait for the next byte before the load fails
     #[arg(long, default_value_t = 30, value_name = "SECONDS")]
     pub read_timeout: u64,
-
-    /// Rejected rows tolerated: a count or a percentage of the rows read (e.g. 100, 0.5%)
-    #[arg(long, default_value = "0", value_name = "N|N%")]
-    pub max_errors: String,
-
-    /// Write every rejected value (line or row, column, value, reason) to this file: CSV, or
-    /// NDJSON when it ends in .ndjson/.jsonl/.json
-    #[arg(long, value_name = "PATH")]
-    pub errors_file: Option<PathBuf>,
-
-    /// Validate the whole file against the table, write nothing
-    #[arg(long)]
-    pub dry_run: bool,
-
-    /// Accept an empty file or a header with no rows (default: an error)
-    #[arg(long)]
-    pub allow_empty: bool,
 
     /// A locale profile: pt-BR sets ';', decimal comma with '.' thousands, dd/mm/yyyy dates
     /// and Windows-1252; each can still be overridden by its own option
@@ -210,18 +325,10 @@ pub struct LoadArgs {
     /// Largest record accepted, in bytes (protects memory from a runaway quote)
     #[arg(long, default_value_t = CsvOptions::default().max_record_bytes, value_name = "BYTES")]
     pub max_line_bytes: usize,
-
-    /// Print one JSON summary on stdout
-    #[arg(long)]
-    pub json: bool,
-
-    /// No progress or reject lines on stderr
-    #[arg(long, short)]
-    pub quiet: bool,
 }
 
 /// How text spells values: a locale first, then each explicit option over it.
-fn text_options(a: &LoadArgs) -> Result<TextOptions, String> {
+fn text_options(a: &SourceArgs) -> Result<TextOptions, String> {
     let mut text = TextOptions::default();
     match a.locale.as_deref().map(str::to_ascii_lowercase).as_deref() {
         None | Some("c") | Some("en") | Some("en-us") | Some("en_us") => {}
@@ -287,7 +394,7 @@ fn text_options(a: &LoadArgs) -> Result<TextOptions, String> {
 
 /// The load these options ask for, or why they make no sense together.
 pub fn request(a: &LoadArgs) -> Result<LoadRequest, String> {
-    let text = text_options(a)?;
+    let text = text_options(&a.source)?;
     let mode = match a.mode {
         Mode::Insert => LoadMode::Insert,
         Mode::Upsert => LoadMode::Upsert,
@@ -324,6 +431,7 @@ pub fn request(a: &LoadArgs) -> Result<LoadRequest, String> {
         maps: pairs("--map", &a.map)?,
         ignore_unknown: a.ignore_unknown,
         format: a
+            .source
             .format
             .as_deref()
             .map(|f| {
@@ -332,6 +440,7 @@ pub fn request(a: &LoadArgs) -> Result<LoadRequest, String> {
             })
             .transpose()?,
         compression: a
+            .source
             .compression
             .as_deref()
             .map(|c| {
@@ -340,15 +449,15 @@ pub fn request(a: &LoadArgs) -> Result<LoadRequest, String> {
                 })
             })
             .transpose()?,
-        read_timeout: std::time::Duration::from_secs(a.read_timeout),
-        sheet: a.sheet.clone(),
+        read_timeout: std::time::Duration::from_secs(a.source.read_timeout),
+        sheet: a.source.sheet.clone(),
         xlsx: XlsxLimits {
-            max_file_bytes: a.max_xlsx_bytes,
-            max_unpacked_bytes: a.max_xlsx_unpacked_bytes,
+            max_file_bytes: a.source.max_xlsx_bytes,
+            max_unpacked_bytes: a.source.max_xlsx_unpacked_bytes,
         },
         decompress: DecompressLimits {
-            max_bytes: a.max_decompressed_bytes,
-            max_ratio: a.max_compression_ratio,
+            max_bytes: a.source.max_decompressed_bytes,
+            max_ratio: a.source.max_compression_ratio,
         },
         text,
         max_errors: a
@@ -358,9 +467,27 @@ pub fn request(a: &LoadArgs) -> Result<LoadRequest, String> {
         errors_file: a.errors_file.clone(),
         dry_run: a.dry_run,
         allow_empty: a.allow_empty,
+        shape: TableShape {
+            create: a.create,
+            evolve: a.evolve,
+            infer_rows: infer_rows(&a.infer_rows)?,
+        },
         before_commit: None,
         connection: None,
     })
+}
+
+/// `--infer-rows`: a positive count, or `all` (`None`).
+pub fn infer_rows(text: &str) -> Result<Option<u64>, String> {
+    if text.trim().eq_ignore_ascii_case("all") {
+        return Ok(None);
+    }
+    match text.trim().parse::<u64>() {
+        Ok(n) if n > 0 => Ok(Some(n)),
+        _ => Err(format!(
+            "--infer-rows {text:?}: a number of records, or all"
+        )),
+    }
 }
 
 fn single_byte(option: &str, value: &str) -> Result<u8, String> {

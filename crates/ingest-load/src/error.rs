@@ -89,7 +89,9 @@ impl LoadError {
             LoadError::Store { source, .. } if source.is_usage() => 2,
             LoadError::Store { .. } => 3,
             LoadError::Database(e) | LoadError::Row { source: e, .. } if e.is_data_error() => 1,
-            LoadError::Database(PgError::NoSuchTable(_) | PgError::BadUrl(_)) => 2,
+            LoadError::Database(
+                PgError::NoSuchTable(_) | PgError::BadUrl(_) | PgError::BadName(_),
+            ) => 2,
             LoadError::Database(_) | LoadError::Row { .. } => 3,
         }
     }

@@ -35,6 +35,7 @@ mod rejects;
 mod request;
 mod run;
 mod sent_lines;
+mod shape;
 mod summary;
 mod transform;
 
@@ -42,6 +43,7 @@ pub use error::LoadError;
 pub use plan::{ColumnPlan, PlanError, plan_columns};
 pub use progress::{Progress, ProgressView};
 pub use rejects::{Reject, RejectLimit, RejectSink};
-pub use request::{BeforeCommit, LoadRequest, TextOptions};
+pub use request::{BeforeCommit, DEFAULT_INFER_ROWS, LoadRequest, TableShape, TextOptions};
 pub use run::run;
+pub use shape::infer_table;
 pub use summary::LoadSummary;

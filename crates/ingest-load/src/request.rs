@@ -42,6 +42,8 @@ pub struct LoadRequest {
     pub dry_run: bool,
     /// An empty file, or one with only a header, is an error unless this is set.
     pub allow_empty: bool,
+    /// Whether the table may be created or grown to fit the file.
+    pub shape: TableShape,
     /// Run in the load's transaction just before its COMMIT (a job queue records the job's
     /// success there, so the rows and the record commit together or not at all).
     pub before_commit: Option<BeforeCommit>,
@@ -49,6 +51,32 @@ pub struct LoadRequest {
     /// one across its jobs). It must be idle, outside any transaction.
     pub connection: Option<Arc<tokio_postgres::Client>>,
 }
+
+/// `--create`, `--evolve` and `--infer-rows`: the table made or grown from the file, in
+/// the load's transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TableShape {
+    /// Create the table from the file's columns when it does not exist (default: false).
+    pub create: bool,
+    /// Add the file's columns the table lacks, nullable (default: false).
+    pub evolve: bool,
+    /// Records of a text source sampled to infer types (default: 10,000); `None` reads
+    /// the whole file once first.
+    pub infer_rows: Option<u64>,
+}
+
+impl Default for TableShape {
+    fn default() -> Self {
+        TableShape {
+            create: false,
+            evolve: false,
+            infer_rows: Some(DEFAULT_INFER_ROWS),
+        }
+    }
+}
+
+/// Records sampled to infer a text column's type, unless told otherwise.
+pub const DEFAULT_INFER_ROWS: u64 = 10_000;
 
 /// What runs in a load's transaction just before COMMIT, given the load's connection and
 /// its summary; an error rolls the load back and becomes [`LoadError::Vetoed`].

@@ -19,6 +19,7 @@ use crate::multi_source::MultiSource;
 use crate::open::{Opened, input_error, open_source};
 use crate::plan::positional_header;
 use crate::progress::Progress;
+use crate::shape::{self, Shaped};
 use crate::transform::{EncodedBatch, MappedColumn, Transformer};
 use crate::{LoadError, LoadRequest, LoadSummary, plan_columns};
 use ingest_formats::{RecordSource, SourceError};
@@ -87,6 +88,39 @@ async fn load(
         }
     };
     progress.set_cancel_token(client.cancel_token());
+    let (first, shaped) = shape::prepare(req, client, first, &sources, file_name).await?;
+    let in_transaction = shaped == Shaped::InTransaction;
+    let loaded = load_into(
+        req,
+        client,
+        first,
+        sources,
+        in_transaction,
+        summary,
+        progress,
+        file_name,
+    )
+    .await;
+    // A table created or grown for a load that failed (or only checked) goes with it.
+    if in_transaction && (loaded.is_err() || req.dry_run) {
+        let _ = client.batch_execute("ROLLBACK").await;
+    }
+    loaded
+}
+
+/// The load into the table, once it exists.
+#[allow(clippy::too_many_arguments)]
+async fn load_into(
+    req: &LoadRequest,
+    client: &Client,
+    first: Opened,
+    sources: Vec<ingest_store::SourceFile>,
+    in_transaction: bool,
+    summary: &mut LoadSummary,
+    progress: &Progress,
+    file_name: &str,
+) -> Result<(), LoadError> {
+    let handle = tokio::runtime::Handle::current();
     let table = resolve_table(client, &req.table).await?;
     summary.table = table.schema.display_name();
     summary.format = first.format.name();
@@ -139,7 +173,8 @@ async fn load(
             }
         })?;
     }
-    let sql_plan = sql_plan(req, &table, &columns)?;
+    let mut sql_plan = sql_plan(req, &table, &columns)?;
+    sql_plan.in_transaction = in_transaction;
     let key_name = sql_plan.key.join(",");
     if req.mode.uses_staging() {
         for c in columns.iter_mut() {
@@ -200,7 +235,7 @@ fn transformer_for(
 
 /// Opens the first file that has columns: an empty file among several (a marker, an
 /// empty part) is skipped, and dropped from `sources`.
-async fn open_first(
+pub(crate) async fn open_first(
     req: &LoadRequest,
     sources: &mut Vec<ingest_store::SourceFile>,
     handle: &tokio::runtime::Handle,
@@ -412,6 +447,7 @@ fn sql_plan(
         on_duplicate: req.on_duplicate,
         delete_missing: req.delete_missing,
         scope: req.scope.clone(),
+        in_transaction: false,
     })
 }
 

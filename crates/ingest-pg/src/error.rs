@@ -13,6 +13,9 @@ pub enum PgError {
     BadUrl(String),
     #[error("table {0:?} does not exist (or is not visible with the current search_path)")]
     NoSuchTable(String),
+    /// A table name that cannot name a table to create.
+    #[error("{0}")]
+    BadName(String),
     #[error("{context}: {}", describe(.source))]
     Query {
         context: String,

@@ -8,6 +8,8 @@
 //! - [`TableWriter`] runs a load's SQL: `COPY` into the target (insert, replace) or into a
 //!   per-load UNLOGGED staging table merged into the target (upsert, merge), all in one
 //!   transaction, so the target changes only at `COMMIT`.
+//! - [`ddl`] makes a table from a file's columns (`--create`) and adds new ones
+//!   (`--evolve`), inside the load's transaction.
 //! - [`local_pg::find_or_start`] finds a PostgreSQL when none was configured, starting a
 //!   private cluster with the system's `initdb` and `pg_ctl` as a last resort.
 //!
@@ -17,6 +19,7 @@
 pub mod catalog;
 mod connect;
 mod copy_encoder;
+pub mod ddl;
 mod error;
 pub mod ident;
 pub mod local_pg;
@@ -29,4 +32,5 @@ pub use copy_encoder::CopyEncoder;
 pub use error::PgError;
 pub use writer::{
     DuplicateKey, DuplicatePolicy, LoadMode, LoadPlanSql, STAGING_SCHEMA, TableWriter, WriteStats,
+    ensure_staging_schema,
 };

@@ -63,6 +63,9 @@ pub struct LoadPlanSql {
     pub delete_missing: bool,
     /// `column = value` conditions that bound `delete_missing`.
     pub scope: Vec<(String, String)>,
+    /// The caller already opened the load's transaction (to create or grow the table in
+    /// it), and made sure of the staging schema before it did.
+    pub in_transaction: bool,
 }
 
 /// Row counts of a finished write. `deleted` is `None` for `replace`, which empties the
@@ -104,13 +107,15 @@ impl<'c> TableWriter<'c> {
         plan: LoadPlanSql,
         on_wait: &(dyn Fn(&str) + Sync),
     ) -> Result<Self, PgError> {
-        if plan.mode.uses_staging() {
-            ensure_staging_schema(client).await?;
+        if !plan.in_transaction {
+            if plan.mode.uses_staging() {
+                ensure_staging_schema(client).await?;
+            }
+            client
+                .batch_execute("BEGIN")
+                .await
+                .map_err(PgError::query("starting the transaction"))?;
         }
-        client
-            .batch_execute("BEGIN")
-            .await
-            .map_err(PgError::query("starting the transaction"))?;
         let target = qualified(&plan.table.schema.schema, &plan.table.schema.name);
         let cols = column_list(plan.columns.iter().map(String::as_str), "");
         let mut writer = TableWriter {
@@ -372,7 +377,9 @@ impl<'c> TableWriter<'c> {
     }
 }
 
-async fn ensure_staging_schema(client: &Client) -> Result<(), PgError> {
+/// Creates the schema of staging tables if it is missing: outside the load's transaction,
+/// since two first loads at once both try it and one fails.
+pub async fn ensure_staging_schema(client: &Client) -> Result<(), PgError> {
     let sql = format!(
         "CREATE SCHEMA IF NOT EXISTS {}",
         quote_ident(STAGING_SCHEMA)

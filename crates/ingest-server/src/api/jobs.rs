@@ -153,6 +153,16 @@ async fn admit(
     let located = ingest_pg::catalog::locate_table(&c, &table)
         .await
         .map_err(internal_problem)?;
+    // A table the job may create is checked under the name it would get.
+    let creating = request.pointer("/options/create").and_then(Value::as_bool) == Some(true);
+    let located = match located {
+        None if creating => Some(
+            ingest_pg::ddl::new_table_name(&c, &table)
+                .await
+                .map_err(|e| invalid(&e.to_string()))?,
+        ),
+        located => located,
+    };
     if let Some((schema, _)) = &located
         && (schema == api.queue.schema().name()
             || schema == "pg_catalog"
@@ -169,7 +179,7 @@ async fn admit(
             return Err(problem(
                 StatusCode::BAD_REQUEST,
                 "unknown-table",
-                &format!("no table {table} (create it before loading into it)"),
+                &format!("no table {table} (create it first, or ask for options.create)"),
             ));
         };
         // `a.b` + `c` and `a` + `b.c` would both read `a.b.c` to a pattern.

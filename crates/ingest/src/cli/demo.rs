@@ -71,6 +71,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         errors_file: None,
         dry_run: false,
         allow_empty: false,
+        shape: Default::default(),
         before_commit: None,
         connection: None,
     };

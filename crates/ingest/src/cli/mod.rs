@@ -3,6 +3,7 @@
 pub mod client;
 pub mod demo;
 pub mod export_cmd;
+pub mod infer_cmd;
 pub mod load_cmd;
 pub mod migrate;
 pub mod token;
@@ -31,6 +32,9 @@ pub enum Command {
     /// Load a file (CSV, TSV, JSON, Parquet, Avro, xlsx; from a path or a store) into a
     /// table: append, upsert, merge or replace
     Load(Box<ingest_load::args::LoadArgs>),
+    /// Print the CREATE TABLE a file would make (the types its columns declare, or the
+    /// narrowest types a sample of its values fits)
+    Infer(Box<ingest_load::args::InferArgs>),
     /// Export a table or a query to Parquet, CSV or NDJSON (a path or a store), in one
     /// snapshot
     Export(Box<ingest_export::args::ExportArgs>),

@@ -11,6 +11,7 @@ mod api;
 mod atomic;
 mod bad_input;
 mod bad_typed;
+mod create;
 mod demo;
 mod export;
 mod formats;
