@@ -14,7 +14,9 @@ pub enum ConnectSource {
     Env,
 }
 
-/// A connection configuration, with the application name set to `ingest`.
+/// A connection configuration, with the session settings libpq takes from the
+/// environment (`PGOPTIONS`, `PGTZ`, `PGDATESTYLE`, `PGAPPNAME`) and the application name
+/// `ingest` when none is given.
 pub fn connect_config(source: &ConnectSource) -> Result<Config, PgError> {
     let mut config = match source {
         ConnectSource::Url(url) => url
@@ -22,10 +24,41 @@ pub fn connect_config(source: &ConnectSource) -> Result<Config, PgError> {
             .map_err(|e| PgError::BadUrl(format!("{e} (in {})", redact(url))))?,
         ConnectSource::Env => config_from_env(),
     };
+    apply_session_env(&mut config, env);
     if config.get_application_name().is_none() {
         config.application_name("ingest");
     }
     Ok(config)
+}
+
+/// What libpq does with these variables whatever the connection string says, so that a
+/// value is read as `psql \copy` reads it: `PGTZ` and `PGDATESTYLE` become the session's
+/// `TimeZone` and `DateStyle`; `PGOPTIONS` and `PGAPPNAME` apply when the connection
+/// string sets no `options` or `application_name`.
+fn apply_session_env(config: &mut Config, env: impl Fn(&str) -> Option<String>) {
+    let mut options = config.get_options().map(str::to_string);
+    if options.is_none() {
+        options = env("PGOPTIONS");
+    }
+    for (var, setting) in [("PGTZ", "TimeZone"), ("PGDATESTYLE", "DateStyle")] {
+        if let Some(value) = env(var) {
+            // Options are split at unescaped blanks: `ISO, DMY` travels as `ISO,\ DMY`.
+            let value = value.replace('\\', "\\\\").replace(' ', "\\ ");
+            let o = options.get_or_insert_with(String::new);
+            if !o.is_empty() {
+                o.push(' ');
+            }
+            o.push_str(&format!("-c {setting}={value}"));
+        }
+    }
+    if let Some(options) = options {
+        config.options(&options);
+    }
+    if config.get_application_name().is_none()
+        && let Some(name) = env("PGAPPNAME")
+    {
+        config.application_name(&name);
+    }
 }
 
 /// Connects and drives the connection on a background task.
@@ -150,6 +183,33 @@ fn redact_query_password(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn libpq_session_variables_apply() {
+        let vars = |name: &str| match name {
+            "PGTZ" => Some("America/Sao_Paulo".to_string()),
+            "PGDATESTYLE" => Some("ISO, DMY".to_string()),
+            "PGAPPNAME" => Some("nightly".to_string()),
+            _ => None,
+        };
+        let mut config: Config = "postgres://u@h/db".parse().unwrap();
+        apply_session_env(&mut config, vars);
+        assert_eq!(
+            config.get_options(),
+            Some("-c TimeZone=America/Sao_Paulo -c DateStyle=ISO,\\ DMY")
+        );
+        assert_eq!(config.get_application_name(), Some("nightly"));
+        // The connection string's own settings come first.
+        let mut config: Config =
+            "postgres://u@h/db?options=-c%20work_mem%3D64MB&application_name=etl"
+                .parse()
+                .unwrap();
+        apply_session_env(&mut config, |n| {
+            (n == "PGOPTIONS").then(|| "-c x=1".to_string())
+        });
+        assert_eq!(config.get_options(), Some("-c work_mem=64MB"));
+        assert_eq!(config.get_application_name(), Some("etl"));
+    }
 
     #[test]
     fn passwords_never_reach_messages() {

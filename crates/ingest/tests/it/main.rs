@@ -18,6 +18,7 @@ mod formats;
 mod keys;
 mod load_modes;
 mod migrate;
+mod parity;
 mod reliability;
 mod stores;
 mod typed_values;
