@@ -4,14 +4,23 @@
 
 use std::fs::File;
 use std::ops::Range;
+use std::sync::Arc;
 
 use arrow_array::RecordBatch;
 use arrow_schema::{DataType, SchemaRef};
 use futures_util::StreamExt;
-use parquet::arrow::ParquetRecordBatchStreamBuilder;
-use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReader;
 use parquet::arrow::async_reader::{AsyncFileReader, ParquetRecordBatchStream};
+use parquet::arrow::{
+    ParquetRecordBatchStreamBuilder, ProjectionMask, parquet_to_arrow_field_levels,
+};
+use parquet::file::metadata::ParquetMetaData;
 use tokio::runtime::Handle;
+
+use crate::parquet_footer::{
+    lenient, read_local, read_schema, reader_metadata, repaired, row_group_rows,
+};
+use crate::parquet_pages::CheckedRowGroups;
 
 use crate::source::{
     BATCH_ROWS, RecordSource, SourceBatch, SourceError, field_names, field_types, typed,
@@ -28,14 +37,10 @@ struct ParquetRows {
 }
 
 impl ParquetRows {
-    fn new(
-        schema: SchemaRef,
-        metadata: &parquet::file::metadata::ParquetMetaData,
-        file_size: u64,
-    ) -> Self {
+    fn new(schema: SchemaRef, metadata: &ParquetMetaData, file_size: u64) -> Self {
         ParquetRows {
             schema,
-            rows_total: metadata.file_metadata().num_rows().max(0) as u64,
+            rows_total: row_group_rows(metadata),
             file_size,
             next_row: 1,
         }
@@ -46,6 +51,18 @@ impl ParquetRows {
         let bytes_read = (self.next_row - 1 + rows) * self.file_size / self.rows_total.max(1);
         typed(batch, &mut self.next_row, bytes_read)
     }
+
+    /// The reader ended: it must have given every row the row groups hold, never fewer.
+    fn end(&self) -> Result<Option<SourceBatch>, SourceError> {
+        let read = self.next_row - 1;
+        if read != self.rows_total {
+            return Err(SourceError::Parquet(format!(
+                "the file's row groups hold {} rows but {read} were read: the file is corrupt, or written in a form this reader misreads",
+                self.rows_total
+            )));
+        }
+        Ok(None)
+    }
 }
 
 /// A Parquet file on local disk.
@@ -55,15 +72,26 @@ pub struct ParquetSource {
 }
 
 impl ParquetSource {
+    /// Reads the footer, repairs it (see `parquet_footer`) and reads the pages through
+    /// `parquet_pages`, which checks each one as it is decoded.
     pub fn open(file: File, file_size: u64) -> Result<Self, SourceError> {
-        let builder = ParquetRecordBatchReaderBuilder::try_new(file)
-            .map_err(parquet_error)?
-            .with_batch_size(BATCH_ROWS);
-        let rows = ParquetRows::new(builder.schema().clone(), builder.metadata(), file_size);
-        Ok(ParquetSource {
-            reader: builder.build().map_err(parquet_error)?,
-            rows,
-        })
+        let metadata = read_local(&file)
+            .and_then(repaired)
+            .map_err(parquet_error)?;
+        let metadata = Arc::new(metadata);
+        let schema = read_schema(&metadata).map_err(parquet_error)?;
+        let levels = parquet_to_arrow_field_levels(
+            metadata.file_metadata().schema_descr(),
+            ProjectionMask::all(),
+            Some(schema.fields()),
+        )
+        .map_err(parquet_error)?;
+        let rows = ParquetRows::new(schema, &metadata, file_size);
+        let groups = CheckedRowGroups::new(file, metadata);
+        let reader =
+            ParquetRecordBatchReader::try_new_with_row_groups(&levels, &groups, BATCH_ROWS, None)
+                .map_err(parquet_error)?;
+        Ok(ParquetSource { reader, rows })
     }
 }
 
@@ -78,8 +106,8 @@ impl RecordSource for ParquetSource {
 
     fn next_batch(&mut self) -> Result<Option<SourceBatch>, SourceError> {
         let batch = self.reader.next().transpose();
-        let Some(batch) = batch.map_err(|e| SourceError::Parquet(e.to_string()))? else {
-            return Ok(None);
+        let Some(batch) = batch.map_err(|e| parquet_error(e.into()))? else {
+            return self.rows.end();
         };
         Ok(Some(self.rows.batch(batch)))
     }
@@ -103,9 +131,12 @@ impl<R: AsyncFileReader + Unpin + Send + 'static> RemoteParquetSource<R> {
         row_groups: impl FnOnce(Vec<Range<u64>>),
         handle: Handle,
     ) -> Result<Self, SourceError> {
-        let builder = handle
-            .block_on(ParquetRecordBatchStreamBuilder::new(reader))
-            .map_err(parquet_error)?
+        let mut reader = reader;
+        let metadata = handle
+            .block_on(remote_footer(&mut reader, file_size))
+            .map_err(parquet_error)?;
+        let metadata = reader_metadata(metadata).map_err(parquet_error)?;
+        let builder = ParquetRecordBatchStreamBuilder::new_with_metadata(reader, metadata)
             .with_batch_size(BATCH_ROWS);
         let spans = builder
             .metadata()
@@ -140,17 +171,52 @@ impl<R: AsyncFileReader + Unpin + Send + 'static> RecordSource for RemoteParquet
 
     fn next_batch(&mut self) -> Result<Option<SourceBatch>, SourceError> {
         let Some(batch) = self.handle.block_on(self.stream.next()) else {
-            return Ok(None);
+            return self.rows.end();
         };
         Ok(Some(self.rows.batch(batch.map_err(parquet_error)?)))
     }
 }
 
+/// The footer of an object: as the parquet crate reads it, else leniently (see
+/// `parquet_footer::lenient`).
+async fn remote_footer<R: AsyncFileReader>(
+    reader: &mut R,
+    size: u64,
+) -> parquet::errors::Result<ParquetMetaData> {
+    let strict = match reader.get_metadata(None).await {
+        Ok(metadata) => return Ok(Arc::try_unwrap(metadata).unwrap_or_else(|m| (*m).clone())),
+        Err(e) => e,
+    };
+    let Some(at) = size.checked_sub(8) else {
+        return Err(strict);
+    };
+    let tail = reader.get_bytes(at..size).await?;
+    if tail.len() != 8 || &tail[4..] != b"PAR1" {
+        return Err(strict);
+    }
+    let footer_len = u64::from(u32::from_le_bytes(tail[..4].try_into().expect("4 bytes")));
+    let Some(start) = at.checked_sub(footer_len) else {
+        return Err(strict);
+    };
+    let footer = reader.get_bytes(start..at).await?;
+    lenient(&footer, strict)
+}
+
 fn parquet_error(e: parquet::errors::ParquetError) -> SourceError {
-    let msg = e.to_string();
-    SourceError::Parquet(
-        msg.strip_prefix("Parquet error: ")
-            .unwrap_or(&msg)
-            .to_string(),
-    )
+    SourceError::Parquet(bare_message(&e.to_string()).to_string())
+}
+
+/// The message without the wrappers an error collects on its way out of the Arrow reader
+/// (`External: Parquet argument error: Parquet error: …`).
+fn bare_message(mut msg: &str) -> &str {
+    const WRAPPERS: [&str; 4] = [
+        "External: ",
+        "Parquet argument error: ",
+        "Parquet error: ",
+        "External error: ",
+    ];
+    while let Some(rest) = WRAPPERS.iter().find_map(|w| msg.strip_prefix(w)) {
+        msg = rest;
+    }
+    msg
 }

@@ -49,9 +49,10 @@ pub(super) fn to_timestamp(
 }
 
 fn local_to_utc(v: i64, zone: Tz) -> Result<i64, ArrowError> {
-    let naive = DateTime::from_timestamp_micros(v)
-        .ok_or_else(|| out_of_range(v))?
-        .naive_utc();
+    let Some(utc) = DateTime::from_timestamp_micros(v) else {
+        return beyond_chrono(v, zone, -1);
+    };
+    let naive = utc.naive_utc();
     // A time skipped by a DST change moves forward, as PostgreSQL does; a repeated one
     // takes the earlier instant.
     let local = zone
@@ -66,9 +67,29 @@ fn local_to_utc(v: i64, zone: Tz) -> Result<i64, ArrowError> {
 }
 
 fn utc_to_local(v: i64, zone: Tz) -> Result<i64, ArrowError> {
-    let utc = DateTime::from_timestamp_micros(v).ok_or_else(|| out_of_range(v))?;
+    let Some(utc) = DateTime::from_timestamp_micros(v) else {
+        return beyond_chrono(v, zone, 1);
+    };
     let local: NaiveDateTime = utc.with_timezone(&zone).naive_local();
     Ok(local.and_utc().timestamp_micros())
+}
+
+/// PostgreSQL's timestamps reach year 294,276; chrono's end at 262,143. Past that the
+/// zone's offset is the one it has at chrono's last instant (zone rules stop changing
+/// long before), added (`sign` 1) or taken away (-1).
+fn beyond_chrono(v: i64, zone: Tz, sign: i64) -> Result<i64, ArrowError> {
+    let edge = if v > 0 {
+        DateTime::<chrono::Utc>::MAX_UTC
+    } else {
+        DateTime::<chrono::Utc>::MIN_UTC
+    };
+    let offset = edge
+        .with_timezone(&zone)
+        .naive_local()
+        .and_utc()
+        .timestamp_micros()
+        - edge.timestamp_micros();
+    v.checked_add(sign * offset).ok_or_else(|| out_of_range(v))
 }
 
 fn out_of_range(v: i64) -> ArrowError {

@@ -1,0 +1,243 @@
+//! The pages of a local Parquet file, each checked as it is decoded (not in a pass of its
+//! own): a page whose checksum fails (with the parquet crate's `crc` feature) or whose
+//! dictionary indices use an invalid bit width is refused, and every page error names its
+//! column and row group. The Arrow reader is built over these pages through parquet's
+//! `RowGroups`, the hook it offers for page sources of one's own.
+
+use std::sync::Arc;
+
+use parquet::arrow::arrow_reader::RowGroups;
+use parquet::basic::Encoding;
+use parquet::column::page::{Page, PageIterator, PageMetadata, PageReader};
+use parquet::errors::{ParquetError, Result};
+use parquet::file::metadata::{ParquetMetaData, RowGroupMetaData};
+use parquet::file::reader::ChunkReader;
+use parquet::file::serialized_reader::SerializedPageReader;
+
+/// Every row group of a file, its pages checked.
+pub(crate) struct CheckedRowGroups<R> {
+    reader: Arc<R>,
+    metadata: Arc<ParquetMetaData>,
+}
+
+impl<R: ChunkReader + 'static> CheckedRowGroups<R> {
+    pub(crate) fn new(reader: R, metadata: Arc<ParquetMetaData>) -> Self {
+        CheckedRowGroups {
+            reader: Arc::new(reader),
+            metadata,
+        }
+    }
+}
+
+impl<R: ChunkReader + 'static> RowGroups for CheckedRowGroups<R> {
+    fn num_rows(&self) -> usize {
+        crate::parquet_footer::row_group_rows(&self.metadata) as usize
+    }
+
+    fn column_chunks(&self, i: usize) -> Result<Box<dyn PageIterator>> {
+        Ok(Box::new(ColumnChunks {
+            column: i,
+            next_row_group: 0,
+            reader: self.reader.clone(),
+            metadata: self.metadata.clone(),
+        }))
+    }
+
+    fn row_groups(&self) -> Box<dyn Iterator<Item = &RowGroupMetaData> + '_> {
+        Box::new(self.metadata.row_groups().iter())
+    }
+
+    fn metadata(&self) -> &ParquetMetaData {
+        &self.metadata
+    }
+}
+
+/// One column's chunks, row group after row group.
+struct ColumnChunks<R> {
+    column: usize,
+    next_row_group: usize,
+    reader: Arc<R>,
+    metadata: Arc<ParquetMetaData>,
+}
+
+impl<R: ChunkReader + 'static> Iterator for ColumnChunks<R> {
+    type Item = Result<Box<dyn PageReader>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let rg = self.metadata.row_groups().get(self.next_row_group)?;
+        let row_group = self.next_row_group;
+        self.next_row_group += 1;
+        let chunk = rg.column(self.column);
+        let descr = chunk.column_descr();
+        let place = Place {
+            column: descr.path().string(),
+            row_group,
+        };
+        let pages = SerializedPageReader::new(
+            self.reader.clone(),
+            chunk,
+            rg.num_rows().max(0) as usize,
+            None,
+        )
+        .map_err(|e| place.error(e));
+        Some(pages.map(|inner| {
+            Box::new(CheckedPages {
+                inner,
+                place,
+                max_rep: descr.max_rep_level(),
+                max_def: descr.max_def_level(),
+            }) as Box<dyn PageReader>
+        }))
+    }
+}
+
+impl<R: ChunkReader + 'static> PageIterator for ColumnChunks<R> {}
+
+/// Where a page is, for messages.
+#[derive(Clone)]
+struct Place {
+    column: String,
+    row_group: usize,
+}
+
+impl Place {
+    fn error(&self, e: ParquetError) -> ParquetError {
+        let msg = e.to_string();
+        let msg = msg.strip_prefix("Parquet error: ").unwrap_or(&msg);
+        ParquetError::General(format!(
+            "column {:?}, row group {}: {msg}",
+            self.column, self.row_group
+        ))
+    }
+}
+
+struct CheckedPages<R: ChunkReader> {
+    inner: SerializedPageReader<R>,
+    place: Place,
+    max_rep: i16,
+    max_def: i16,
+}
+
+impl<R: ChunkReader> CheckedPages<R> {
+    fn check(&self, page: &Page) -> std::result::Result<(), String> {
+        let (buf, encoding, values_at, non_null) = match page {
+            Page::DataPage { buf, encoding, .. } => {
+                let mut at = 0usize;
+                for max in [self.max_rep, self.max_def] {
+                    if max > 0 {
+                        // v1 levels are RLE with a 4-byte length before them.
+                        let len = buf
+                            .get(at..at + 4)
+                            .map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")) as usize)
+                            .ok_or("a data page ends inside its levels")?;
+                        at += 4 + len;
+                    }
+                }
+                (buf, *encoding, at, None)
+            }
+            Page::DataPageV2 {
+                buf,
+                encoding,
+                rep_levels_byte_len,
+                def_levels_byte_len,
+                num_values,
+                num_nulls,
+                ..
+            } => (
+                buf,
+                *encoding,
+                (*rep_levels_byte_len + *def_levels_byte_len) as usize,
+                Some(num_values.saturating_sub(*num_nulls)),
+            ),
+            Page::DictionaryPage { .. } => return Ok(()),
+        };
+        if !matches!(
+            encoding,
+            Encoding::RLE_DICTIONARY | Encoding::PLAIN_DICTIONARY
+        ) {
+            return Ok(());
+        }
+        let values = buf.get(values_at..).unwrap_or_default();
+        let Some(&bit_width) = values.first() else {
+            return match non_null {
+                Some(n) if n > 0 => Err("a dictionary-encoded page has no index data".into()),
+                _ => Ok(()),
+            };
+        };
+        if bit_width > 32 {
+            return Err(format!(
+                "invalid dictionary index bit width {bit_width} (RLE_DICTIONARY, at most 32): the page is corrupt"
+            ));
+        }
+        // Zero bits are how writers index a one-entry dictionary, in RLE runs. A bit-packed
+        // run of zero-bit values is what no writer means (Arrow C++ refuses it; Go's reader
+        // crashed on it): decoding it anyway makes every value the dictionary's first.
+        if bit_width == 0 && has_bit_packed_run(&values[1..]) {
+            return Err(
+                "invalid dictionary indices: bit width 0 with a bit-packed run (RLE_DICTIONARY): the page is corrupt"
+                    .into(),
+            );
+        }
+        Ok(())
+    }
+}
+
+impl<R: ChunkReader> Iterator for CheckedPages<R> {
+    type Item = Result<Page>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.get_next_page().transpose()
+    }
+}
+
+impl<R: ChunkReader> PageReader for CheckedPages<R> {
+    fn get_next_page(&mut self) -> Result<Option<Page>> {
+        let page = self
+            .inner
+            .get_next_page()
+            .map_err(|e| self.place.error(e))?;
+        if let Some(page) = &page {
+            self.check(page)
+                .map_err(|msg| self.place.error(ParquetError::General(msg)))?;
+        }
+        Ok(page)
+    }
+
+    fn peek_next_page(&mut self) -> Result<Option<PageMetadata>> {
+        self.inner.peek_next_page().map_err(|e| self.place.error(e))
+    }
+
+    fn skip_next_page(&mut self) -> Result<()> {
+        self.inner.skip_next_page().map_err(|e| self.place.error(e))
+    }
+
+    fn at_record_boundary(&mut self) -> Result<bool> {
+        self.inner.at_record_boundary()
+    }
+}
+
+/// Whether zero-bit RLE/bit-packed hybrid data holds a bit-packed run: with zero bits every
+/// run is its header alone, a varint whose low bit marks a bit-packed one.
+fn has_bit_packed_run(mut runs: &[u8]) -> bool {
+    while let Some(end) = runs.iter().position(|b| b & 0x80 == 0) {
+        if runs[0] & 1 == 1 {
+            return true;
+        }
+        runs = &runs[end + 1..];
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_bit_packed_run;
+
+    #[test]
+    fn zero_bit_runs_are_told_apart() {
+        // RLE runs of 300 and 5 (headers 600 and 10): what writers emit.
+        assert!(!has_bit_packed_run(&[0xd8, 0x04, 0x0a]));
+        // A bit-packed run of 21,192 values (ARROW-GH-43605).
+        assert!(has_bit_packed_run(&[0xb3, 0x29]));
+        assert!(!has_bit_packed_run(&[]));
+    }
+}
