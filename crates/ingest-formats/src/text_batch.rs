@@ -26,6 +26,9 @@ impl TextBatch {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordReject {
     pub line: u64,
+    /// The column at fault, when one is (a NUL byte in a field); `None` for the record's
+    /// shape.
+    pub column: Option<String>,
     pub reason: String,
     /// The record's fields joined back with the delimiter, as far as they were read.
     pub raw: String,

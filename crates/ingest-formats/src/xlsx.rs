@@ -224,6 +224,7 @@ impl RowReader {
             .position(|c| !matches!(c, Data::Empty))
         {
             self.rejects.push(RecordReject {
+                column: None,
                 line,
                 reason: format!(
                     "a value in column {}, beyond the header's {width} columns",
@@ -252,6 +253,7 @@ impl RowReader {
                 self.lines.push(line);
             }
             Err(reason) => self.rejects.push(RecordReject {
+                column: None,
                 line,
                 reason,
                 raw: raw_row(row),

@@ -94,7 +94,7 @@ impl Transformer {
                 file: None,
                 is_row: false,
                 line: r.line,
-                column: None,
+                column: r.column.clone(),
                 value: r.raw.clone(),
                 reason: r.reason.clone(),
             })

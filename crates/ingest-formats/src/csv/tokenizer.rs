@@ -6,7 +6,7 @@ use csv_core::{ReadRecordResult, Reader, ReaderBuilder};
 use crate::csv::columns::Batch;
 use crate::csv::line_counter::LineCounter;
 use crate::csv::quote_scan::{Quoting, ends_inside_quotes, quoted_fields};
-use crate::csv::record::{check_text, header_names, join_raw};
+use crate::csv::record::{TextFault, check_text, header_names, join_raw};
 use crate::csv::{CsvError, CsvOptions};
 use crate::{RecordReject, TextBatch};
 
@@ -233,8 +233,28 @@ impl Core {
         }
         let data = &rec.out[..rec.out_len];
         let ends = &rec.ends[..rec.ends_len];
-        check_text(data, ends, *check_utf8)
-            .map_err(|fault| fault.into_error(line, header.as_deref()))?;
+        match check_text(data, ends, *check_utf8) {
+            Ok(()) => {}
+            // A NUL inside a field of a data record rejects that record; in the header (a
+            // file in UTF-16 read as UTF-8 is NULs throughout) it fails the file.
+            Err(TextFault::Nul { field }) if header.is_some() => {
+                let names = header.as_deref().unwrap_or_default();
+                let column = names
+                    .get(field)
+                    .cloned()
+                    .unwrap_or_else(|| format!("column_{}", field + 1));
+                let start = field.checked_sub(1).map_or(0, |f| ends[f]);
+                batch.rejects.push(RecordReject {
+                    column: Some(column),
+                    line,
+                    reason: "NUL byte in the value; PostgreSQL text cannot hold it".into(),
+                    raw: String::from_utf8_lossy(&data[start..ends[field]]).into_owned(),
+                });
+                rec.reset();
+                return Ok(());
+            }
+            Err(fault) => return Err(fault.into_error(line, header.as_deref())),
+        }
 
         match header {
             None if *has_header => {
@@ -288,6 +308,7 @@ impl Core {
             // An empty line (e.g. `""`): skipped, as csv-core skips truly blank lines.
         } else {
             batch.rejects.push(RecordReject {
+                column: None,
                 line,
                 reason: format!("expected {ncols} fields, found {}", ends.len()),
                 raw: join_raw(data, ends, quoting.delimiter),

@@ -209,6 +209,7 @@ impl JsonDecoder {
         let raw = String::from_utf8_lossy(&value.bytes[..value.bytes.len().min(SHOWN)]);
         self.held_bytes += raw.len();
         self.rejects.push(RecordReject {
+            column: None,
             line: value.line,
             reason,
             raw: raw.into_owned(),

@@ -274,3 +274,36 @@ fn unreachable_database_exits_3() {
         run.stderr
     );
 }
+
+/// A regression test: a NUL inside one field failed the whole load, even with
+/// --max-errors; now it rejects its row, named by line and column, and the rest loads.
+#[test]
+fn a_nul_inside_one_field_rejects_that_row_only() {
+    let (mut db, table, _) = seeded("nul_one");
+    let file = db.file(
+        "nul_one.csv",
+        b"id,code,n,m,note\n2,ab,1,ok,fine\n3,ab,1,ok,A\0B\n4,ab,1,ok,also\n",
+    );
+    let errors = db.dir.path().join("rejects.csv");
+    let run = db.load(
+        &file,
+        &table,
+        &[
+            "--max-errors",
+            "5",
+            "--json",
+            "--errors-file",
+            errors.to_str().unwrap(),
+        ],
+    );
+    run.ok();
+    assert_eq!(run.json()["rows_rejected"], 1);
+    assert_eq!(run.json()["rows_inserted"], 2);
+    assert_eq!(
+        db.value("select count(*) from {s}.t where id in (2, 4)"),
+        "2"
+    );
+    let listed = std::fs::read_to_string(&errors).unwrap();
+    assert!(listed.contains("3,note,"), "{listed}");
+    assert!(listed.contains("NUL byte"), "{listed}");
+}
