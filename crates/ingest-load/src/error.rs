@@ -61,8 +61,9 @@ pub enum LoadError {
 }
 
 impl LoadError {
-    /// 1: the load failed on the data; 2: usage or configuration; 3: connection or
-    /// database.
+    /// 1: the load failed on the data (a value the server refuses included, by SQLSTATE);
+    /// 2: usage or configuration (a privilege or statement the server refuses); 3: what a
+    /// retry may cure (the connection, the server, another transaction).
     pub fn exit_code(&self) -> i32 {
         match self {
             LoadError::Read { source, .. }
@@ -89,6 +90,7 @@ impl LoadError {
             LoadError::Store { source, .. } if source.is_usage() => 2,
             LoadError::Store { .. } => 3,
             LoadError::Database(e) | LoadError::Row { source: e, .. } if e.is_data_error() => 1,
+            LoadError::Database(e) | LoadError::Row { source: e, .. } if !e.is_retriable() => 2,
             LoadError::Database(
                 PgError::NoSuchTable(_) | PgError::BadUrl(_) | PgError::BadName(_),
             ) => 2,

@@ -57,10 +57,31 @@ impl PgError {
         let Some(code) = self.code() else {
             return false;
         };
-        // Classes 22 (data exception) and 23 (integrity constraint violation), and 21000
-        // (a key twice in one ON CONFLICT).
+        // Classes 22 (data exception), 23 (integrity constraint violation) and 54 (a
+        // program limit a value hit: JSON nested past the stack depth, a row too big),
+        // and 21000 (a key twice in one ON CONFLICT).
         let class = &code.code()[..2];
-        class == "22" || class == "23" || *code == SqlState::CARDINALITY_VIOLATION
+        class == "22" || class == "23" || class == "54" || *code == SqlState::CARDINALITY_VIOLATION
+    }
+
+    /// Whether trying again later may succeed: the connection or the server failed, or
+    /// the load met another transaction (a serialization failure, a deadlock, a lock
+    /// timeout). A refused value, a missing privilege or a bad statement fails the same
+    /// way every time.
+    pub fn is_retriable(&self) -> bool {
+        let code = match self {
+            PgError::Connect { .. } => return true,
+            PgError::BadUrl(_) | PgError::NoSuchTable(_) | PgError::BadName(_) => return false,
+            PgError::Query { source, .. } => match source.code() {
+                Some(code) => code,
+                // No SQLSTATE: the connection broke.
+                None => return true,
+            },
+        };
+        matches!(
+            &code.code()[..2],
+            "08" | "40" | "53" | "55" | "57" | "58" | "XX"
+        )
     }
 }
 

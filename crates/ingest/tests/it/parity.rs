@@ -30,3 +30,34 @@ fn pgtz_is_honoured_as_psql_honours_it() {
     load_with_env(&dates, &db.t("d"), &[], &style).ok();
     assert_eq!(db.value("select d::text from {s}.d"), "2025-01-02");
 }
+
+/// A regression test: JSON nested past the server's stack depth failed the COPY with
+/// SQLSTATE 54001 and ingest exited 3 ("worth a retry"), so the service retried a job that
+/// could never succeed. What the data causes is exit 1, naming the line.
+#[test]
+fn a_value_the_server_refuses_is_data_not_an_outage() {
+    let mut db = TestDb::new("deepjson");
+    db.exec("create table {s}.j (id int, doc jsonb)");
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let f = db.file("deep.csv", format!("id,doc\n1,[1]\n2,\"{deep}\"\n"));
+    db.load(&f, &db.t("j"), &[])
+        .fails_with(1, "line 3: COPY: stack depth limit exceeded");
+    assert_eq!(db.value("select count(*) from {s}.j"), "0");
+    // A privilege the server refuses is no outage either: a retry fails the same way.
+    let role = format!("{}_ro", db.schema);
+    db.exec(&format!(
+        "create role {role} nologin; grant usage on schema {{s}} to {role}"
+    ));
+    let url = format!(
+        "{}?options=-c%20role%3D{role}",
+        crate::support::database_url()
+    );
+    let small = db.file("small.csv", "id,doc\n1,[1]\n");
+    let run = crate::support::run(
+        std::process::Command::new(env!("CARGO_BIN_EXE_ingest"))
+            .args(["load", small.to_str().unwrap(), "--into", &db.t("j")])
+            .env("DATABASE_URL", url),
+    );
+    db.exec(&format!("drop owned by {role}; drop role {role}"));
+    run.fails_with(2, "permission denied");
+}
