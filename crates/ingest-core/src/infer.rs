@@ -15,6 +15,10 @@ use crate::{PgType, TextFormat};
 /// row a little larger still fits ("widened safely").
 const SPARE_INTEGER_DIGITS: u16 = 6;
 
+/// How much larger than the largest sampled integer a column's type must reach when only
+/// part of the file was sampled: ids counting past 32,767 after the sample are common.
+const INTEGER_HEADROOM: i128 = 100;
+
 /// What the sample of one text column allows, gathered batch by batch.
 #[derive(Debug, Clone)]
 pub struct TextColumnGuess {
@@ -124,15 +128,19 @@ impl TextColumnGuess {
         true
     }
 
-    /// The narrowest type every value observed fits; `text` when none were seen.
-    pub fn pg_type(&self) -> PgType {
+    /// The narrowest type every value observed fits; `text` when none were seen. With
+    /// `whole` false (a sample of the file), integers get a type reaching a hundred times
+    /// the largest one seen.
+    pub fn pg_type(&self, whole: bool) -> PgType {
         if self.seen == 0 {
             return PgType::Text;
         }
         if self.all_int
             && let Some((lo, hi)) = self.int
         {
-            let within = |min: i64, max: i64| lo >= min && hi <= max;
+            let headroom = if whole { 1 } else { INTEGER_HEADROOM };
+            let (lo, hi) = (i128::from(lo) * headroom, i128::from(hi) * headroom);
+            let within = |min: i64, max: i64| lo >= min.into() && hi <= max.into();
             return if within(i16::MIN.into(), i16::MAX.into()) {
                 PgType::Int2
             } else if within(i32::MIN.into(), i32::MAX.into()) {
@@ -289,7 +297,7 @@ mod tests {
     fn guess(values: &[&str], fmt: &TextFormat) -> PgType {
         let mut g = TextColumnGuess::default();
         g.observe(&StringArray::from(values.to_vec()), fmt);
-        g.pg_type()
+        g.pg_type(true)
     }
 
     #[test]
@@ -322,6 +330,21 @@ mod tests {
     }
 
     #[test]
+    fn a_sample_leaves_integers_room_to_grow() {
+        let f = TextFormat::default();
+        let mut g = TextColumnGuess::default();
+        g.observe(&StringArray::from(vec!["1", "10000"]), &f);
+        assert_eq!(g.pg_type(true), PgType::Int2);
+        assert_eq!(g.pg_type(false), PgType::Int4);
+        let mut g = TextColumnGuess::default();
+        g.observe(&StringArray::from(vec!["1", "300"]), &f);
+        assert_eq!(g.pg_type(false), PgType::Int2);
+        let mut g = TextColumnGuess::default();
+        g.observe(&StringArray::from(vec!["50000000"]), &f);
+        assert_eq!(g.pg_type(false), PgType::Int8);
+    }
+
+    #[test]
     fn the_locale_applies() {
         let br = TextFormat::pt_br();
         assert_eq!(guess(&["1.234,56", "7,5"], &br), PgType::numeric(12, 2));
@@ -337,11 +360,11 @@ mod tests {
         let f = TextFormat::default();
         let mut g = TextColumnGuess::default();
         g.observe(&StringArray::from(vec!["1", "2"]), &f);
-        assert_eq!(g.pg_type(), PgType::Int2);
+        assert_eq!(g.pg_type(true), PgType::Int2);
         g.observe(&StringArray::from(vec!["2.5"]), &f);
-        assert_eq!(g.pg_type(), PgType::numeric(8, 1));
+        assert_eq!(g.pg_type(true), PgType::numeric(8, 1));
         g.observe(&StringArray::from(vec!["n/a"]), &f);
-        assert_eq!(g.pg_type(), PgType::Text);
+        assert_eq!(g.pg_type(true), PgType::Text);
     }
 
     #[test]

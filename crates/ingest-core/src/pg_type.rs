@@ -62,6 +62,12 @@ pub enum PgType {
         element: Box<PgType>,
         element_oid: u32,
     },
+    /// Any other type (interval, inet, ranges, xml, types of extensions, domains over
+    /// them...): its values are read by the server's own input function, which gives
+    /// their binary form (`name` as `format_type()` prints it, with its modifier).
+    Other {
+        name: String,
+    },
 }
 
 impl PgType {
@@ -107,6 +113,8 @@ impl PgType {
             PgType::Array { element, .. } => {
                 DataType::List(Arc::new(Field::new("item", element.arrow_type(), true)))
             }
+            // The value's binary form, as the type's send function gives it.
+            PgType::Other { .. } => DataType::Binary,
         }
     }
 }
@@ -143,6 +151,7 @@ impl fmt::Display for PgType {
             PgType::Bytea => f.write_str("bytea"),
             PgType::Enum { name, .. } => f.write_str(name),
             PgType::Array { element, .. } => write!(f, "{element}[]"),
+            PgType::Other { name } => f.write_str(name),
         }
     }
 }

@@ -35,6 +35,7 @@ mod rejects;
 mod request;
 mod run;
 mod sent_lines;
+mod server_read;
 mod shape;
 mod summary;
 mod transform;

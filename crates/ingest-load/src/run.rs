@@ -19,6 +19,7 @@ use crate::multi_source::MultiSource;
 use crate::open::{Opened, input_error, open_source};
 use crate::plan::positional_header;
 use crate::progress::Progress;
+use crate::server_read::ServerRead;
 use crate::shape::{self, Shaped};
 use crate::transform::{EncodedBatch, MappedColumn, Transformer};
 use crate::{LoadError, LoadRequest, LoadSummary, plan_columns};
@@ -217,7 +218,13 @@ fn transformer_for(
 ) -> (Transformer, bool) {
     // Staged rows carry their source line, to choose among duplicate keys.
     let with_line = req.mode.uses_staging();
-    let transformer = Transformer::new(columns.to_vec(), format, !req.dry_run, with_line);
+    let mut cast = ingest_pg::ServerCast::new(req.database.clone());
+    if let Some(zone) = req.text.timezone {
+        cast = cast.with_timezone(zone.name());
+    }
+    let server = ServerRead::new(cast, tokio::runtime::Handle::current());
+    let transformer =
+        Transformer::new(columns.to_vec(), format, !req.dry_run, with_line).with_server(server);
     // Hashing the keys proves them unique client-side (saving the server a pass over the
     // staged rows) and lets a dry run report duplicates.
     let key_columns: Option<Vec<KeyColumn>> = key

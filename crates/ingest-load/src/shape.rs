@@ -220,19 +220,19 @@ fn sample_text(
                 .map_err(|e| input_error(&file.name, e))?;
         }
         let reopened = open_source(req, &sources[0].source, &sources[0].name, handle)?;
-        return Ok((
-            reopened,
-            guesses.iter().map(TextColumnGuess::pg_type).collect(),
-        ));
+        return Ok((reopened, guesses.iter().map(|g| g.pg_type(true)).collect()));
     };
     let mut kept = VecDeque::new();
     let mut rows = 0u64;
+    // The sample is the whole input when the only file ends within it.
+    let mut whole = false;
     while rows < limit {
         let Some(batch) = first
             .source
             .next_batch()
             .map_err(|e| input_error(file_name, e))?
         else {
+            whole = sources.len() == 1;
             break;
         };
         if let SourceBatch::Text(text) = &batch {
@@ -249,10 +249,7 @@ fn sample_text(
         kept,
         rest: first.source,
     });
-    Ok((
-        first,
-        guesses.iter().map(TextColumnGuess::pg_type).collect(),
-    ))
+    Ok((first, guesses.iter().map(|g| g.pg_type(whole)).collect()))
 }
 
 fn observe(batch: &ingest_formats::TextBatch, guesses: &mut [TextColumnGuess], fmt: &TextFormat) {

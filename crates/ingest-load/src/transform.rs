@@ -1,6 +1,7 @@
 //! Stage two: text records or typed columns to validated columns of the target's types,
 //! encoded for binary COPY.
 
+use crate::server_read::ServerRead;
 use arrow_array::{Array, ArrayRef};
 use arrow_cast::display::{ArrayFormatter, FormatOptions};
 use bytes::{Bytes, BytesMut};
@@ -49,6 +50,8 @@ pub(crate) struct Transformer {
     encoder: Option<CopyEncoder>,
     /// The key's columns, when its uniqueness is checked client-side.
     key: Option<Vec<KeyColumn>>,
+    /// Where values the engine refuses get a second opinion.
+    server: Option<ServerRead>,
 }
 
 impl Transformer {
@@ -69,7 +72,14 @@ impl Transformer {
             format,
             encoder,
             key: None,
+            server: None,
         }
+    }
+
+    /// Values the engine refuses are asked of the server (see `server_read`).
+    pub(crate) fn with_server(mut self, server: ServerRead) -> Self {
+        self.server = Some(server);
+        self
     }
 
     /// Also hash the key formed by these columns (indices into `columns`), for the
@@ -99,15 +109,25 @@ impl Transformer {
                 reason: r.reason.clone(),
             })
             .collect();
-        let coerced = self
+        let mut coerced: Vec<Coerced> = self
             .columns
             .iter()
             .map(|col| coerce_column(&batch.columns[col.source], &col.pg_type, &self.format))
             .collect();
+        let overrides: Vec<Option<ArrayRef>> = match &self.server {
+            Some(server) => self
+                .columns
+                .iter()
+                .zip(coerced.iter_mut())
+                .map(|(col, c)| server.second_opinion(&col.pg_type, &batch.columns[col.source], c))
+                .collect(),
+            None => Vec::new(),
+        };
         let raw = |col: &MappedColumn, row: usize| batch.columns[col.source].value(row).to_string();
         let rows_read = (batch.num_rows() + batch.rejects.len()) as u64;
         self.assemble(
             coerced,
+            &overrides,
             &batch.lines,
             rejects,
             &raw,
@@ -132,6 +152,7 @@ impl Transformer {
         };
         let mut encoded = self.assemble(
             coerced,
+            &[],
             &lines,
             Vec::new(),
             &raw,
@@ -146,9 +167,11 @@ impl Transformer {
 
     /// Rejects refused values and NULLs in NOT NULL or key columns, then encodes the rows
     /// kept. `rejects` holds the records refused before any column was looked at.
+    #[allow(clippy::too_many_arguments)]
     fn assemble(
         &self,
         coerced: Vec<Coerced>,
+        overrides: &[Option<ArrayRef>],
         batch_lines: &[u64],
         mut rejects: Vec<Reject>,
         raw: &dyn Fn(&MappedColumn, usize) -> String,
@@ -159,7 +182,9 @@ impl Transformer {
         let record_rejects = rejects.len() as u64;
         let mut keep = vec![true; rows];
         let mut arrays: Vec<ArrayRef> = Vec::with_capacity(self.columns.len());
-        for (col, coerced) in self.columns.iter().zip(coerced) {
+        for (c, (col, coerced)) in self.columns.iter().zip(coerced).enumerate() {
+            // A value the server read is no NULL, whatever the engine's array says.
+            let read_by_server = overrides.get(c).and_then(Option::as_ref);
             for e in &coerced.errors {
                 keep[e.row] = false;
                 rejects.push(Reject {
@@ -181,6 +206,7 @@ impl Transformer {
                 };
                 for (row, (kept, valid)) in keep.iter_mut().zip(nulls.iter()).enumerate() {
                     // A refused value already cleared `keep`; this is a NULL in the file.
+                    let valid = valid || read_by_server.is_some_and(|a| a.is_valid(row));
                     if *kept && !valid {
                         *kept = false;
                         rejects.push(Reject {
@@ -203,7 +229,7 @@ impl Transformer {
             Some(encoder) if valid > 0 => {
                 let mut out = BytesMut::new();
                 let mask = (valid < rows as u64).then_some(keep.as_slice());
-                encoder.encode(&arrays, mask, batch_lines, &mut out);
+                encoder.encode_with(&arrays, overrides, mask, batch_lines, &mut out);
                 out.freeze()
             }
             _ => Bytes::new(),

@@ -1,6 +1,6 @@
 //! A target table as the catalog describes it.
 
-use ingest_core::{Column, PgType, TableSchema, UnsupportedColumn};
+use ingest_core::{Column, PgType, TableSchema};
 use tokio_postgres::Client;
 use tokio_postgres::types::Type;
 
@@ -134,27 +134,25 @@ pub async fn describe_table(client: &Client, oid: u32) -> Result<ResolvedTable, 
         .await
         .map_err(PgError::query("reading the table's columns"))?;
     let mut columns = Vec::with_capacity(rows.len());
-    let mut unsupported = Vec::new();
+    let unsupported = Vec::new();
     for row in rows {
         let col_name: String = row.get(0);
         let type_oid: u32 = row.get(1);
         let typmod: i32 = row.get(2);
         let (not_null, has_default): (bool, bool) = (row.get(3), row.get(4));
-        match pg_type_of(client, type_oid, typmod).await? {
-            Some(pg_type) => columns.push(Column {
-                name: col_name,
-                pg_type,
-                not_null,
-                has_default,
-                identity_always: row.get(6),
-                byte_equality: row.get(7),
-            }),
-            None => unsupported.push(UnsupportedColumn {
-                name: col_name,
-                type_name: row.get(5),
-                required: not_null && !has_default,
-            }),
-        }
+        // A type the engine does not encode itself is read by the server's input function.
+        let pg_type = match pg_type_of(client, type_oid, typmod).await? {
+            Some(pg_type) => pg_type,
+            None => PgType::Other { name: row.get(5) },
+        };
+        columns.push(Column {
+            name: col_name,
+            pg_type,
+            not_null,
+            has_default,
+            identity_always: row.get(6),
+            byte_equality: row.get(7),
+        });
     }
     // Unique indexes on plain columns, without a predicate, the primary key first.
     let unique: Vec<(Vec<String>, bool)> = client

@@ -60,10 +60,32 @@ impl CopyEncoder {
         lines: &[u64],
         out: &mut BytesMut,
     ) {
+        self.encode_with(columns, &[], keep, lines, out);
+    }
+
+    /// [`CopyEncoder::encode`], where a valid slot of `overrides[c]` (a binary array, when
+    /// there is one for column `c`) is written as the field's bytes in place of the
+    /// column's value: values the server read (`PgType::Other`, spellings only it takes).
+    pub fn encode_with(
+        &self,
+        columns: &[ArrayRef],
+        overrides: &[Option<ArrayRef>],
+        keep: Option<&[bool]>,
+        lines: &[u64],
+        out: &mut BytesMut,
+    ) {
         let writers: Vec<Field> = columns
             .iter()
             .zip(&self.types)
             .map(|(a, t)| Field::new(a.as_ref(), t))
+            .collect();
+        let overrides: Vec<Option<&BinaryArray>> = (0..writers.len())
+            .map(|c| {
+                overrides
+                    .get(c)
+                    .and_then(Option::as_ref)
+                    .map(|a| a.as_binary())
+            })
             .collect();
         let nfields = (writers.len() + self.with_line as usize) as i16;
         let rows = lines.len();
@@ -73,8 +95,15 @@ impl CopyEncoder {
                 continue;
             }
             out.put_i16(nfields);
-            for w in &writers {
-                w.write(row, out);
+            for (w, over) in writers.iter().zip(&overrides) {
+                match over {
+                    Some(bytes) if bytes.is_valid(row) => {
+                        let value = bytes.value(row);
+                        out.put_i32(value.len() as i32);
+                        out.put_slice(value);
+                    }
+                    _ => w.write(row, out),
+                }
             }
             if self.with_line {
                 out.put_i32(8);
@@ -159,7 +188,8 @@ impl<'a> ValueWriter<'a> {
             PgType::Time => ValueWriter::Time(array.as_primitive()),
             PgType::Timestamp | PgType::Timestamptz => ValueWriter::Timestamp(array.as_primitive()),
             PgType::Uuid => ValueWriter::Uuid(array.as_fixed_size_binary()),
-            PgType::Bytea => ValueWriter::Bytea(array.as_binary()),
+            // The server's send output is the field's bytes, as bytea's are.
+            PgType::Bytea | PgType::Other { .. } => ValueWriter::Bytea(array.as_binary()),
             PgType::Array {
                 element,
                 element_oid,

@@ -8,6 +8,8 @@
 //! - [`TableWriter`] runs a load's SQL: `COPY` into the target (insert, replace) or into a
 //!   per-load UNLOGGED staging table merged into the target (upsert, merge), all in one
 //!   transaction, so the target changes only at `COMMIT`.
+//! - [`ServerCast`] asks the server for the binary form of values only its input
+//!   functions read (types without an encoder here, spellings only PostgreSQL takes).
 //! - [`ddl`] makes a table from a file's columns (`--create`) and adds new ones
 //!   (`--evolve`), inside the load's transaction.
 //! - [`local_pg::find_or_start`] finds a PostgreSQL when none was configured, starting a
@@ -24,12 +26,14 @@ mod error;
 pub mod ident;
 pub mod local_pg;
 mod numeric;
+mod server_cast;
 mod writer;
 
 pub use catalog::ResolvedTable;
 pub use connect::{ConnectSource, connect, connect_config};
 pub use copy_encoder::CopyEncoder;
 pub use error::PgError;
+pub use server_cast::ServerCast;
 pub use writer::{
     DuplicateKey, DuplicatePolicy, LoadMode, LoadPlanSql, STAGING_SCHEMA, TableWriter, WriteStats,
     ensure_staging_schema,

@@ -30,7 +30,11 @@ pub fn castable(from: &DataType, ty: &PgType) -> bool {
     let to = ty.arrow_type();
     let same_kind = match ty {
         PgType::Json | PgType::Jsonb => return true,
-        PgType::Text | PgType::Varchar { .. } | PgType::Bpchar { .. } | PgType::Enum { .. } => {
+        PgType::Text
+        | PgType::Varchar { .. }
+        | PgType::Bpchar { .. }
+        | PgType::Enum { .. }
+        | PgType::Other { .. } => {
             return true; // see to_text: everything has a text form
         }
         PgType::Timestamp | PgType::Timestamptz => return temporal::is_temporal(from),
@@ -77,9 +81,11 @@ pub fn cast_column(array: &dyn Array, ty: &PgType, fmt: &TextFormat) -> Coerced 
     let from = value_type(from);
     match ty {
         PgType::Json | PgType::Jsonb => from_text(&to_json(array), ty, fmt),
-        PgType::Text | PgType::Varchar { .. } | PgType::Bpchar { .. } | PgType::Enum { .. } => {
-            via_text(array, ty, fmt)
-        }
+        PgType::Text
+        | PgType::Varchar { .. }
+        | PgType::Bpchar { .. }
+        | PgType::Enum { .. }
+        | PgType::Other { .. } => via_text(array, ty, fmt),
         // Numbers that would need rounding are refused, as in text (see coerce::decimal):
         // a float goes by its shortest exact spelling, a decimal with more scale by its
         // digits; an unconstrained numeric keeps what it is given.

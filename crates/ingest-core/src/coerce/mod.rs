@@ -114,10 +114,25 @@ fn coerce(cells: Cells<'_>, ty: &PgType, fmt: &TextFormat) -> Coerced {
         PgType::Uuid => uuid_value::coerce(cells, &mut errors),
         PgType::Bytea => bytea::coerce(cells, &mut errors),
         PgType::Array { element, .. } => array::coerce_list(cells, element, fmt, &mut errors),
+        PgType::Other { name } => for_the_server(cells, name, &mut errors),
     };
     debug_assert_eq!(array.data_type(), &ty.arrow_type());
     debug_assert_eq!(array.len(), cells.len());
     Coerced { array, errors }
+}
+
+/// A type only the server reads: every value is an error saying so, which the load turns
+/// into a question to the server (see `ingest_load`'s server casts); the array is null.
+fn for_the_server(cells: Cells<'_>, name: &str, errors: &mut Vec<CellError>) -> ArrayRef {
+    for row in 0..cells.len() {
+        if cells.get(row).is_some() {
+            errors.push(CellError {
+                row,
+                reason: format!("{name} is read by the server"),
+            });
+        }
+    }
+    arrow_array::new_null_array(&arrow_schema::DataType::Binary, cells.len())
 }
 
 /// A validity bitmap as a `NullBuffer`, or none when every slot is valid.
