@@ -2,8 +2,10 @@
 //! encoded for binary COPY.
 
 use crate::server_read::ServerRead;
+use arrow_array::cast::AsArray;
 use arrow_array::{Array, ArrayRef};
 use arrow_cast::display::{ArrayFormatter, FormatOptions};
+use arrow_schema::DataType;
 use bytes::{Bytes, BytesMut};
 use ingest_core::{Coerced, PgType, TextFormat, cast_column, coerce_column};
 use ingest_formats::TextBatch;
@@ -137,11 +139,28 @@ impl Transformer {
     }
 
     fn transform_typed(&self, batch: TypedBatch) -> EncodedBatch {
-        let coerced = self
+        let mut coerced: Vec<Coerced> = self
             .columns
             .iter()
             .map(|col| cast_column(&batch.columns[col.source], &col.pg_type, &self.format))
             .collect();
+        // A type only the server reads takes the values' text form, as COPY would.
+        let overrides: Vec<Option<ArrayRef>> = match &self.server {
+            Some(server) => self
+                .columns
+                .iter()
+                .zip(coerced.iter_mut())
+                .map(|(col, c)| match &col.pg_type {
+                    PgType::Other { .. } if !c.errors.is_empty() => {
+                        let text =
+                            arrow_cast::cast(&batch.columns[col.source], &DataType::Utf8).ok()?;
+                        server.second_opinion(&col.pg_type, text.as_string::<i32>(), c)
+                    }
+                    _ => None,
+                })
+                .collect(),
+            None => Vec::new(),
+        };
         let rows = batch.num_rows();
         let lines: Vec<u64> = (batch.first_row..batch.first_row + rows as u64).collect();
         let raw = |col: &MappedColumn, row: usize| {
@@ -152,7 +171,7 @@ impl Transformer {
         };
         let mut encoded = self.assemble(
             coerced,
-            &[],
+            &overrides,
             &lines,
             Vec::new(),
             &raw,

@@ -146,3 +146,37 @@ fn values_the_server_refuses_are_rejects_with_its_reason() {
     // A word that depends on the clock is never asked of the server.
     assert!(listed.contains("6,d,today,"), "{listed}");
 }
+
+/// Typed sources reach the same types: a Parquet string column loads into inet and
+/// interval columns through the server, and a value it refuses is a reject by row.
+#[test]
+fn parquet_strings_load_into_types_the_server_reads() {
+    let mut db = TestDb::new("pqother");
+    db.exec("create table {s}.n (id bigint, ip inet, span interval)");
+    let f = db.dir.path().join("net.parquet");
+    crate::fixtures::py(
+        r#"
+import sys, pyarrow as pa, pyarrow.parquet as pq
+pq.write_table(pa.table({"id": [1, 2, 3], "ip": ["10.0.0.1", "::1", "nope"], "span": ["1 day", "PT2H", None]}), sys.argv[1])
+"#,
+        &[f.to_str().unwrap()],
+    );
+    let errors = db.dir.path().join("rejects.csv");
+    db.load(
+        &f,
+        &db.t("n"),
+        &[
+            "--max-errors",
+            "1",
+            "--errors-file",
+            errors.to_str().unwrap(),
+        ],
+    )
+    .ok();
+    assert_eq!(
+        db.value("select string_agg(format('%s|%s|%s', id, ip, span), ';' order by id) from {s}.n"),
+        "1|10.0.0.1|1 day;2|::1|02:00:00"
+    );
+    let listed = std::fs::read_to_string(&errors).unwrap();
+    assert!(listed.contains("3,ip,nope,"), "{listed}");
+}
