@@ -284,3 +284,72 @@ fn serving_beyond_loopback_needs_a_token() {
     drop(srv);
     db.exec(&format!("drop schema \"{queue}\" cascade"));
 }
+
+/// Issue 12: a job may create its table (options.create), and a token may create only
+/// tables its patterns match.
+#[test]
+fn jobs_create_tables_their_token_may_reach() {
+    let mut db = TestDb::new("apicreate");
+    let queue = format!("{}_q", db.schema);
+    let srv = serve(&db, &queue);
+    let p = srv.port;
+    let (code, secret, err) = token_cmd(
+        &queue,
+        &[
+            "create",
+            "--name",
+            "etl",
+            "--tables",
+            &format!("{}.made_*", db.schema),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let bearer = format!("Bearer {secret}");
+    let headers = [
+        ("content-type", "application/json"),
+        ("authorization", bearer.as_str()),
+    ];
+    let file = db.file("in.csv", "id,v\n1,a\n2,b\n");
+    let body = |table: &str| {
+        format!(
+            r#"{{"source": {{"url": "{}"}}, "target": {{"table": "{table}", "key": ["id"]}}, "options": {{"create": true}}}}"#,
+            file.display()
+        )
+    };
+    // Without options.create a missing table is refused to the token; with it, made.
+    let plain = body(&db.t("made_one")).replace(r#", "options": {"create": true}"#, "");
+    let (status, _, answer) = http(p, "POST", "/v1/jobs", &headers, plain.as_bytes());
+    assert_eq!(status, 400, "{answer}");
+    let (status, _, created) = http(
+        p,
+        "POST",
+        "/v1/jobs",
+        &headers,
+        body(&db.t("made_one")).as_bytes(),
+    );
+    assert_eq!(status, 201, "{created}");
+    let id = json(&created)["id"].as_str().unwrap().to_string();
+    let auth = [("authorization", bearer.as_str())];
+    let (_, _, done) = http(p, "GET", &format!("/v1/jobs/{id}?wait=30"), &auth, b"");
+    assert_eq!(json(&done)["state"], "succeeded", "{done}");
+    assert_eq!(db.value("select count(*) from {s}.made_one"), "2");
+    assert_eq!(
+        db.value("select count(*) from pg_index where indrelid = '{s}.made_one'::regclass and indisprimary"),
+        "1"
+    );
+    // A name outside the token's patterns is refused before anything is made.
+    let (status, _, answer) = http(
+        p,
+        "POST",
+        "/v1/jobs",
+        &headers,
+        body(&db.t("other")).as_bytes(),
+    );
+    assert_eq!(status, 403, "{answer}");
+    assert_eq!(
+        db.value(&format!("select to_regclass('{}') is null", db.t("other"))),
+        "t"
+    );
+    drop(srv);
+    db.exec(&format!("drop schema \"{queue}\" cascade"));
+}
