@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite against a real PostgreSQL (started or installed if needed).
 # Usage: scripts/test.sh [extra cargo-nextest arguments]
+# Without arguments it ends with scripts/api-fuzz.sh (schemathesis against `ingest serve`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 INGEST_TEST_DATABASE_URL=$(scripts/pg-up.sh)
@@ -17,4 +18,8 @@ if command -v cargo-nextest >/dev/null 2>&1; then
   cargo nextest run --workspace --no-fail-fast "$@"
 else
   cargo test --workspace --no-fail-fast "$@"
+fi
+# The whole suite (no filter given) also fuzzes the Bulk API against its OpenAPI document.
+if [ $# -eq 0 ]; then
+  scripts/api-fuzz.sh
 fi

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use axum::extract::{Extension, Path, State};
+use axum::extract::{Extension, State};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use serde_json::Value;
@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::Shared;
 use super::auth::Access;
 use super::jobs::{find, job_json};
-use super::problem::Problem;
+use super::problem::{PathOf, Problem};
 use crate::openapi::ProblemView;
 
 /// What the events stream remembers between polls.
@@ -28,11 +28,12 @@ struct Watch {
 /// changed), one event per job event (`created`, `started`, `retry_scheduled`, ...), and
 /// a last `end` with the final job.
 #[utoipa::path(get, path = "/v1/jobs/{id}/events", params(("id" = uuid::Uuid, Path)),
-    responses((status = 200, description = "text/event-stream until the job ends", content_type = "text/event-stream"), (status = 404, body = ProblemView)))]
+    responses((status = 200, description = "text/event-stream until the job ends", content_type = "text/event-stream"), (status = 404, body = ProblemView, content_type = "application/problem+json"),
+              (status = 400, body = ProblemView, content_type = "application/problem+json", description = "A malformed request"), (status = 401, body = ProblemView, content_type = "application/problem+json", description = "No valid bearer token (once any token exists)"), (status = 403, body = ProblemView, content_type = "application/problem+json", description = "The token does not reach this table"), (status = 503, body = ProblemView, content_type = "application/problem+json", description = "The database is not reachable")))]
 pub async fn job_events(
     State(api): State<Shared>,
     Extension(access): Extension<Access>,
-    Path(id): Path<String>,
+    PathOf(id): PathOf<String>,
 ) -> Result<Response, Problem> {
     use axum::response::sse::{Event, KeepAlive, Sse};
     let (_, job) = find(&api, &access, &id).await?;

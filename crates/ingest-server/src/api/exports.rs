@@ -21,7 +21,8 @@ use crate::openapi::{ExportJobRequest, JobView, ProblemView};
 #[utoipa::path(post, path = "/v1/exports", request_body = ExportJobRequest,
     params(("Idempotency-Key" = Option<String>, Header, description = "The same key with the same request returns the same job")),
     responses((status = 201, body = JobView, description = "Created"), (status = 200, body = JobView, description = "Created before with this Idempotency-Key"),
-              (status = 400, body = ProblemView), (status = 403, body = ProblemView), (status = 409, body = ProblemView)))]
+              (status = 400, body = ProblemView, content_type = "application/problem+json"), (status = 403, body = ProblemView, content_type = "application/problem+json"), (status = 409, body = ProblemView, content_type = "application/problem+json"),
+              (status = 401, body = ProblemView, content_type = "application/problem+json", description = "No valid bearer token (once any token exists)"), (status = 503, body = ProblemView, content_type = "application/problem+json", description = "The database is not reachable")))]
 pub async fn create_export(
     State(api): State<Shared>,
     Extension(access): Extension<Access>,

@@ -8,7 +8,7 @@ use super::Shared;
 use super::problem::{Problem, client, internal_problem, problem};
 use crate::openapi::ProblemView;
 
-#[utoipa::path(get, path = "/readyz", responses((status = 200, description = "The database answers and the schema is current"), (status = 503, body = ProblemView)))]
+#[utoipa::path(get, path = "/readyz", security(()), responses((status = 200, description = "The database answers and the schema is current"), (status = 503, body = ProblemView, content_type = "application/problem+json")))]
 pub async fn readyz(State(api): State<Shared>) -> Result<&'static str, Problem> {
     let c = client(&api).await?;
     let v = ingest_queue::applied_version(&c, api.queue.schema())
@@ -32,7 +32,7 @@ const DURATION_BUCKETS: [f64; 10] = [0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 300.0
 
 /// Prometheus text: jobs by state, rows and bytes loaded, queue depth and age, and
 /// a histogram of job durations.
-#[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text", content_type = "text/plain")))]
+#[utoipa::path(get, path = "/metrics", security(()), responses((status = 200, description = "Prometheus text", content_type = "text/plain")))]
 pub async fn metrics(State(api): State<Shared>) -> Result<Response, Problem> {
     let c = client(&api).await?;
     let schema = api.queue.schema().quoted();

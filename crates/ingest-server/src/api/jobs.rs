@@ -1,7 +1,7 @@
 //! Creating, reading, listing, cancelling and retrying jobs.
 
 use axum::Json;
-use axum::extract::{Extension, Path, Query, State};
+use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use ingest_pg::ConnectSource;
@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::auth::Access;
-use super::problem::{Problem, client, internal_problem, problem};
+use super::problem::{PathOf, Problem, QueryOf, client, internal_problem, problem};
 use super::{Api, Shared};
 use crate::job_request::{is_upload, load_request, uploaded_url};
 use crate::openapi::{JobList, JobRequest, JobView, ProblemView};
@@ -47,7 +47,8 @@ pub fn job_json(job: &Job) -> Value {
 #[utoipa::path(post, path = "/v1/jobs", request_body = JobRequest,
     params(("Idempotency-Key" = Option<String>, Header, description = "The same key with the same request returns the same job")),
     responses((status = 201, body = JobView, description = "Created"), (status = 200, body = JobView, description = "Created before with this Idempotency-Key"),
-              (status = 400, body = ProblemView), (status = 409, body = ProblemView, description = "The Idempotency-Key was used with another request")))]
+              (status = 400, body = ProblemView, content_type = "application/problem+json"), (status = 409, body = ProblemView, content_type = "application/problem+json", description = "The Idempotency-Key was used with another request"),
+              (status = 401, body = ProblemView, content_type = "application/problem+json", description = "No valid bearer token (once any token exists)"), (status = 403, body = ProblemView, content_type = "application/problem+json", description = "The token does not reach this table"), (status = 503, body = ProblemView, content_type = "application/problem+json", description = "The database is not reachable")))]
 pub async fn create_job(
     State(api): State<Shared>,
     Extension(access): Extension<Access>,
@@ -252,12 +253,13 @@ pub struct GetQuery {
 /// client learns of the end at once without polling quickly.
 #[utoipa::path(get, path = "/v1/jobs/{id}", params(("id" = uuid::Uuid, Path),
     ("wait" = Option<u64>, Query, description = "Wait up to this many seconds (at most 60) for the job to end")),
-    responses((status = 200, body = JobView), (status = 404, body = ProblemView)))]
+    responses((status = 200, body = JobView), (status = 404, body = ProblemView, content_type = "application/problem+json"),
+              (status = 400, body = ProblemView, content_type = "application/problem+json", description = "A malformed request"), (status = 401, body = ProblemView, content_type = "application/problem+json", description = "No valid bearer token (once any token exists)"), (status = 403, body = ProblemView, content_type = "application/problem+json", description = "The token does not reach this table"), (status = 503, body = ProblemView, content_type = "application/problem+json", description = "The database is not reachable")))]
 pub async fn get_job(
     State(api): State<Shared>,
     Extension(access): Extension<Access>,
-    Path(id): Path<String>,
-    Query(q): Query<GetQuery>,
+    PathOf(id): PathOf<String>,
+    QueryOf(q): QueryOf<GetQuery>,
 ) -> Result<Response, Problem> {
     // Subscribed before the first read, so an end between the two is not missed.
     let mut ended = api.ended.subscribe();
@@ -280,11 +282,12 @@ pub async fn get_job(
 }
 
 #[utoipa::path(post, path = "/v1/jobs/{id}/cancel", params(("id" = uuid::Uuid, Path)),
-    responses((status = 202, body = JobView, description = "Cancelled, or asked to stop (a running load rolls back)"), (status = 404, body = ProblemView), (status = 409, body = ProblemView)))]
+    responses((status = 202, body = JobView, description = "Cancelled, or asked to stop (a running load rolls back)"), (status = 404, body = ProblemView, content_type = "application/problem+json"), (status = 409, body = ProblemView, content_type = "application/problem+json"),
+              (status = 400, body = ProblemView, content_type = "application/problem+json", description = "A malformed request"), (status = 401, body = ProblemView, content_type = "application/problem+json", description = "No valid bearer token (once any token exists)"), (status = 403, body = ProblemView, content_type = "application/problem+json", description = "The token does not reach this table"), (status = 503, body = ProblemView, content_type = "application/problem+json", description = "The database is not reachable")))]
 pub async fn cancel_job(
     State(api): State<Shared>,
     Extension(access): Extension<Access>,
-    Path(id): Path<String>,
+    PathOf(id): PathOf<String>,
 ) -> Result<Response, Problem> {
     let (c, job) = find(&api, &access, &id).await?;
     if job.state.is_final() {
@@ -310,11 +313,12 @@ pub async fn cancel_job(
 }
 
 #[utoipa::path(post, path = "/v1/jobs/{id}/retry", params(("id" = uuid::Uuid, Path)),
-    responses((status = 202, body = JobView, description = "Queued again"), (status = 404, body = ProblemView), (status = 409, body = ProblemView)))]
+    responses((status = 202, body = JobView, description = "Queued again"), (status = 404, body = ProblemView, content_type = "application/problem+json"), (status = 409, body = ProblemView, content_type = "application/problem+json"),
+              (status = 400, body = ProblemView, content_type = "application/problem+json", description = "A malformed request"), (status = 401, body = ProblemView, content_type = "application/problem+json", description = "No valid bearer token (once any token exists)"), (status = 403, body = ProblemView, content_type = "application/problem+json", description = "The token does not reach this table"), (status = 503, body = ProblemView, content_type = "application/problem+json", description = "The database is not reachable")))]
 pub async fn retry_job(
     State(api): State<Shared>,
     Extension(access): Extension<Access>,
-    Path(id): Path<String>,
+    PathOf(id): PathOf<String>,
 ) -> Result<Response, Problem> {
     let (c, job) = find(&api, &access, &id).await?;
     if !matches!(job.state, JobState::Failed | JobState::Cancelled) {
@@ -352,12 +356,24 @@ pub struct ListQuery {
 
 /// Jobs, newest first, a page at a time.
 #[utoipa::path(get, path = "/v1/jobs", params(("state" = Option<String>, Query), ("table" = Option<String>, Query), ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
-    responses((status = 200, body = JobList)))]
+    responses((status = 200, body = JobList),
+              (status = 400, body = ProblemView, content_type = "application/problem+json", description = "A malformed request"), (status = 401, body = ProblemView, content_type = "application/problem+json", description = "No valid bearer token (once any token exists)"), (status = 403, body = ProblemView, content_type = "application/problem+json", description = "The token does not reach this table"), (status = 503, body = ProblemView, content_type = "application/problem+json", description = "The database is not reachable")))]
 pub async fn list_jobs(
     State(api): State<Shared>,
     Extension(access): Extension<Access>,
-    Query(q): Query<ListQuery>,
+    QueryOf(q): QueryOf<ListQuery>,
 ) -> Result<Response, Problem> {
+    // PostgreSQL text holds no NUL: a filter with one matches nothing and is no question.
+    if [&q.state, &q.table, &q.cursor]
+        .iter()
+        .any(|v| v.as_deref().is_some_and(|v| v.contains('\0')))
+    {
+        return Err(problem(
+            StatusCode::BAD_REQUEST,
+            "invalid-query",
+            "a query parameter holds a NUL character",
+        ));
+    }
     let c = client(&api).await?;
     let limit = q.limit.unwrap_or(50).clamp(1, 500);
     let after = match q.cursor.as_deref() {

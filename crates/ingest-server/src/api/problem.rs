@@ -59,3 +59,45 @@ pub(super) async fn client(api: &Api) -> Result<deadpool_postgres::Object, Probl
         )
     })
 }
+
+/// `Query<T>` whose refusal is a problem (400 `invalid-query`), not axum's plain text.
+pub struct QueryOf<T>(pub T);
+
+impl<T, S> axum::extract::FromRequestParts<S> for QueryOf<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = Problem;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Problem> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(q)| QueryOf(q))
+            .map_err(|e| problem(StatusCode::BAD_REQUEST, "invalid-query", &e.body_text()))
+    }
+}
+
+/// `Path<T>` whose refusal is a problem (400 `invalid-path`).
+pub struct PathOf<T>(pub T);
+
+impl<T, S> axum::extract::FromRequestParts<S> for PathOf<T>
+where
+    T: serde::de::DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = Problem;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Problem> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(p)| PathOf(p))
+            .map_err(|e| problem(StatusCode::BAD_REQUEST, "invalid-path", &e.body_text()))
+    }
+}

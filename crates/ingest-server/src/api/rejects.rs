@@ -1,7 +1,7 @@
 //! `GET /v1/jobs/{id}/errors`: a job's rejected rows.
 
 use axum::body::Body;
-use axum::extract::{Extension, Path, Query, State};
+use axum::extract::{Extension, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -13,7 +13,7 @@ use tokio_postgres::Row;
 use super::Shared;
 use super::auth::Access;
 use super::jobs::find;
-use super::problem::{Problem, problem};
+use super::problem::{PathOf, Problem, QueryOf, problem};
 use crate::openapi::ProblemView;
 
 #[derive(Deserialize)]
@@ -23,12 +23,13 @@ pub struct ErrorsQuery {
 
 /// The rejected rows of the job's last attempt, as CSV or NDJSON.
 #[utoipa::path(get, path = "/v1/jobs/{id}/errors", params(("id" = uuid::Uuid, Path), ("format" = Option<String>, Query, description = "csv (default) or ndjson")),
-    responses((status = 200, description = "line, column, value, reason, file of each rejected row", content_type = "text/csv"), (status = 404, body = ProblemView)))]
+    responses((status = 200, description = "line, column, value, reason, file of each rejected row", content_type = "text/csv"), (status = 404, body = ProblemView, content_type = "application/problem+json"),
+              (status = 400, body = ProblemView, content_type = "application/problem+json", description = "A malformed request"), (status = 401, body = ProblemView, content_type = "application/problem+json", description = "No valid bearer token (once any token exists)"), (status = 403, body = ProblemView, content_type = "application/problem+json", description = "The token does not reach this table"), (status = 503, body = ProblemView, content_type = "application/problem+json", description = "The database is not reachable")))]
 pub async fn job_errors(
     State(api): State<Shared>,
     Extension(access): Extension<Access>,
-    Path(id): Path<String>,
-    Query(q): Query<ErrorsQuery>,
+    PathOf(id): PathOf<String>,
+    QueryOf(q): QueryOf<ErrorsQuery>,
 ) -> Result<Response, Problem> {
     let (c, job) = find(&api, &access, &id).await?;
     let format = match q.format.as_deref() {

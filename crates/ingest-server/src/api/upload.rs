@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Extension, Path, State};
+use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ingest_queue::JobState;
@@ -12,17 +12,18 @@ use serde_json::{Value, json};
 use super::Shared;
 use super::auth::Access;
 use super::jobs::{find, job_json, no_such_job};
-use super::problem::{Problem, client, internal_problem, problem};
+use super::problem::{PathOf, Problem, client, internal_problem, problem};
 use crate::openapi::{JobView, ProblemView};
 
 /// Streams an upload job's body to a file, then queues the job.
 #[utoipa::path(put, path = "/v1/jobs/{id}/data", params(("id" = uuid::Uuid, Path)),
     request_body(content = Vec<u8>, description = "The file, streamed; Content-Encoding: gzip is kept and decoded when read", content_type = "application/octet-stream"),
-    responses((status = 202, body = JobView, description = "Stored and queued"), (status = 404, body = ProblemView), (status = 409, body = ProblemView)))]
+    responses((status = 202, body = JobView, description = "Stored and queued"), (status = 404, body = ProblemView, content_type = "application/problem+json"), (status = 409, body = ProblemView, content_type = "application/problem+json"),
+              (status = 400, body = ProblemView, content_type = "application/problem+json", description = "A malformed request"), (status = 401, body = ProblemView, content_type = "application/problem+json", description = "No valid bearer token (once any token exists)"), (status = 403, body = ProblemView, content_type = "application/problem+json", description = "The token does not reach this table"), (status = 503, body = ProblemView, content_type = "application/problem+json", description = "The database is not reachable")))]
 pub async fn upload(
     State(api): State<Shared>,
     Extension(access): Extension<Access>,
-    Path(id): Path<String>,
+    PathOf(id): PathOf<String>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, Problem> {
