@@ -180,3 +180,40 @@ pq.write_table(pa.table({"id": [1, 2, 3], "ip": ["10.0.0.1", "::1", "nope"], "sp
     let listed = std::fs::read_to_string(&errors).unwrap();
     assert!(listed.contains("3,ip,nope,"), "{listed}");
 }
+
+/// Timestamps at PostgreSQL's edges load exactly, and past them are rejects: a value
+/// never wraps (the Parquet side of this is `real_files::spark_int96_…`).
+#[test]
+fn far_timestamps_load_to_the_edge_and_are_refused_past_it() {
+    let mut db = TestDb::new("fartime");
+    db.exec("create table {s}.far (id int, t timestamp, d date)");
+    let f = db.file(
+        "far.csv",
+        "id,t,d\n1,294276-12-31 23:59:59,294276-12-31\n2,294277-01-01 00:00:00,5874898-01-01\n3,4713-01-01 00:00:00 BC,4714-11-24 BC\n",
+    );
+    let errors = db.dir.path().join("rejects.csv");
+    db.load(
+        &f,
+        &db.t("far"),
+        &[
+            "--max-errors",
+            "5",
+            "--errors-file",
+            errors.to_str().unwrap(),
+        ],
+    )
+    .ok();
+    assert_eq!(
+        db.value("select string_agg(format('%s|%s|%s', id, t, d), ';' order by id) from {s}.far"),
+        "1|294276-12-31 23:59:59|294276-12-31;3|4713-01-01 00:00:00 BC|4714-11-24 BC"
+    );
+    let listed = std::fs::read_to_string(&errors).unwrap();
+    assert!(
+        listed.contains("3,t,294277-01-01 00:00:00,\"timestamp out of range"),
+        "{listed}"
+    );
+    assert!(
+        listed.contains("3,d,5874898-01-01,\"date out of range"),
+        "{listed}"
+    );
+}
