@@ -30,8 +30,8 @@ const EXAMPLES: &str = "Examples:
 The target changes only when the whole file went through: a reject over --max-errors,
 an error, Ctrl-C or a kill leaves it exactly as it was.
 
-Exit codes: 0 ok, 1 load failed (rejects over the limit, bad file), 2 usage or
-configuration error, 3 connection or database error.";
+Exit codes: 0 ok, 1 load failed on the data (rejects over the limit, a bad file, a value
+the server refuses), 2 usage or configuration error, 3 worth a retry (connection, server).";
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum Mode {

@@ -12,11 +12,13 @@ use clap::{Parser, Subcommand};
 
 const EXIT_CODES: &str = "Exit codes:
   0  success
-  1  the data failed: rejects over --max-errors, a malformed file, a constraint (for
-     `submit --wait` and `wait`: the job failed or was cancelled)
-  2  usage or configuration error (bad option, unknown table or column, a request the API
-     refused)
-  3  connection, database or store error (worth a retry)
+  1  the data failed: rejects over --max-errors, a malformed or corrupt file, a value or
+     constraint the database refuses (for `submit --wait` and `wait`: the job failed or
+     was cancelled)
+  2  usage or configuration error (bad option, unknown table or column, a privilege or a
+     request the database or the API refused)
+  3  what a retry may cure: the connection, the database server, a deadlock or lock
+     timeout, a store that fails or stalls
   130 interrupted (Ctrl-C); nothing was written";
 
 /// Bulk data ingestion into PostgreSQL: typed, validated, atomic.
