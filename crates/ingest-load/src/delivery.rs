@@ -60,7 +60,10 @@ impl<'a, 'c> Delivery<'a, 'c> {
         summary: &mut LoadSummary,
         progress: &Progress,
     ) -> Result<(), LoadError> {
-        while let Some(batch) = rx.recv().await {
+        while let Some(mut batch) = rx.recv().await {
+            if let Some(e) = batch.failure.take() {
+                return Err(LoadError::Database(e));
+            }
             if let Some(all) = self.key_hashes.as_mut() {
                 if all.len() + batch.key_hashes.len() > MAX_KEY_HASHES {
                     // Past this, memory matters more than the pass it saves: the server checks.

@@ -34,13 +34,14 @@ impl ServerRead {
 
     /// Asks the server about the values of `raw` that `coerced` refused and it may take.
     /// Their errors go; what the server refuses keeps an error with its reason. Returns the
-    /// binary forms of the values it took (valid only at their rows), if any.
+    /// binary forms of the values it took (valid only at their rows), if any; an error
+    /// when the server could not be asked at all.
     pub(crate) fn second_opinion(
         &self,
         ty: &PgType,
         raw: &StringArray,
         coerced: &mut Coerced,
-    ) -> Option<ArrayRef> {
+    ) -> Result<Option<ArrayRef>, PgError> {
         let asked: Vec<usize> = coerced
             .errors
             .iter()
@@ -48,7 +49,7 @@ impl ServerRead {
             .map(|e| e.row)
             .collect();
         if asked.is_empty() {
-            return None;
+            return Ok(None);
         }
         // Each distinct value once.
         let mut distinct: Vec<&str> = asked.iter().map(|&r| raw.value(r)).collect();
@@ -59,13 +60,7 @@ impl ServerRead {
             let mut cast = self.cast.lock().expect("server cast");
             self.handle.block_on(cast.binary(&type_name, &distinct))
         };
-        let answers = match answers {
-            Ok(answers) => answers,
-            Err(e) => {
-                unanswered(coerced, &asked, &e);
-                return None;
-            }
-        };
+        let answers = answers?;
         let answer_of = |row: usize| {
             let i = distinct
                 .binary_search(&raw.value(row))
@@ -84,24 +79,13 @@ impl ServerRead {
         }
         coerced.errors.retain(|e| taken[e.row].is_none());
         if taken.iter().all(Option::is_none) {
-            return None;
+            return Ok(None);
         }
         let mut builder = BinaryBuilder::with_capacity(raw.len(), 0);
         for value in taken {
             builder.append_option(value);
         }
-        Some(Arc::new(builder.finish()))
-    }
-}
-
-/// The server could not be asked: the values stay refused, saying why.
-fn unanswered(coerced: &mut Coerced, asked: &[usize], e: &PgError) {
-    for err in coerced
-        .errors
-        .iter_mut()
-        .filter(|err| asked.contains(&err.row))
-    {
-        err.reason = format!("{}; the server could not be asked: {e}", err.reason);
+        Ok(Some(Arc::new(builder.finish())))
     }
 }
 

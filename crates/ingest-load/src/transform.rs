@@ -42,6 +42,17 @@ pub(crate) struct EncodedBatch {
     pub key_hashes: Vec<u64>,
     /// Source lines of the rows in `data`, to name the line of a row the server refuses.
     pub lines: Vec<u64>,
+    /// The server could not be asked about values only it reads: the load stops (a
+    /// connection failure is worth a retry, not a reject).
+    pub failure: Option<ingest_pg::PgError>,
+}
+
+/// A batch that stops the load.
+fn failed(e: ingest_pg::PgError) -> EncodedBatch {
+    EncodedBatch {
+        failure: Some(e),
+        ..EncodedBatch::default()
+    }
 }
 
 /// Coerces and encodes batches for one load.
@@ -116,14 +127,18 @@ impl Transformer {
             .iter()
             .map(|col| coerce_column(&batch.columns[col.source], &col.pg_type, &self.format))
             .collect();
-        let overrides: Vec<Option<ArrayRef>> = match &self.server {
+        let overrides: Result<Vec<Option<ArrayRef>>, _> = match &self.server {
             Some(server) => self
                 .columns
                 .iter()
                 .zip(coerced.iter_mut())
                 .map(|(col, c)| server.second_opinion(&col.pg_type, &batch.columns[col.source], c))
                 .collect(),
-            None => Vec::new(),
+            None => Ok(Vec::new()),
+        };
+        let overrides = match overrides {
+            Ok(overrides) => overrides,
+            Err(e) => return failed(e),
         };
         let raw = |col: &MappedColumn, row: usize| batch.columns[col.source].value(row).to_string();
         let rows_read = (batch.num_rows() + batch.rejects.len()) as u64;
@@ -145,22 +160,22 @@ impl Transformer {
             .map(|col| cast_column(&batch.columns[col.source], &col.pg_type, &self.format))
             .collect();
         // A type only the server reads takes the values' text form, as COPY would.
-        let overrides: Vec<Option<ArrayRef>> = match &self.server {
-            Some(server) => self
-                .columns
-                .iter()
-                .zip(coerced.iter_mut())
-                .map(|(col, c)| match &col.pg_type {
-                    PgType::Other { .. } if !c.errors.is_empty() => {
-                        let text =
-                            arrow_cast::cast(&batch.columns[col.source], &DataType::Utf8).ok()?;
-                        server.second_opinion(&col.pg_type, text.as_string::<i32>(), c)
+        let mut overrides = Vec::with_capacity(self.columns.len());
+        for (col, c) in self.columns.iter().zip(coerced.iter_mut()) {
+            let asked = match (&self.server, &col.pg_type) {
+                (Some(server), PgType::Other { .. }) if !c.errors.is_empty() => {
+                    match arrow_cast::cast(&batch.columns[col.source], &DataType::Utf8) {
+                        Ok(text) => server.second_opinion(&col.pg_type, text.as_string::<i32>(), c),
+                        Err(_) => Ok(None),
                     }
-                    _ => None,
-                })
-                .collect(),
-            None => Vec::new(),
-        };
+                }
+                _ => Ok(None),
+            };
+            match asked {
+                Ok(over) => overrides.push(over),
+                Err(e) => return failed(e),
+            }
+        }
         let rows = batch.num_rows();
         let lines: Vec<u64> = (batch.first_row..batch.first_row + rows as u64).collect();
         let raw = |col: &MappedColumn, row: usize| {
@@ -274,6 +289,7 @@ impl Transformer {
             rows_rejected: rows as u64 - valid + record_rejects,
             rejects,
             bytes_read,
+            failure: None,
         }
     }
 }

@@ -115,3 +115,19 @@ impl ServerCast {
         Ok(send)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A server that cannot be reached is an error worth a retry (the load stops with exit
+    /// 3), never a verdict on the values.
+    #[tokio::test]
+    async fn an_unreachable_server_is_no_verdict_on_the_values() {
+        let mut cast = ServerCast::new(ConnectSource::Url(
+            "postgres://nobody@127.0.0.1:1/nothing?connect_timeout=2".into(),
+        ));
+        let err = cast.binary("inet", &["10.0.0.1"]).await.unwrap_err();
+        assert!(err.is_retriable(), "{err}");
+    }
+}
