@@ -36,19 +36,6 @@ pub struct TableSchema {
     pub columns: Vec<Column>,
     /// Column names of the primary key, in key order; empty when there is none.
     pub primary_key: Vec<String>,
-    /// Columns of types the engine cannot load yet: harmless unless the file has them or
-    /// they must be filled.
-    pub unsupported: Vec<UnsupportedColumn>,
-}
-
-/// A column whose type the engine cannot load (yet).
-#[derive(Debug, Clone, PartialEq)]
-pub struct UnsupportedColumn {
-    pub name: String,
-    /// As `format_type()` prints it.
-    pub type_name: String,
-    /// NOT NULL without a default.
-    pub required: bool,
 }
 
 impl TableSchema {

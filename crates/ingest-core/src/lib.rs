@@ -25,6 +25,6 @@ mod text_format;
 
 pub use cast::{cast_column, castable};
 pub use coerce::{CellError, Coerced, coerce_column};
-pub use column::{Column, TableSchema, UnsupportedColumn, loose_name};
+pub use column::{Column, TableSchema, loose_name};
 pub use pg_type::PgType;
 pub use text_format::TextFormat;

@@ -1,6 +1,6 @@
 //! Which source column feeds which target column.
 
-use ingest_core::{TableSchema, UnsupportedColumn, loose_name};
+use ingest_core::{TableSchema, loose_name};
 
 /// The mapping of a file's columns onto a table's.
 #[derive(Debug, Clone, PartialEq)]
@@ -13,13 +13,6 @@ pub struct ColumnPlan {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PlanError {
-    #[error("column {name:?} of {table} has type {type_name}, which ingest cannot load yet{}", if *.required { " (and it is NOT NULL without a default, so the table cannot be loaded)" } else { " (leave it out of the file, or --ignore-unknown)" })]
-    UnsupportedColumn {
-        name: String,
-        type_name: String,
-        table: String,
-        required: bool,
-    },
     #[error(
         "column {name:?} of the file is not a column of {table}{hint} (use --map {name}=COLUMN, or --ignore-unknown to skip it)"
     )]
@@ -70,9 +63,6 @@ pub fn plan_columns(
     ignore_unknown: bool,
 ) -> Result<ColumnPlan, PlanError> {
     let table_name = table.display_name();
-    if let Some(u) = table.unsupported.iter().find(|u| u.required) {
-        return Err(unsupported(u, &table_name));
-    }
     let find_target = |name: &str| table.find_column(name);
     let mut target_of: Vec<Option<usize>> = vec![None; header.len()];
     for (src, dst) in maps {
@@ -97,9 +87,6 @@ pub fn plan_columns(
             Some(t) => target_of[s] = Some(t),
             None if ignore_unknown => ignored.push(name.clone()),
             None => {
-                if let Some(u) = find_unsupported(table, name) {
-                    return Err(unsupported(u, &table_name));
-                }
                 let hint = suggestion(name, table)
                     .map(|c| format!(" (did you mean {c:?}?)"))
                     .unwrap_or_default();
@@ -140,22 +127,6 @@ pub fn plan_columns(
         return Err(PlanError::NothingToLoad { table: table_name });
     }
     Ok(ColumnPlan { pairs, ignored })
-}
-
-fn find_unsupported<'a>(table: &'a TableSchema, name: &str) -> Option<&'a UnsupportedColumn> {
-    table
-        .unsupported
-        .iter()
-        .find(|u| loose_name(&u.name) == loose_name(name))
-}
-
-fn unsupported(u: &UnsupportedColumn, table: &str) -> PlanError {
-    PlanError::UnsupportedColumn {
-        name: u.name.clone(),
-        type_name: u.type_name.clone(),
-        table: table.to_string(),
-        required: u.required,
-    }
 }
 
 /// Without a header, fields are the table's columns in order.
@@ -215,11 +186,6 @@ mod tests {
                 col("created", true, true),
             ],
             primary_key: vec!["id".into()],
-            unsupported: vec![UnsupportedColumn {
-                name: "span".into(),
-                type_name: "interval".into(),
-                required: false,
-            }],
         }
     }
 
@@ -258,17 +224,6 @@ mod tests {
                 names: vec!["id".into()]
             }
         );
-    }
-
-    #[test]
-    fn a_column_of_an_unsupported_type_is_refused_only_when_the_file_has_it() {
-        let err = plan_columns(&header(&["id", "span"]), &table(), &[], false).unwrap_err();
-        assert!(err.to_string().contains("has type interval"), "{err}");
-        assert!(plan_columns(&header(&["id"]), &table(), &[], false).is_ok());
-        let mut t = table();
-        t.unsupported[0].required = true;
-        let err = plan_columns(&header(&["id"]), &t, &[], false).unwrap_err();
-        assert!(err.to_string().contains("cannot be loaded"), "{err}");
     }
 
     #[test]

@@ -134,7 +134,6 @@ pub async fn describe_table(client: &Client, oid: u32) -> Result<ResolvedTable, 
         .await
         .map_err(PgError::query("reading the table's columns"))?;
     let mut columns = Vec::with_capacity(rows.len());
-    let unsupported = Vec::new();
     for row in rows {
         let col_name: String = row.get(0);
         let type_oid: u32 = row.get(1);
@@ -183,7 +182,6 @@ pub async fn describe_table(client: &Client, oid: u32) -> Result<ResolvedTable, 
             name,
             columns,
             primary_key,
-            unsupported,
         },
         partitioned,
         referenced,
