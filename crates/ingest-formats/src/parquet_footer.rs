@@ -13,7 +13,6 @@
 use std::sync::Arc;
 
 use arrow_schema::{DataType, Field, Fields, Schema, TimeUnit};
-use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
 use parquet::arrow::parquet_to_arrow_schema;
 use parquet::basic::Type as PhysicalType;
 use parquet::errors::{ParquetError, Result};
@@ -147,14 +146,4 @@ pub(crate) fn read_schema(metadata: &ParquetMetaData) -> Result<Arc<Schema>> {
         fields,
         schema.metadata().clone(),
     )))
-}
-
-/// Reader metadata for the async (remote) reader, from the footer as read.
-pub(crate) fn reader_metadata(metadata: ParquetMetaData) -> Result<ArrowReaderMetadata> {
-    let metadata = repaired(metadata)?;
-    let schema = read_schema(&metadata)?;
-    ArrowReaderMetadata::try_new(
-        Arc::new(metadata),
-        ArrowReaderOptions::new().with_schema(schema),
-    )
 }

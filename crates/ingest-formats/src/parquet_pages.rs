@@ -18,6 +18,9 @@ use parquet::file::serialized_reader::SerializedPageReader;
 pub(crate) struct CheckedRowGroups<R> {
     reader: Arc<R>,
     metadata: Arc<ParquetMetaData>,
+    /// The file's number of the first row group here (a remote file is read one row
+    /// group at a time), for messages.
+    first: usize,
 }
 
 impl<R: ChunkReader + 'static> CheckedRowGroups<R> {
@@ -25,7 +28,14 @@ impl<R: ChunkReader + 'static> CheckedRowGroups<R> {
         CheckedRowGroups {
             reader: Arc::new(reader),
             metadata,
+            first: 0,
         }
+    }
+
+    /// Messages number the row groups from `first`.
+    pub(crate) fn numbered_from(mut self, first: usize) -> Self {
+        self.first = first;
+        self
     }
 }
 
@@ -38,6 +48,7 @@ impl<R: ChunkReader + 'static> RowGroups for CheckedRowGroups<R> {
         Ok(Box::new(ColumnChunks {
             column: i,
             next_row_group: 0,
+            first: self.first,
             reader: self.reader.clone(),
             metadata: self.metadata.clone(),
         }))
@@ -56,6 +67,7 @@ impl<R: ChunkReader + 'static> RowGroups for CheckedRowGroups<R> {
 struct ColumnChunks<R> {
     column: usize,
     next_row_group: usize,
+    first: usize,
     reader: Arc<R>,
     metadata: Arc<ParquetMetaData>,
 }
@@ -71,7 +83,7 @@ impl<R: ChunkReader + 'static> Iterator for ColumnChunks<R> {
         let descr = chunk.column_descr();
         let place = Place {
             column: descr.path().string(),
-            row_group,
+            row_group: self.first + row_group,
         };
         let pages = SerializedPageReader::new(
             self.reader.clone(),

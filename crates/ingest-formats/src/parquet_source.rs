@@ -8,18 +8,13 @@ use std::sync::Arc;
 
 use arrow_array::RecordBatch;
 use arrow_schema::{DataType, SchemaRef};
-use futures_util::StreamExt;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReader;
-use parquet::arrow::async_reader::{AsyncFileReader, ParquetRecordBatchStream};
-use parquet::arrow::{
-    ParquetRecordBatchStreamBuilder, ProjectionMask, parquet_to_arrow_field_levels,
-};
-use parquet::file::metadata::ParquetMetaData;
+use parquet::arrow::async_reader::AsyncFileReader;
+use parquet::arrow::{FieldLevels, ProjectionMask, parquet_to_arrow_field_levels};
+use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataBuilder};
 use tokio::runtime::Handle;
 
-use crate::parquet_footer::{
-    lenient, read_local, read_schema, reader_metadata, repaired, row_group_rows,
-};
+use crate::parquet_footer::{lenient, read_local, read_schema, repaired, row_group_rows};
 use crate::parquet_pages::CheckedRowGroups;
 
 use crate::source::{
@@ -114,10 +109,17 @@ impl RecordSource for ParquetSource {
 }
 
 /// A Parquet object in a store, read by range requests: the footer, then each row group's
-/// column chunks (parquet's async reader, driven from stage one's thread).
+/// span (its column chunks, fetched as one range while the row group before it is
+/// decoded) read through the same checked pages as a local file.
 pub struct RemoteParquetSource<R> {
-    stream: ParquetRecordBatchStream<R>,
+    reader: R,
     handle: Handle,
+    metadata: Arc<ParquetMetaData>,
+    levels: FieldLevels,
+    spans: Vec<Range<u64>>,
+    file_size: u64,
+    next_group: usize,
+    current: Option<ParquetRecordBatchReader>,
     rows: ParquetRows,
 }
 
@@ -134,12 +136,17 @@ impl<R: AsyncFileReader + Unpin + Send + 'static> RemoteParquetSource<R> {
         let mut reader = reader;
         let metadata = handle
             .block_on(remote_footer(&mut reader, file_size))
+            .and_then(repaired)
             .map_err(parquet_error)?;
-        let metadata = reader_metadata(metadata).map_err(parquet_error)?;
-        let builder = ParquetRecordBatchStreamBuilder::new_with_metadata(reader, metadata)
-            .with_batch_size(BATCH_ROWS);
-        let spans = builder
-            .metadata()
+        let metadata = Arc::new(metadata);
+        let schema = read_schema(&metadata).map_err(parquet_error)?;
+        let levels = parquet_to_arrow_field_levels(
+            metadata.file_metadata().schema_descr(),
+            ProjectionMask::all(),
+            Some(schema.fields()),
+        )
+        .map_err(parquet_error)?;
+        let spans: Vec<Range<u64>> = metadata
             .row_groups()
             .iter()
             .map(|rg| {
@@ -147,16 +154,48 @@ impl<R: AsyncFileReader + Unpin + Send + 'static> RemoteParquetSource<R> {
                     let (start, len) = c.byte_range();
                     (lo.min(start), hi.max(start + len))
                 });
-                lo..hi
+                lo.min(hi)..hi
             })
             .collect();
-        row_groups(spans);
-        let rows = ParquetRows::new(builder.schema().clone(), builder.metadata(), file_size);
+        row_groups(spans.clone());
+        let rows = ParquetRows::new(schema, &metadata, file_size);
         Ok(RemoteParquetSource {
-            stream: builder.build().map_err(parquet_error)?,
+            reader,
             handle,
+            metadata,
+            levels,
+            spans,
+            file_size,
+            next_group: 0,
+            current: None,
             rows,
         })
+    }
+
+    /// Fetches the next row group's span and opens a reader over it.
+    fn open_group(&mut self) -> Result<ParquetRecordBatchReader, SourceError> {
+        let g = self.next_group;
+        self.next_group += 1;
+        let span = self.spans[g].clone();
+        // As a list of ranges, so a reader that prefetches by row group (the store's)
+        // recognises the span and starts fetching the next one.
+        let bytes = self
+            .handle
+            .block_on(self.reader.get_byte_ranges(vec![span.clone()]))
+            .map_err(parquet_error)?
+            .pop()
+            .unwrap_or_default();
+        let one = ParquetMetaDataBuilder::new_from_metadata((*self.metadata).clone())
+            .set_row_groups(vec![self.metadata.row_group(g).clone()])
+            .build();
+        let span_reader = SpanReader {
+            base: span.start,
+            bytes,
+            file_size: self.file_size,
+        };
+        let groups = CheckedRowGroups::new(span_reader, Arc::new(one)).numbered_from(g);
+        ParquetRecordBatchReader::try_new_with_row_groups(&self.levels, &groups, BATCH_ROWS, None)
+            .map_err(parquet_error)
     }
 }
 
@@ -170,10 +209,60 @@ impl<R: AsyncFileReader + Unpin + Send + 'static> RecordSource for RemoteParquet
     }
 
     fn next_batch(&mut self) -> Result<Option<SourceBatch>, SourceError> {
-        let Some(batch) = self.handle.block_on(self.stream.next()) else {
-            return self.rows.end();
-        };
-        Ok(Some(self.rows.batch(batch.map_err(parquet_error)?)))
+        loop {
+            if let Some(reader) = self.current.as_mut() {
+                match reader.next().transpose() {
+                    Ok(Some(batch)) => return Ok(Some(self.rows.batch(batch))),
+                    Ok(None) => self.current = None,
+                    Err(e) => return Err(parquet_error(e.into())),
+                }
+            }
+            if self.next_group == self.spans.len() {
+                return self.rows.end();
+            }
+            self.current = Some(self.open_group()?);
+        }
+    }
+}
+
+/// One row group's span of an object, fetched whole, read at the file's own offsets.
+struct SpanReader {
+    base: u64,
+    bytes: bytes::Bytes,
+    file_size: u64,
+}
+
+impl SpanReader {
+    fn range(&self, start: u64, length: usize) -> parquet::errors::Result<std::ops::Range<usize>> {
+        let from = start
+            .checked_sub(self.base)
+            .map(|f| f as usize)
+            .filter(|f| f.saturating_add(length) <= self.bytes.len());
+        from.map(|f| f..f + length).ok_or_else(|| {
+            parquet::errors::ParquetError::General(format!(
+                "a column chunk reaches outside its row group ({length} bytes at {start})"
+            ))
+        })
+    }
+}
+
+impl parquet::file::reader::Length for SpanReader {
+    fn len(&self) -> u64 {
+        self.file_size
+    }
+}
+
+impl parquet::file::reader::ChunkReader for SpanReader {
+    type T = bytes::buf::Reader<bytes::Bytes>;
+
+    fn get_read(&self, start: u64) -> parquet::errors::Result<Self::T> {
+        let rest = self.bytes.len() - self.range(start, 0)?.start;
+        let range = self.range(start, rest)?;
+        Ok(bytes::Buf::reader(self.bytes.slice(range)))
+    }
+
+    fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<bytes::Bytes> {
+        Ok(self.bytes.slice(self.range(start, length)?))
     }
 }
 

@@ -170,3 +170,34 @@ with open(sys.argv[2], "wb") as f:
         "0"
     );
 }
+
+/// Whatever the store: the same damaged files are refused, and the same odd ones read,
+/// when they come from S3 by range requests (row group by row group) as from disk.
+#[test]
+fn remote_files_are_checked_as_local_ones() {
+    let mut db = TestDb::new("remotepq");
+    db.exec(
+        "create table {s}.c (a int not null, b int not null); create table {s}.g (min_fl int);
+         create table {s}.i (a timestamptz); create table {s}.d (l_partkey int)",
+    );
+    let web = crate::fixtures::http_server(&data(""));
+    let url = |name: &str| format!("{}/{name}", web.url());
+    db.load(url("datapage_v1-corrupt-checksum.parquet"), &db.t("c"), &[])
+        .fails_with(1, "column \"a\", row group 0: Page CRC checksum mismatch");
+    db.load(url("ARROW-GH-43605.parquet"), &db.t("g"), &[])
+        .fails_with(
+            1,
+            "invalid dictionary indices: bit width 0 with a bit-packed run",
+        );
+    assert_eq!(db.value("select count(*) from {s}.c"), "0");
+    assert_eq!(db.value("select count(*) from {s}.g"), "0");
+    db.load(url("int96_from_spark.parquet"), &db.t("i"), &[])
+        .ok();
+    assert_eq!(
+        db.value("select max((extract(epoch from a) * 1000000)::bigint)::text from {s}.i"),
+        "9089380393200000000"
+    );
+    db.load(url("dict-page-offset-zero.parquet"), &db.t("d"), &[])
+        .ok();
+    assert_eq!(db.value("select count(*) from {s}.d"), "39");
+}
