@@ -98,6 +98,7 @@ impl<R: ChunkReader + 'static> Iterator for ColumnChunks<R> {
                 place,
                 max_rep: descr.max_rep_level(),
                 max_def: descr.max_def_level(),
+                int96: descr.physical_type() == parquet::basic::Type::INT96,
             }) as Box<dyn PageReader>
         }))
     }
@@ -128,6 +129,9 @@ struct CheckedPages<R: ChunkReader> {
     place: Place,
     max_rep: i16,
     max_def: i16,
+    /// Plain INT96 values are checked to fit 64-bit microseconds before they are
+    /// converted (dictionary-encoded ones are not: their indices would need decoding).
+    int96: bool,
 }
 
 impl<R: ChunkReader> CheckedPages<R> {
@@ -161,8 +165,13 @@ impl<R: ChunkReader> CheckedPages<R> {
                 (*rep_levels_byte_len + *def_levels_byte_len) as usize,
                 Some(num_values.saturating_sub(*num_nulls)),
             ),
+            // A dictionary may hold entries no row uses (Spark's int96 test file has one a
+            // hundred million days out): its values are judged where rows use them.
             Page::DictionaryPage { .. } => return Ok(()),
         };
+        if self.int96 && encoding == Encoding::PLAIN {
+            int96_fit(buf.get(values_at..).unwrap_or_default())?;
+        }
         if !matches!(
             encoding,
             Encoding::RLE_DICTIONARY | Encoding::PLAIN_DICTIONARY
@@ -228,6 +237,27 @@ impl<R: ChunkReader> PageReader for CheckedPages<R> {
     }
 }
 
+/// Julian day of 1970-01-01, and the most days either side of it whose microseconds fit an
+/// `i64` (about 292,277 years).
+const JULIAN_EPOCH: i64 = 2_440_588;
+const MAX_DAYS_IN_MICROS: i64 = i64::MAX / 86_400_000_000 - 1;
+
+/// Refuses plain INT96 values (8 bytes of nanoseconds, 4 of Julian day) beyond what 64-bit
+/// microseconds hold: the parquet crate's conversion would wrap them into another date.
+fn int96_fit(values: &[u8]) -> Result<(), String> {
+    for value in values.chunks_exact(12) {
+        let day = i64::from(i32::from_le_bytes(
+            value[8..12].try_into().expect("4 bytes"),
+        ));
+        if (day - JULIAN_EPOCH).abs() > MAX_DAYS_IN_MICROS {
+            return Err(format!(
+                "an INT96 timestamp (Julian day {day}) lies beyond what 64-bit microseconds hold (about 292,277 years from 1970): refused rather than loaded as another date"
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Whether zero-bit RLE/bit-packed hybrid data holds a bit-packed run: with zero bits every
 /// run is its header alone, a varint whose low bit marks a bit-packed one.
 fn has_bit_packed_run(mut runs: &[u8]) -> bool {
@@ -242,7 +272,20 @@ fn has_bit_packed_run(mut runs: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::has_bit_packed_run;
+    use super::{has_bit_packed_run, int96_fit};
+
+    #[test]
+    fn int96_beyond_64_bit_microseconds_is_refused() {
+        let value = |day: i32| {
+            let mut v = vec![0u8; 8];
+            v.extend_from_slice(&day.to_le_bytes());
+            v
+        };
+        // 290000-12-31 (Spark's largest in int96_from_spark) fits; a million years out does not.
+        assert!(int96_fit(&value(2_440_588 + 105_200_000)).is_ok());
+        assert!(int96_fit(&value(2_440_588 + 365_250_000)).is_err());
+        assert!(int96_fit(&value(-2_000_000_000)).is_err());
+    }
 
     #[test]
     fn zero_bit_runs_are_told_apart() {

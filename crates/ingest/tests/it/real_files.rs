@@ -201,3 +201,25 @@ fn remote_files_are_checked_as_local_ones() {
         .ok();
     assert_eq!(db.value("select count(*) from {s}.d"), "39");
 }
+
+/// Plain (not dictionary-encoded) INT96 pages pass the range check that guards against a
+/// wrap, with the values pyarrow wrote.
+#[test]
+fn plain_int96_pages_load_exactly() {
+    let mut db = TestDb::new("int96plain");
+    db.exec("create table {s}.t (at timestamp)");
+    let f = db.dir.path().join("plain96.parquet");
+    py(
+        r#"
+import sys, datetime as dt, pyarrow as pa, pyarrow.parquet as pq
+t = pa.table({"at": pa.array([dt.datetime(1900, 1, 1), dt.datetime(2262, 4, 11, 23, 47, 16, 854775)], pa.timestamp("us"))})
+pq.write_table(t, sys.argv[1], use_deprecated_int96_timestamps=True, use_dictionary=False)
+"#,
+        &[f.to_str().unwrap()],
+    );
+    db.load(&f, &db.t("t"), &[]).ok();
+    assert_eq!(
+        db.value("select string_agg(at::text, ',' order by at) from {s}.t"),
+        "1900-01-01 00:00:00,2262-04-11 23:47:16.854775"
+    );
+}
