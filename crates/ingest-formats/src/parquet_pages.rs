@@ -99,6 +99,7 @@ impl<R: ChunkReader + 'static> Iterator for ColumnChunks<R> {
                 max_rep: descr.max_rep_level(),
                 max_def: descr.max_def_level(),
                 int96: descr.physical_type() == parquet::basic::Type::INT96,
+                dictionary_seen: false,
             }) as Box<dyn PageReader>
         }))
     }
@@ -132,10 +133,13 @@ struct CheckedPages<R: ChunkReader> {
     /// Plain INT96 values are checked to fit 64-bit microseconds before they are
     /// converted (dictionary-encoded ones are not: their indices would need decoding).
     int96: bool,
+    /// Whether the chunk's dictionary page went by: a dictionary-encoded data page
+    /// without one would make the parquet crate panic.
+    dictionary_seen: bool,
 }
 
 impl<R: ChunkReader> CheckedPages<R> {
-    fn check(&self, page: &Page) -> std::result::Result<(), String> {
+    fn check(&mut self, page: &Page) -> std::result::Result<(), String> {
         let (buf, encoding, values_at, non_null) = match page {
             Page::DataPage { buf, encoding, .. } => {
                 let mut at = 0usize;
@@ -167,7 +171,10 @@ impl<R: ChunkReader> CheckedPages<R> {
             ),
             // A dictionary may hold entries no row uses (Spark's int96 test file has one a
             // hundred million days out): its values are judged where rows use them.
-            Page::DictionaryPage { .. } => return Ok(()),
+            Page::DictionaryPage { .. } => {
+                self.dictionary_seen = true;
+                return Ok(());
+            }
         };
         if self.int96 && encoding == Encoding::PLAIN {
             int96_fit(buf.get(values_at..).unwrap_or_default())?;
@@ -177,6 +184,12 @@ impl<R: ChunkReader> CheckedPages<R> {
             Encoding::RLE_DICTIONARY | Encoding::PLAIN_DICTIONARY
         ) {
             return Ok(());
+        }
+        if !self.dictionary_seen {
+            return Err(
+                "a dictionary-encoded page comes without its dictionary page: the column chunk is corrupt"
+                    .into(),
+            );
         }
         let values = buf.get(values_at..).unwrap_or_default();
         let Some(&bit_width) = values.first() else {
@@ -217,9 +230,10 @@ impl<R: ChunkReader> PageReader for CheckedPages<R> {
             .inner
             .get_next_page()
             .map_err(|e| self.place.error(e))?;
-        if let Some(page) = &page {
-            self.check(page)
-                .map_err(|msg| self.place.error(ParquetError::General(msg)))?;
+        if let Some(page) = &page
+            && let Err(msg) = self.check(page)
+        {
+            return Err(self.place.error(ParquetError::General(msg)));
         }
         Ok(page)
     }

@@ -100,7 +100,7 @@ impl RecordSource for ParquetSource {
     }
 
     fn next_batch(&mut self) -> Result<Option<SourceBatch>, SourceError> {
-        let batch = self.reader.next().transpose();
+        let batch = guarded(|| self.reader.next().transpose())?;
         let Some(batch) = batch.map_err(|e| parquet_error(e.into()))? else {
             return self.rows.end();
         };
@@ -211,7 +211,7 @@ impl<R: AsyncFileReader + Unpin + Send + 'static> RecordSource for RemoteParquet
     fn next_batch(&mut self) -> Result<Option<SourceBatch>, SourceError> {
         loop {
             if let Some(reader) = self.current.as_mut() {
-                match reader.next().transpose() {
+                match guarded(|| reader.next().transpose())? {
                     Ok(Some(batch)) => return Ok(Some(self.rows.batch(batch))),
                     Ok(None) => self.current = None,
                     Err(e) => return Err(parquet_error(e.into())),
@@ -291,6 +291,22 @@ async fn remote_footer<R: AsyncFileReader>(
     lenient(&footer, strict)
 }
 
+/// Runs a step of the parquet crate's decoder, turning a panic (the crate still has
+/// `expect`s a damaged file can reach; the fuzz target found one) into the file's error
+/// instead of the end of the load's reader thread.
+fn guarded<T>(step: impl FnOnce() -> T) -> Result<T, SourceError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(step)).map_err(|panic| {
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        SourceError::Parquet(format!(
+            "the file could not be decoded (the reader failed: {what}); it is corrupt or written in a form this reader cannot read"
+        ))
+    })
+}
+
 fn parquet_error(e: parquet::errors::ParquetError) -> SourceError {
     SourceError::Parquet(bare_message(&e.to_string()).to_string())
 }
@@ -308,4 +324,38 @@ fn bare_message(mut msg: &str) -> &str {
         msg = rest;
     }
     msg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Reads a whole file of `bytes` as Parquet: the first error, if any.
+    fn read_all(name: &str, bytes: &[u8]) -> Result<u64, SourceError> {
+        let path = std::env::temp_dir().join(format!("{name}-{}.parquet", std::process::id()));
+        std::fs::write(&path, bytes).unwrap();
+        let file = File::open(&path).unwrap();
+        let _ = std::fs::remove_file(&path);
+        let mut source = ParquetSource::open(file, bytes.len() as u64)?;
+        let mut rows = 0;
+        while let Some(batch) = source.next_batch()? {
+            if let SourceBatch::Typed(b) = batch {
+                rows += b.num_rows() as u64;
+            }
+        }
+        Ok(rows)
+    }
+
+    /// A regression test, found by the `parquet_file` fuzz target: a dictionary-encoded
+    /// page in a chunk without a dictionary page made the parquet crate panic ("Decoder
+    /// for dict should have been set"), killing the load's reader thread.
+    #[test]
+    fn a_dictionary_page_missing_is_an_error_not_a_panic() {
+        let bytes = include_bytes!("../tests/data/parquet-dictionary-page-missing.parquet");
+        let err = read_all("dict-missing", bytes).unwrap_err();
+        assert!(
+            err.to_string().contains("without its dictionary page"),
+            "{err}"
+        );
+    }
 }
