@@ -61,8 +61,21 @@ pub(crate) fn row_group_rows(metadata: &ParquetMetaData) -> u64 {
         .sum()
 }
 
-/// `metadata` with the footer's row count and bogus dictionary offsets repaired.
+/// `metadata` with the footer's row count and bogus dictionary offsets repaired; a
+/// column chunk placed at a negative offset or length is refused (the parquet crate
+/// would panic on it).
 pub(crate) fn repaired(metadata: ParquetMetaData) -> Result<ParquetMetaData> {
+    for (g, rg) in metadata.row_groups().iter().enumerate() {
+        for c in rg.columns() {
+            let start = c.dictionary_page_offset().unwrap_or(c.data_page_offset());
+            if start < 0 || c.data_page_offset() < 0 || c.compressed_size() < 0 {
+                return Err(ParquetError::General(format!(
+                    "column {:?}, row group {g}: the footer places its chunk at a negative offset or length: the file is corrupt",
+                    c.column_path().string()
+                )));
+            }
+        }
+    }
     let rows = row_group_rows(&metadata) as i64;
     let mut builder = metadata.into_builder();
     let mut row_groups = builder.take_row_groups();

@@ -358,4 +358,17 @@ mod tests {
             "{err}"
         );
     }
+
+    /// A regression test, found by the `parquet_file` fuzz target: a column chunk at a
+    /// negative offset made the parquet crate panic ("column start and length should not
+    /// be negative").
+    #[test]
+    fn a_negative_column_range_is_an_error_not_a_panic() {
+        let bytes = include_bytes!("../tests/data/parquet-negative-column-range.parquet");
+        let err = read_all("negative-range", bytes).unwrap_err();
+        assert!(
+            err.to_string().contains("negative offset or length"),
+            "{err}"
+        );
+    }
 }
