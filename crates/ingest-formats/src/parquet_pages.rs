@@ -100,6 +100,7 @@ impl<R: ChunkReader + 'static> Iterator for ColumnChunks<R> {
                 max_def: descr.max_def_level(),
                 int96: descr.physical_type() == parquet::basic::Type::INT96,
                 dictionary_seen: false,
+                min_value_bits: min_plain_bits(descr.physical_type(), descr.type_length()),
             }) as Box<dyn PageReader>
         }))
     }
@@ -136,6 +137,9 @@ struct CheckedPages<R: ChunkReader> {
     /// Whether the chunk's dictionary page went by: a dictionary-encoded data page
     /// without one would make the parquet crate panic.
     dictionary_seen: bool,
+    /// The fewest bits one plain value takes: a dictionary claiming more values than its
+    /// bytes can hold would have the parquet crate allocate for the claim.
+    min_value_bits: u64,
 }
 
 impl<R: ChunkReader> CheckedPages<R> {
@@ -171,8 +175,17 @@ impl<R: ChunkReader> CheckedPages<R> {
             ),
             // A dictionary may hold entries no row uses (Spark's int96 test file has one a
             // hundred million days out): its values are judged where rows use them.
-            Page::DictionaryPage { .. } => {
+            Page::DictionaryPage {
+                buf, num_values, ..
+            } => {
                 self.dictionary_seen = true;
+                let room = buf.len() as u64 * 8 / self.min_value_bits.max(1);
+                if u64::from(*num_values) > room {
+                    return Err(format!(
+                        "a dictionary page claims {num_values} values in {} bytes: the page is corrupt",
+                        buf.len()
+                    ));
+                }
                 return Ok(());
             }
         };
@@ -248,6 +261,19 @@ impl<R: ChunkReader> PageReader for CheckedPages<R> {
 
     fn at_record_boundary(&mut self) -> Result<bool> {
         self.inner.at_record_boundary()
+    }
+}
+
+/// The fewest bits a plain value of a physical type takes (a byte array: its 4-byte
+/// length).
+fn min_plain_bits(physical: parquet::basic::Type, type_length: i32) -> u64 {
+    use parquet::basic::Type as T;
+    match physical {
+        T::BOOLEAN => 1,
+        T::INT32 | T::FLOAT | T::BYTE_ARRAY => 32,
+        T::INT64 | T::DOUBLE => 64,
+        T::INT96 => 96,
+        T::FIXED_LEN_BYTE_ARRAY => 8 * type_length.max(1) as u64,
     }
 }
 

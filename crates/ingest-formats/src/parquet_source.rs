@@ -359,6 +359,19 @@ mod tests {
         );
     }
 
+    /// A regression test, found by the `parquet_file` fuzz target: a dictionary page whose
+    /// header claims more values than its bytes hold made the parquet crate allocate for
+    /// the claim (5.9 GB).
+    #[test]
+    fn a_dictionary_claiming_billions_of_values_is_an_error_not_an_allocation() {
+        let bytes = include_bytes!("../tests/data/parquet-dictionary-claims-billions.parquet");
+        let err = read_all("dict-billions", bytes).unwrap_err();
+        assert!(
+            err.to_string().contains("a dictionary page claims"),
+            "{err}"
+        );
+    }
+
     /// A regression test, found by the `parquet_file` fuzz target: a column chunk at a
     /// negative offset made the parquet crate panic ("column start and length should not
     /// be negative").
