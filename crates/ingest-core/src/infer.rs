@@ -74,19 +74,21 @@ impl TextColumnGuess {
         if self.all_numeric && !self.all_int {
             self.all_numeric = self.observe_numerics(&values, fmt);
         }
-        self.all_float &= self.all_numeric || fits(&PgType::Float8);
-        self.all_bool &= fits(&PgType::Bool);
-        self.all_date &= fits(&PgType::Date);
+        // `a = a && fits(..)`, not `a &= fits(..)`: a type already ruled out costs no pass.
+        self.all_float = self.all_float && (self.all_numeric || fits(&PgType::Float8));
+        self.all_bool = self.all_bool && fits(&PgType::Bool);
+        self.all_date = self.all_date && fits(&PgType::Date);
         if self.all_timestamp {
             self.all_timestamp = fits(&PgType::Timestamptz);
             self.any_offset |= values.iter().flatten().any(has_offset);
         }
-        self.all_time &= fits(&PgType::Time);
-        self.all_uuid &= fits(&PgType::Uuid);
-        self.all_json &= values
-            .iter()
-            .flatten()
-            .all(|v| v.trim_start().starts_with(['{', '[']))
+        self.all_time = self.all_time && fits(&PgType::Time);
+        self.all_uuid = self.all_uuid && fits(&PgType::Uuid);
+        self.all_json = self.all_json
+            && values
+                .iter()
+                .flatten()
+                .all(|v| v.trim_start().starts_with(['{', '[']))
             && fits(&PgType::Jsonb);
     }
 

@@ -17,7 +17,8 @@ use parquet::arrow::parquet_to_arrow_schema;
 use parquet::basic::Type as PhysicalType;
 use parquet::errors::{ParquetError, Result};
 use parquet::file::metadata::{
-    FileMetaData, ParquetMetaData, ParquetMetaDataBuilder, ParquetMetaDataReader,
+    ColumnChunkMetaData, FileMetaData, ParquetMetaData, ParquetMetaDataBuilder,
+    ParquetMetaDataReader,
 };
 use parquet::file::reader::ChunkReader;
 
@@ -80,19 +81,13 @@ pub(crate) fn repaired(metadata: ParquetMetaData) -> Result<ParquetMetaData> {
     let mut builder = metadata.into_builder();
     let mut row_groups = builder.take_row_groups();
     for rg in row_groups.iter_mut() {
-        let bogus = rg.columns().iter().any(|c| {
-            c.dictionary_page_offset()
-                .is_some_and(|o| o < 4 || o >= c.data_page_offset())
-        });
-        if !bogus {
+        if !rg.columns().iter().any(bogus_dictionary) {
             continue;
         }
         let mut columns = Vec::with_capacity(rg.num_columns());
         for c in rg.columns() {
             let mut c = c.clone();
-            if c.dictionary_page_offset()
-                .is_some_and(|o| o < 4 || o >= c.data_page_offset())
-            {
+            if bogus_dictionary(&c) {
                 c = c.into_builder().set_dictionary_page_offset(None).build()?;
             }
             columns.push(c);
@@ -122,6 +117,13 @@ pub(crate) fn repaired(metadata: ParquetMetaData) -> Result<ParquetMetaData> {
     Ok(ParquetMetaDataBuilder::new(fixed)
         .set_row_groups(row_groups)
         .build())
+}
+
+/// A dictionary page "at" an offset inside the magic bytes or past the first data page:
+/// Dremio writes 0 for "none".
+fn bogus_dictionary(c: &ColumnChunkMetaData) -> bool {
+    c.dictionary_page_offset()
+        .is_some_and(|o| o < 4 || o >= c.data_page_offset())
 }
 
 /// The Arrow schema the file is read with: the file's own, with top-level INT96 columns

@@ -73,14 +73,7 @@ impl ParquetSource {
         let metadata = read_local(&file)
             .and_then(repaired)
             .map_err(parquet_error)?;
-        let metadata = Arc::new(metadata);
-        let schema = read_schema(&metadata).map_err(parquet_error)?;
-        let levels = parquet_to_arrow_field_levels(
-            metadata.file_metadata().schema_descr(),
-            ProjectionMask::all(),
-            Some(schema.fields()),
-        )
-        .map_err(parquet_error)?;
+        let (metadata, schema, levels) = read_plan(metadata)?;
         let rows = ParquetRows::new(schema, &metadata, file_size);
         let groups = CheckedRowGroups::new(file, metadata);
         let reader =
@@ -138,14 +131,7 @@ impl<R: AsyncFileReader + Unpin + Send + 'static> RemoteParquetSource<R> {
             .block_on(remote_footer(&mut reader, file_size))
             .and_then(repaired)
             .map_err(parquet_error)?;
-        let metadata = Arc::new(metadata);
-        let schema = read_schema(&metadata).map_err(parquet_error)?;
-        let levels = parquet_to_arrow_field_levels(
-            metadata.file_metadata().schema_descr(),
-            ProjectionMask::all(),
-            Some(schema.fields()),
-        )
-        .map_err(parquet_error)?;
+        let (metadata, schema, levels) = read_plan(metadata)?;
         let spans: Vec<Range<u64>> = metadata
             .row_groups()
             .iter()
@@ -185,8 +171,9 @@ impl<R: AsyncFileReader + Unpin + Send + 'static> RemoteParquetSource<R> {
             .map_err(parquet_error)?
             .pop()
             .unwrap_or_default();
-        let one = ParquetMetaDataBuilder::new_from_metadata((*self.metadata).clone())
-            .set_row_groups(vec![self.metadata.row_group(g).clone()])
+        // This row group alone (not a copy of every row group's metadata per row group).
+        let one = ParquetMetaDataBuilder::new(self.metadata.file_metadata().clone())
+            .add_row_group(self.metadata.row_group(g).clone())
             .build();
         let span_reader = SpanReader {
             base: span.start,
@@ -264,6 +251,22 @@ impl parquet::file::reader::ChunkReader for SpanReader {
     fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<bytes::Bytes> {
         Ok(self.bytes.slice(self.range(start, length)?))
     }
+}
+
+/// What both sources read a (repaired) footer into: the metadata, the Arrow schema (INT96
+/// at microseconds) and the field levels the page-level reader decodes with.
+fn read_plan(
+    metadata: ParquetMetaData,
+) -> Result<(Arc<ParquetMetaData>, SchemaRef, FieldLevels), SourceError> {
+    let metadata = Arc::new(metadata);
+    let schema = read_schema(&metadata).map_err(parquet_error)?;
+    let levels = parquet_to_arrow_field_levels(
+        metadata.file_metadata().schema_descr(),
+        ProjectionMask::all(),
+        Some(schema.fields()),
+    )
+    .map_err(parquet_error)?;
+    Ok((metadata, schema, levels))
 }
 
 /// The footer of an object: as the parquet crate reads it, else leniently (see
@@ -346,42 +349,35 @@ mod tests {
         Ok(rows)
     }
 
-    /// A regression test, found by the `parquet_file` fuzz target: a dictionary-encoded
-    /// page in a chunk without a dictionary page made the parquet crate panic ("Decoder
-    /// for dict should have been set"), killing the load's reader thread.
-    #[test]
-    fn a_dictionary_page_missing_is_an_error_not_a_panic() {
-        let bytes = include_bytes!("../tests/data/parquet-dictionary-page-missing.parquet");
-        let err = read_all("dict-missing", bytes).unwrap_err();
-        assert!(
-            err.to_string().contains("without its dictionary page"),
-            "{err}"
-        );
+    /// Refused with `words` in the message: an error, never a panic or an allocation.
+    fn refused(name: &str, bytes: &[u8], words: &str) {
+        let err = read_all(name, bytes).unwrap_err();
+        assert!(err.to_string().contains(words), "{name}: {err}");
     }
 
-    /// A regression test, found by the `parquet_file` fuzz target: a dictionary page whose
-    /// header claims more values than its bytes hold made the parquet crate allocate for
-    /// the claim (5.9 GB).
+    /// Regression tests, each a file the `parquet_file` fuzz target found:
+    /// - a dictionary-encoded page in a chunk without a dictionary page made the parquet
+    ///   crate panic ("Decoder for dict should have been set"), killing the reader thread;
+    /// - a dictionary page whose header claims more values than its bytes hold made it
+    ///   allocate for the claim (5.9 GB);
+    /// - a column chunk at a negative offset made it panic ("column start and length
+    ///   should not be negative").
     #[test]
-    fn a_dictionary_claiming_billions_of_values_is_an_error_not_an_allocation() {
-        let bytes = include_bytes!("../tests/data/parquet-dictionary-claims-billions.parquet");
-        let err = read_all("dict-billions", bytes).unwrap_err();
-        assert!(
-            err.to_string().contains("a dictionary page claims"),
-            "{err}"
+    fn files_the_fuzzer_found_are_errors_not_crashes() {
+        refused(
+            "dict-missing",
+            include_bytes!("../tests/data/parquet-dictionary-page-missing.parquet"),
+            "without its dictionary page",
         );
-    }
-
-    /// A regression test, found by the `parquet_file` fuzz target: a column chunk at a
-    /// negative offset made the parquet crate panic ("column start and length should not
-    /// be negative").
-    #[test]
-    fn a_negative_column_range_is_an_error_not_a_panic() {
-        let bytes = include_bytes!("../tests/data/parquet-negative-column-range.parquet");
-        let err = read_all("negative-range", bytes).unwrap_err();
-        assert!(
-            err.to_string().contains("negative offset or length"),
-            "{err}"
+        refused(
+            "dict-billions",
+            include_bytes!("../tests/data/parquet-dictionary-claims-billions.parquet"),
+            "a dictionary page claims",
+        );
+        refused(
+            "negative-range",
+            include_bytes!("../tests/data/parquet-negative-column-range.parquet"),
+            "negative offset or length",
         );
     }
 }

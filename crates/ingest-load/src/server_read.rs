@@ -42,17 +42,17 @@ impl ServerRead {
         raw: &StringArray,
         coerced: &mut Coerced,
     ) -> Result<Option<ArrayRef>, PgError> {
-        let asked: Vec<usize> = coerced
+        let is_asked = |row: usize| !raw.is_null(row) && may_take(ty, raw.value(row));
+        // Each distinct value once.
+        let mut distinct: Vec<&str> = coerced
             .errors
             .iter()
-            .filter(|e| !raw.is_null(e.row) && may_take(ty, raw.value(e.row)))
-            .map(|e| e.row)
+            .filter(|e| is_asked(e.row))
+            .map(|e| raw.value(e.row))
             .collect();
-        if asked.is_empty() {
+        if distinct.is_empty() {
             return Ok(None);
         }
-        // Each distinct value once.
-        let mut distinct: Vec<&str> = asked.iter().map(|&r| raw.value(r)).collect();
         distinct.sort_unstable();
         distinct.dedup();
         let type_name = ty.to_string();
@@ -68,8 +68,10 @@ impl ServerRead {
             &answers[i]
         };
         let mut taken = vec![None; raw.len()];
+        // Every value of a column only the server reads is an error here: a lookup per
+        // error, never a scan of the others.
         for e in coerced.errors.iter_mut() {
-            if !asked.contains(&e.row) {
+            if !is_asked(e.row) {
                 continue;
             }
             match answer_of(e.row) {

@@ -101,14 +101,19 @@ async fn create(
     columns: &[NewColumn],
 ) -> Result<(), LoadError> {
     let (schema, table) = ddl::new_table_name(client, &req.table).await?;
-    let key: Vec<String> = req.key.clone();
-    if let Some(k) = key.iter().find(|k| !columns.iter().any(|c| &c.name == *k)) {
-        return Err(LoadError::Usage(format!(
-            "--key {k:?}: the file has no such column to make the primary key of"
-        )));
-    }
-    ddl::create_table_once(client, &schema, &table, columns, &key).await?;
+    key_in_file(&req.key, columns)?;
+    ddl::create_table_once(client, &schema, &table, columns, &req.key).await?;
     Ok(())
+}
+
+/// The `--key` of a table made from the file names its columns.
+fn key_in_file(key: &[String], columns: &[NewColumn]) -> Result<(), LoadError> {
+    match key.iter().find(|k| !columns.iter().any(|c| &c.name == *k)) {
+        Some(k) => Err(LoadError::Usage(format!(
+            "--key {k:?}: the file has no such column to make the primary key of"
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// The table's column names, in the file's order: the file's own spelling, or the
@@ -320,15 +325,7 @@ pub async fn infer_table(req: &LoadRequest) -> Result<String, LoadError> {
         .zip(types)
         .map(|(name, pg_type)| NewColumn { name, pg_type })
         .collect();
-    if let Some(k) = req
-        .key
-        .iter()
-        .find(|k| !columns.iter().any(|c| &c.name == *k))
-    {
-        return Err(LoadError::Usage(format!(
-            "--key {k:?}: the file has no such column"
-        )));
-    }
+    key_in_file(&req.key, &columns)?;
     // `schema.table` as typed; anything quoted is printed as one name.
     let (schema, table) = match req.table.split_once('.') {
         Some((schema, table)) if !req.table.contains('"') => (Some(schema), table),
