@@ -20,6 +20,7 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "created_by",
         include_str!("migrations/0003_created_by.sql"),
     ),
+    (4, "quality", include_str!("migrations/0004_quality.sql")),
 ];
 
 /// The version the code expects; `/readyz` compares it with what the database has.
