@@ -12,6 +12,9 @@ use ingest_formats::xlsx::XlsxLimits;
 use ingest_formats::{Compression, DecompressLimits, Format};
 use ingest_pg::{ConnectSource, DuplicatePolicy, LoadMode};
 
+use ingest_quality::RuleSet;
+use ingest_queue::Schema;
+
 use crate::{LoadRequest, RejectLimit, TableShape, TextOptions};
 
 const EXAMPLES: &str = "Examples:
@@ -126,7 +129,24 @@ pub struct LoadArgs {
     #[arg(long, value_name = "PATH")]
     pub errors_file: Option<PathBuf>,
 
-    /// Validate the whole file against the table, write nothing
+    /// Quality rules for this load (YAML or JSON: cleaning, checks, after_load SQL),
+    /// applied after the table's own (`ingest rules apply`); `ingest rules schema` prints
+    /// their JSON Schema
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<PathBuf>,
+
+    /// Write the quality report (each rule's failures, each column's profile, charts) as
+    /// one self-contained HTML page
+    #[arg(long, value_name = "FILE.html")]
+    pub report: Option<PathBuf>,
+
+    /// With upsert or merge: write each key that changes, with its columns' old and new
+    /// values, as NDJSON (with --dry-run: what a real run would change)
+    #[arg(long, value_name = "FILE")]
+    pub diff_file: Option<PathBuf>,
+
+    /// Validate the whole file against the table and its rules, write nothing; with
+    /// upsert or merge, count what would be inserted, updated, unchanged and deleted
     #[arg(long)]
     pub dry_run: bool,
 
@@ -140,6 +160,10 @@ pub struct LoadArgs {
     /// Print one JSON summary on stdout
     #[arg(long)]
     pub json: bool,
+
+    /// The service's schema, where tables' registered rules are kept
+    #[arg(long, env = "INGEST_SCHEMA", default_value = "ingest", hide = true)]
+    pub service_schema: String,
 
     /// No progress or reject lines on stderr
     #[arg(long, short)]
@@ -208,10 +232,14 @@ impl InferArgs {
             infer_rows: self.infer_rows.clone(),
             max_errors: "0".into(),
             errors_file: None,
+            rules: None,
+            report: None,
+            diff_file: None,
             dry_run: true,
             allow_empty: false,
             source: self.source.clone(),
             json: false,
+            service_schema: "ingest".into(),
             quiet: true,
         };
         request(&args)
@@ -392,6 +420,13 @@ fn text_options(a: &SourceArgs) -> Result<TextOptions, String> {
     Ok(text)
 }
 
+/// A `--rules` file, read and checked (its columns are checked against the table later).
+fn read_rules(path: &std::path::Path) -> Result<RuleSet, String> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| format!("--rules {}: {e}", path.display()))?;
+    RuleSet::parse(&text, &path.display().to_string()).map_err(|e| e.to_string())
+}
+
 /// The load these options ask for, or why they make no sense together.
 pub fn request(a: &LoadArgs) -> Result<LoadRequest, String> {
     let text = text_options(&a.source)?;
@@ -465,6 +500,18 @@ pub fn request(a: &LoadArgs) -> Result<LoadRequest, String> {
             .parse::<RejectLimit>()
             .map_err(|e| format!("--max-errors {e}"))?,
         errors_file: a.errors_file.clone(),
+        rules: a.rules.as_deref().map(read_rules).transpose()?,
+        rules_may_run_sql: true,
+        service_schema: Schema::new(&a.service_schema).map_err(|e| e.to_string())?,
+        report: a.report.clone(),
+        diff_file: match (&a.diff_file, mode) {
+            (Some(_), LoadMode::Insert | LoadMode::Replace) => {
+                return Err(
+                    "--diff-file lists changes by key: it goes with --mode upsert or merge".into(),
+                );
+            }
+            (d, _) => d.clone(),
+        },
         dry_run: a.dry_run,
         allow_empty: a.allow_empty,
         shape: TableShape {

@@ -1,8 +1,15 @@
 //! Stage three: encoded batches into PostgreSQL and rejects into their sink, then the end
 //! of the load (duplicate keys, the reject limit, merge, commit).
 
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::sync::Arc;
+
 use ingest_pg::{DuplicatePolicy, PgError, TableWriter};
+use ingest_quality::{Severity, set_rules};
 use tokio::sync::mpsc;
+
+use crate::quality::QualityPlan;
 
 use crate::key_hash;
 use crate::progress::Progress;
@@ -28,6 +35,9 @@ pub(crate) struct Delivery<'a, 'c> {
     /// to report the duplicate keys the real load would meet.
     dry_run_keys: Option<Vec<(u64, u64)>>,
     sent: SentLines,
+    quality: Option<Arc<QualityPlan>>,
+    /// `--diff-file`, open.
+    diff: Option<BufWriter<File>>,
 }
 
 impl<'a, 'c> Delivery<'a, 'c> {
@@ -37,18 +47,28 @@ impl<'a, 'c> Delivery<'a, 'c> {
         key_name: String,
         writer: Option<TableWriter<'c>>,
         hash_keys: bool,
+        quality: Option<Arc<QualityPlan>>,
     ) -> Result<Self, LoadError> {
         let rejects =
             RejectSink::new(req.errors_file.as_deref()).map_err(|e| errors_file_error(req, e))?;
+        let diff = match &req.diff_file {
+            Some(path) => Some(BufWriter::new(
+                File::create(path).map_err(|e| diff_file_error(req, e))?,
+            )),
+            None => None,
+        };
+        let staged = writer.is_some();
         Ok(Delivery {
             req,
             file,
             key_name,
             writer,
             rejects,
-            key_hashes: (hash_keys && !req.dry_run).then(Vec::new),
-            dry_run_keys: (hash_keys && req.dry_run).then(Vec::new),
+            key_hashes: (hash_keys && staged).then(Vec::new),
+            dry_run_keys: (hash_keys && !staged && req.dry_run).then(Vec::new),
             sent: SentLines::default(),
+            quality,
+            diff,
         })
     }
 
@@ -91,6 +111,11 @@ impl<'a, 'c> Delivery<'a, 'c> {
                 progress.rejects(&batch.rejects);
                 self.add_rejects(&batch.rejects, batch.rows_rejected)?;
             }
+            if !batch.warnings.is_empty() {
+                self.rejects
+                    .warn(&batch.warnings)
+                    .map_err(|e| errors_file_error(self.req, e))?;
+            }
             if self.req.max_errors.exceeded_early(self.rejects.rows)
                 && let Some(w) = self.writer.take()
             {
@@ -129,14 +154,17 @@ impl<'a, 'c> Delivery<'a, 'c> {
             self.dry_run_duplicates(keys, summary, progress)?;
         }
         let Some(writer) = self.writer.as_mut() else {
-            // A dry run, or a COPY already abandoned over the limit.
+            // A dry run without a staging table, or a COPY abandoned over the limit.
+            self.judge_rules(summary)?;
             return self.check_limit(summary);
         };
         let copied = writer.end_copy().await;
         copied.map_err(|e| self.row_error(e))?;
+        self.whole_load_rules(progress).await?;
         if req.on_duplicate == DuplicatePolicy::Reject && req.mode.uses_staging() && !keys_unique {
             self.reject_duplicates(progress).await?;
         }
+        self.judge_rules(summary)?;
         self.check_limit(summary)?;
         if req.delete_missing && self.rejects.rows > 0 {
             return Err(LoadError::RejectsWithDeleteMissing {
@@ -145,13 +173,34 @@ impl<'a, 'c> Delivery<'a, 'c> {
             });
         }
         let mut writer = self.writer.take().expect("checked above");
-        let stats = match writer.apply(keys_unique).await {
+        let mut diff = self.diff.take();
+        let mut write_line = |line: &str| -> std::io::Result<()> {
+            let w = diff.as_mut().expect("a diff file");
+            w.write_all(line.as_bytes())?;
+            w.write_all(b"\n")
+        };
+        let sink: Option<&mut ingest_pg::DiffSink<'_>> = match self.req.diff_file.is_some() {
+            true => Some(&mut write_line),
+            false => None,
+        };
+        let applied = writer.apply(keys_unique, sink).await;
+        let applied = match applied {
+            Ok(stats) => self.after_load(&writer).await.map(|()| stats),
+            Err(e) => Err(e.into()),
+        };
+        let stats = match applied {
             Ok(stats) => stats,
             Err(e) => {
                 let _ = writer.rollback().await;
-                return Err(e.into());
+                return Err(e);
             }
         };
+        if let Some(mut w) = diff.take()
+            && let Err(e) = w.flush()
+        {
+            let _ = writer.rollback().await;
+            return Err(diff_file_error(req, e));
+        }
         // The errors file is complete before the commit, so nothing can fail after it.
         if let Err(e) = self.rejects.finish() {
             let _ = writer.rollback().await;
@@ -165,6 +214,11 @@ impl<'a, 'c> Delivery<'a, 'c> {
         // The summary is whole before the before-commit step reads it.
         summary.rows_rejected = self.rejects.rows;
         summary.rejects_sample = self.rejects.sample.clone();
+        if req.dry_run {
+            // Counted from the staged rows; nothing of them stays.
+            writer.rollback().await?;
+            return Ok(());
+        }
         // Committing from here: the before-commit step may lock what its caller needs.
         progress.set_committing(true);
         if let Some(hook) = &req.before_commit
@@ -186,6 +240,114 @@ impl<'a, 'c> Delivery<'a, 'c> {
             // The error that stopped the load is the one worth reporting.
             let _ = w.rollback().await;
         }
+    }
+
+    /// The whole-load rules on the staged rows: their failing rows become rejects (and
+    /// leave the staging table) or warnings.
+    async fn whole_load_rules(&mut self, progress: &Progress) -> Result<(), LoadError> {
+        let Some(quality) = self.quality.clone() else {
+            return Ok(());
+        };
+        let writer = self.writer.as_ref().expect("COPY was open");
+        let (Some(table), true) = (writer.staging_table(), quality.set.has_set_rules()) else {
+            return Ok(());
+        };
+        let line_column = ingest_pg::ident::quote_ident(ingest_pg::LINE_COLUMN);
+        let columns = &self.loaded_columns();
+        let staged = set_rules::Staged {
+            client: writer.client(),
+            table,
+            line_column: &line_column,
+            columns,
+        };
+        let failures = {
+            let mut tally = quality.state.lock().expect("quality state").tally.clone();
+            let failures = set_rules::run(&staged, &quality.set, &mut tally).await?;
+            quality.state.lock().expect("quality state").tally = tally;
+            failures
+        };
+        let (mut rejects, mut warnings) = (Vec::new(), Vec::new());
+        for f in failures {
+            let rule = &quality.set.rules[f.rule];
+            let columns = rule.target_columns().join(",");
+            let mut r = Reject::value(f.line, &columns, f.value, f.reason)
+                .with_rule(&rule.id, f.severity == Severity::Warn);
+            if columns.is_empty() {
+                r.column = None;
+            }
+            match f.severity {
+                Severity::Reject => rejects.push(r),
+                Severity::Warn => warnings.push(r),
+                Severity::Fail => {}
+            }
+        }
+        if !rejects.is_empty() {
+            progress.rejects(&rejects);
+            self.add_rejects(&rejects, rejects.len() as u64)?;
+            let writer = self.writer.as_mut().expect("COPY was open");
+            writer.removed_from_staging(rejects.len() as u64);
+        }
+        self.rejects
+            .warn(&warnings)
+            .map_err(|e| errors_file_error(self.req, e))
+    }
+
+    /// The columns the load fills (those in the staging table).
+    fn loaded_columns(&self) -> Vec<String> {
+        self.writer
+            .as_ref()
+            .map(|w| w.columns().to_vec())
+            .unwrap_or_default()
+    }
+
+    /// `row_count` rules, then any `fail` rule that failed stops the load.
+    fn judge_rules(&self, summary: &LoadSummary) -> Result<(), LoadError> {
+        let Some(quality) = &self.quality else {
+            return Ok(());
+        };
+        let mut state = quality.state.lock().expect("quality state");
+        let to_write = summary.rows_read.saturating_sub(self.rejects.rows);
+        set_rules::check_row_count(&quality.set, to_write, &mut state.tally);
+        match state.tally.failed_fatally() {
+            Some(o) => Err(LoadError::RuleFailed {
+                file: self.file.into(),
+                rule: o.id.clone(),
+                detail: match o.sample.first() {
+                    Some(s) if o.is(ingest_quality::Check::RowCount) => s.value.clone(),
+                    Some(s) => format!(
+                        "{} row{}, the first on line {} (value {:?})",
+                        o.failed,
+                        if o.failed == 1 { "" } else { "s" },
+                        s.line,
+                        s.value
+                    ),
+                    None => format!("{} rows", o.failed),
+                },
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// The rule set's `after_load` statements, in the load's transaction after the write.
+    async fn after_load(&self, writer: &TableWriter<'_>) -> Result<(), LoadError> {
+        let Some(quality) = &self.quality else {
+            return Ok(());
+        };
+        if self.req.dry_run {
+            return Ok(());
+        }
+        for (i, statement) in quality.set.after_load.iter().enumerate() {
+            writer
+                .client()
+                .batch_execute(statement)
+                .await
+                .map_err(PgError::query(format!(
+                    "after_load statement {} ({})",
+                    i + 1,
+                    short(statement)
+                )))?;
+        }
+        Ok(())
     }
 
     fn check_limit(&self, summary: &LoadSummary) -> Result<(), LoadError> {
@@ -219,6 +381,8 @@ impl<'a, 'c> Delivery<'a, 'c> {
                 .map(|&line| Reject {
                     file: None,
                     is_row: false,
+                    rule: None,
+                    warning: false,
                     line: line as u64,
                     column: Some(self.key_name.clone()),
                     value: dup.key.clone(),
@@ -254,6 +418,8 @@ impl<'a, 'c> Delivery<'a, 'c> {
                 found.extend(group.iter().map(|&(_, line)| Reject {
                     file: None,
                     is_row: false,
+                    rule: None,
+                    warning: false,
                     line,
                     column: Some(self.key_name.clone()),
                     value: String::new(),
@@ -287,6 +453,24 @@ impl<'a, 'c> Delivery<'a, 'c> {
             None => LoadError::Database(e),
         }
     }
+}
+
+/// A statement shortened for a message.
+fn short(statement: &str) -> String {
+    let one_line: String = statement.split_whitespace().collect::<Vec<_>>().join(" ");
+    match one_line.char_indices().nth(80) {
+        Some((i, _)) => format!("{}...", &one_line[..i]),
+        None => one_line,
+    }
+}
+
+fn diff_file_error(req: &LoadRequest, source: std::io::Error) -> LoadError {
+    let file = req
+        .diff_file
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    LoadError::DiffFile { file, source }
 }
 
 pub(crate) fn errors_file_error(req: &LoadRequest, source: std::io::Error) -> LoadError {

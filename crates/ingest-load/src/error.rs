@@ -53,11 +53,40 @@ pub enum LoadError {
     },
     #[error("{0}")]
     Database(#[from] PgError),
+    /// The rule set cannot run as written (or the table's registered set no longer fits).
+    #[error("{0}")]
+    Rules(ingest_quality::QualityError),
+    /// A `fail` rule failed: the load stops, nothing is written.
+    #[error("{file}: rule {rule} failed ({detail}); it has severity fail, so nothing was written")]
+    RuleFailed {
+        file: String,
+        rule: String,
+        detail: String,
+    },
+    #[error("report {file}: {source}")]
+    Report {
+        file: String,
+        source: std::io::Error,
+    },
+    #[error("diff file {file}: {source}")]
+    DiffFile {
+        file: String,
+        source: std::io::Error,
+    },
     #[error("errors file {file}: {source}")]
     ErrorsFile {
         file: String,
         source: std::io::Error,
     },
+}
+
+impl From<ingest_quality::QualityError> for LoadError {
+    fn from(e: ingest_quality::QualityError) -> LoadError {
+        match e {
+            ingest_quality::QualityError::Database(e) => LoadError::Database(e),
+            e => LoadError::Rules(e),
+        }
+    }
 }
 
 impl LoadError {
@@ -77,6 +106,8 @@ impl LoadError {
                 3
             }
             LoadError::Vetoed(_) => 3,
+            LoadError::Rules(_) | LoadError::DiffFile { .. } | LoadError::Report { .. } => 2,
+            LoadError::RuleFailed { .. } => 1,
             LoadError::Usage(_)
             | LoadError::Plan { .. }
             | LoadError::Open { .. }

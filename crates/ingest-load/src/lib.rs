@@ -31,6 +31,7 @@ mod multi_source;
 mod open;
 mod plan;
 mod progress;
+mod quality;
 mod rejects;
 mod request;
 mod run;

@@ -20,6 +20,35 @@ pub struct Reject {
     /// `line` is a row number (Parquet, Avro), shown as "row N".
     #[serde(skip)]
     pub is_row: bool,
+    /// The quality rule the row failed, by its id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    /// A `warn` rule's failure: the row was loaded, the failure is reported.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub warning: bool,
+}
+
+impl Reject {
+    /// A refused value of `column` on `line`.
+    pub fn value(line: u64, column: &str, value: String, reason: String) -> Reject {
+        Reject {
+            line,
+            column: Some(column.to_string()),
+            value,
+            reason,
+            file: None,
+            is_row: false,
+            rule: None,
+            warning: false,
+        }
+    }
+
+    /// The same, naming the rule it failed.
+    pub fn with_rule(mut self, rule: &str, warning: bool) -> Reject {
+        self.rule = Some(rule.to_string());
+        self.warning = warning;
+        self
+    }
 }
 
 impl std::fmt::Display for Reject {
@@ -33,8 +62,12 @@ impl std::fmt::Display for Reject {
                 f,
                 "{at} {}, column {c}: {} (value {:?})",
                 self.line, self.reason, self.value
-            ),
-            None => write!(f, "{at} {}: {}", self.line, self.reason),
+            )?,
+            None => write!(f, "{at} {}: {}", self.line, self.reason)?,
+        }
+        match &self.rule {
+            Some(rule) => write!(f, " [rule {rule}]"),
+            None => Ok(()),
         }
     }
 }
@@ -108,6 +141,8 @@ pub struct RejectSink {
     pub sample: Vec<Reject>,
     /// Rows rejected (a row with two bad values counts once).
     pub rows: u64,
+    /// Failures of `warn` rules written (their rows were loaded).
+    pub warnings: u64,
 }
 
 enum Writer {
@@ -131,7 +166,9 @@ impl RejectSink {
                     Writer::Ndjson(BufWriter::new(f))
                 } else {
                     let mut w = csv::Writer::from_writer(f);
-                    w.write_record(["line", "column", "value", "reason", "file"])?;
+                    w.write_record([
+                        "line", "column", "value", "reason", "file", "rule", "severity",
+                    ])?;
                     Writer::Csv(Box::new(w))
                 };
                 Some((path.to_path_buf(), writer))
@@ -141,6 +178,7 @@ impl RejectSink {
             file,
             sample: Vec::new(),
             rows: 0,
+            warnings: 0,
         })
     }
 
@@ -151,6 +189,19 @@ impl RejectSink {
             if self.sample.len() < SAMPLE {
                 self.sample.push(r.clone());
             }
+        }
+        self.write(rejects)
+    }
+
+    /// Records failures of `warn` rules: written to the errors file, not counted as
+    /// rejected rows.
+    pub fn warn(&mut self, warnings: &[Reject]) -> std::io::Result<()> {
+        self.warnings += warnings.len() as u64;
+        self.write(warnings)
+    }
+
+    fn write(&mut self, rejects: &[Reject]) -> std::io::Result<()> {
+        for r in rejects {
             match &mut self.file {
                 None => {}
                 Some((_, Writer::Csv(w))) => {
@@ -161,6 +212,8 @@ impl RejectSink {
                         &r.value,
                         &r.reason,
                         r.file.as_deref().unwrap_or(""),
+                        r.rule.as_deref().unwrap_or(""),
+                        if r.warning { "warn" } else { "reject" },
                     ])?;
                 }
                 Some((_, Writer::Ndjson(w))) => {

@@ -9,6 +9,9 @@ use ingest_formats::xlsx::XlsxLimits;
 use ingest_formats::{Compression, DecompressLimits, Format};
 use ingest_pg::{ConnectSource, DuplicatePolicy, LoadMode};
 
+use ingest_quality::RuleSet;
+use ingest_queue::Schema;
+
 use crate::{LoadSummary, RejectLimit};
 
 /// Everything a load needs, resolved from the command line (or, later, an API job).
@@ -39,6 +42,19 @@ pub struct LoadRequest {
     pub text: TextOptions,
     pub max_errors: RejectLimit,
     pub errors_file: Option<PathBuf>,
+    /// Quality rules given with this load (`--rules`), applied after the table's own
+    /// (`ingest rules apply`).
+    pub rules: Option<RuleSet>,
+    /// Whether this load's own rules may carry SQL (`after_load`, `sql` checks): always
+    /// from the command line; from the API, only for a token allowed to.
+    pub rules_may_run_sql: bool,
+    /// The service's schema, where tables' registered rules are kept.
+    pub service_schema: Schema,
+    /// `--report`: the quality report as one HTML page.
+    pub report: Option<PathBuf>,
+    /// `--diff-file`: each key an upsert or merge changes (or, in a dry run, would
+    /// change), as NDJSON.
+    pub diff_file: Option<PathBuf>,
     pub dry_run: bool,
     /// An empty file, or one with only a header, is an error unless this is set.
     pub allow_empty: bool,

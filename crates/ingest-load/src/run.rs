@@ -44,6 +44,15 @@ pub async fn run(
     summary.table = req.table.clone();
     summary.mode = mode_name(req.mode);
     summary.dry_run = req.dry_run;
+    // A report that cannot be written is found out before the load, not after its commit.
+    if let Some(path) = &req.report
+        && let Err(e) = std::fs::File::create(path)
+    {
+        return Err(LoadError::Report {
+            file: path.display().to_string(),
+            source: e,
+        });
+    }
     let result = load(req, summary, progress, &file_name).await;
     summary.seconds = started.elapsed().as_secs_f64();
     summary.rows_per_second = if summary.seconds > 0.0 {
@@ -58,6 +67,19 @@ pub async fn run(
     };
     if let Err(e) = &result {
         summary.error = Some(e.to_string());
+    }
+    if let Some(path) = &req.report {
+        // Written for a failed load too: that is when it is read most.
+        let facts = serde_json::to_value(&*summary)
+            .and_then(serde_json::from_value)
+            .unwrap_or_default();
+        if let Err(e) = std::fs::write(path, ingest_quality::html::render(&facts)) {
+            let e = LoadError::Report {
+                file: path.display().to_string(),
+                source: e,
+            };
+            return result.and(Err(e));
+        }
     }
     result
 }
@@ -189,14 +211,21 @@ async fn load_into(
         None => Tz::UTC,
     };
 
-    let (transformer, hash_keys) = transformer_for(req, &columns, format, &sql_plan.key);
-    let writer = match req.dry_run {
+    let quality = crate::quality::prepare(req, client, &table, &columns).await?;
+    // Whole-load rules run on a staging table, as does a dry run that counts what an
+    // upsert or merge would change.
+    sql_plan.stage = quality.as_ref().is_some_and(|q| q.set.has_set_rules());
+    sql_plan.dry_run = req.dry_run;
+    let staged = sql_plan.stage || req.mode.uses_staging();
+    let (transformer, hash_keys) = transformer_for(req, &columns, format, &sql_plan.key, staged);
+    let transformer = transformer.with_quality(quality.clone());
+    let writer = match req.dry_run && !staged {
         true => None,
         false => Some(TableWriter::begin(client, sql_plan, &|m| progress.note(m)).await?),
     };
-    let delivery = Delivery::new(req, file_name, key_name, writer, hash_keys)?;
+    let delivery = Delivery::new(req, file_name, key_name, writer, hash_keys, quality.clone())?;
     progress.start(file_size);
-    run_stages(
+    let result = run_stages(
         req,
         file_name,
         source,
@@ -205,7 +234,9 @@ async fn load_into(
         summary,
         progress,
     )
-    .await
+    .await;
+    summary.quality = quality.map(|q| q.report());
+    result
 }
 
 /// Stage two's transformer; with the keys hashed (`true`) when the mode stages rows and
@@ -215,16 +246,18 @@ fn transformer_for(
     columns: &[MappedColumn],
     format: TextFormat,
     key: &[String],
+    staged: bool,
 ) -> (Transformer, bool) {
-    // Staged rows carry their source line, to choose among duplicate keys.
-    let with_line = req.mode.uses_staging();
+    // Staged rows carry their source line, to choose among duplicate keys and to name
+    // the rows whole-load rules refuse.
+    let with_line = staged;
     let mut cast = ingest_pg::ServerCast::new(req.database.clone());
     if let Some(zone) = req.text.timezone {
         cast = cast.with_timezone(zone.name());
     }
     let server = ServerRead::new(cast, tokio::runtime::Handle::current());
-    let transformer =
-        Transformer::new(columns.to_vec(), format, !req.dry_run, with_line).with_server(server);
+    let transformer = Transformer::new(columns.to_vec(), format, !req.dry_run || staged, with_line)
+        .with_server(server);
     // Hashing the keys proves them unique client-side (saving the server a pass over the
     // staged rows) and lets a dry run report duplicates.
     let key_columns: Option<Vec<KeyColumn>> = key
@@ -291,6 +324,7 @@ async fn run_stages(
     };
     delivery.abandon().await;
     summary.rows_rejected = delivery.rejects.rows;
+    summary.warnings = delivery.rejects.warnings;
     summary.rejects_sample = delivery.rejects.sample.clone();
     // After a successful load the file was flushed before the commit; after a failed one,
     // a failure to write it must not hide the error that stopped the load.
@@ -455,6 +489,8 @@ fn sql_plan(
         delete_missing: req.delete_missing,
         scope: req.scope.clone(),
         in_transaction: false,
+        stage: false,
+        dry_run: false,
     })
 }
 

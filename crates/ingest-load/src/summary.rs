@@ -20,6 +20,8 @@ pub struct LoadSummary {
     /// `null` for `replace`, which empties the table without counting.
     pub rows_deleted: Option<u64>,
     pub rows_rejected: u64,
+    /// Failures of `warn` rules: the rows were loaded, and are listed in the errors file.
+    pub warnings: u64,
     /// Rows dropped because their key appeared again in the file (`--on-duplicate`).
     pub rows_duplicate: u64,
     pub bytes_read: u64,
@@ -29,4 +31,8 @@ pub struct LoadSummary {
     /// The first rejects, for a quick look.
     pub rejects_sample: Vec<Reject>,
     pub error: Option<String>,
+    /// Each rule's checks and failures, each column's profile: when the load had rules
+    /// (its own or the table's) or a report was asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quality: Option<ingest_quality::QualityReport>,
 }

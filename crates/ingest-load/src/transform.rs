@@ -11,8 +11,15 @@ use ingest_core::{Coerced, PgType, TextFormat, cast_column, coerce_column};
 use ingest_formats::TextBatch;
 use ingest_pg::CopyEncoder;
 
+use std::sync::Arc;
+
+use arrow_array::StringArray;
+use ingest_core::CellError;
+use ingest_quality::{FailureSample, Severity};
+
 use crate::Reject;
 use crate::key_hash::{KeyColumn, hash_keys};
+use crate::quality::QualityPlan;
 use ingest_formats::{SourceBatch, TypedBatch};
 
 /// A target column and the source field that feeds it.
@@ -37,6 +44,8 @@ pub(crate) struct EncodedBatch {
     pub rows_read: u64,
     pub rows_rejected: u64,
     pub rejects: Vec<Reject>,
+    /// Failures of `warn` rules: the rows are kept.
+    pub warnings: Vec<Reject>,
     pub bytes_read: u64,
     /// Hashes of the kept rows' keys, when the transformer was asked for them.
     pub key_hashes: Vec<u64>,
@@ -65,6 +74,8 @@ pub(crate) struct Transformer {
     key: Option<Vec<KeyColumn>>,
     /// Where values the engine refuses get a second opinion.
     server: Option<ServerRead>,
+    /// Cleaning, row rules and column profiles, when the load has rules or a report.
+    quality: Option<Arc<QualityPlan>>,
 }
 
 impl Transformer {
@@ -86,7 +97,28 @@ impl Transformer {
             encoder,
             key: None,
             server: None,
+            quality: None,
         }
+    }
+
+    /// Cleans values before typing them, checks row rules after, and profiles columns.
+    pub(crate) fn with_quality(mut self, quality: Option<Arc<QualityPlan>>) -> Self {
+        self.quality = quality;
+        self
+    }
+
+    /// Column `c`'s text cleaned, with the values the cleaning refused; `None` when no
+    /// step applies to it.
+    fn cleaned(&self, c: usize, values: &StringArray) -> Option<(StringArray, Vec<CellError>)> {
+        let (cleaned, refused) = self.quality.as_ref()?.cleaner.clean(c, values)?;
+        let refused = refused
+            .into_iter()
+            .map(|r| CellError {
+                row: r.row,
+                reason: r.reason,
+            })
+            .collect();
+        Some((cleaned, refused))
     }
 
     /// Values the engine refuses are asked of the server (see `server_read`).
@@ -116,23 +148,43 @@ impl Transformer {
             .map(|r| Reject {
                 file: None,
                 is_row: false,
+                rule: None,
+                warning: false,
                 line: r.line,
                 column: r.column.clone(),
                 value: r.raw.clone(),
                 reason: r.reason.clone(),
             })
             .collect();
+        let cleaned: Vec<Option<(StringArray, Vec<CellError>)>> = match &self.quality {
+            Some(_) => (0..self.columns.len())
+                .map(|c| self.cleaned(c, &batch.columns[self.columns[c].source]))
+                .collect(),
+            None => Vec::new(),
+        };
+        let input = |c: usize| match cleaned.get(c) {
+            Some(Some((values, _))) => values,
+            _ => &batch.columns[self.columns[c].source],
+        };
         let mut coerced: Vec<Coerced> = self
             .columns
             .iter()
-            .map(|col| coerce_column(&batch.columns[col.source], &col.pg_type, &self.format))
+            .enumerate()
+            .map(|(c, col)| {
+                let mut coerced = coerce_column(input(c), &col.pg_type, &self.format);
+                if let Some(Some((_, refused))) = cleaned.get(c) {
+                    coerced.errors.extend(refused.iter().cloned());
+                }
+                coerced
+            })
             .collect();
         let overrides: Result<Vec<Option<ArrayRef>>, _> = match &self.server {
             Some(server) => self
                 .columns
                 .iter()
                 .zip(coerced.iter_mut())
-                .map(|(col, c)| server.second_opinion(&col.pg_type, &batch.columns[col.source], c))
+                .enumerate()
+                .map(|(c, (col, coerced))| server.second_opinion(&col.pg_type, input(c), coerced))
                 .collect(),
             None => Ok(Vec::new()),
         };
@@ -154,10 +206,37 @@ impl Transformer {
     }
 
     fn transform_typed(&self, batch: TypedBatch) -> EncodedBatch {
+        // Cleaning applies to text: a typed file's string columns are cleaned as text,
+        // its numbers and dates are already typed.
+        let mut columns = batch.columns.clone();
+        let mut refused: Vec<Vec<CellError>> = vec![Vec::new(); self.columns.len()];
+        for (c, col) in self.columns.iter().enumerate() {
+            let text = &batch.columns[col.source];
+            let is_text = matches!(
+                text.data_type(),
+                DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+            );
+            if !is_text || !self.quality.as_ref().is_some_and(|q| q.cleaner.cleans(c)) {
+                continue;
+            }
+            let Ok(as_utf8) = arrow_cast::cast(text, &DataType::Utf8) else {
+                continue;
+            };
+            if let Some((values, errors)) = self.cleaned(c, as_utf8.as_string::<i32>()) {
+                columns[col.source] = Arc::new(values);
+                refused[c] = errors;
+            }
+        }
+        let batch = TypedBatch { columns, ..batch };
         let mut coerced: Vec<Coerced> = self
             .columns
             .iter()
-            .map(|col| cast_column(&batch.columns[col.source], &col.pg_type, &self.format))
+            .zip(refused)
+            .map(|(col, refused)| {
+                let mut c = cast_column(&batch.columns[col.source], &col.pg_type, &self.format);
+                c.errors.extend(refused);
+                c
+            })
             .collect();
         // A type only the server reads takes the values' text form, as COPY would.
         let mut overrides = Vec::with_capacity(self.columns.len());
@@ -224,6 +303,8 @@ impl Transformer {
                 rejects.push(Reject {
                     file: None,
                     is_row: false,
+                    rule: None,
+                    warning: false,
                     line: batch_lines[e.row],
                     column: Some(col.name.clone()),
                     value: raw(col, e.row),
@@ -246,6 +327,8 @@ impl Transformer {
                         rejects.push(Reject {
                             file: None,
                             is_row: false,
+                            rule: None,
+                            warning: false,
                             line: batch_lines[row],
                             column: Some(col.name.clone()),
                             value: raw(col, row),
@@ -255,6 +338,18 @@ impl Transformer {
                 }
             }
             arrays.push(coerced.array);
+        }
+        let mut warnings = Vec::new();
+        if let Some(quality) = &self.quality {
+            self.check_rows(
+                quality,
+                &arrays,
+                &mut keep,
+                batch_lines,
+                raw,
+                &mut rejects,
+                &mut warnings,
+            );
         }
         // Report a row's rejects in column order, rows in line order.
         rejects.sort_by_key(|r| r.line);
@@ -288,8 +383,60 @@ impl Transformer {
             rows_read,
             rows_rejected: rows as u64 - valid + record_rejects,
             rejects,
+            warnings,
             bytes_read,
             failure: None,
+        }
+    }
+
+    /// Row rules on the rows still kept: a `reject` failure drops the row, a `warn` one is
+    /// reported, a `fail` one is counted (the load fails at its end). Every rule sees the
+    /// same rows, so a row failing two rules is reported by both. Then the kept rows are
+    /// profiled.
+    #[allow(clippy::too_many_arguments)]
+    fn check_rows(
+        &self,
+        quality: &QualityPlan,
+        arrays: &[ArrayRef],
+        keep: &mut [bool],
+        lines: &[u64],
+        raw: &dyn Fn(&MappedColumn, usize) -> String,
+        rejects: &mut Vec<Reject>,
+        warnings: &mut Vec<Reject>,
+    ) {
+        let failures = quality.checks.run(arrays, keep);
+        let mut state = quality.state.lock().expect("quality state");
+        for f in &failures {
+            let rule = &quality.set.rules[f.rule];
+            let col = &self.columns[f.column];
+            let reason = ingest_quality::reason(rule);
+            for &row in &f.rows {
+                let reject = || {
+                    Reject::value(lines[row], &col.name, raw(col, row), reason.clone())
+                        .with_rule(&rule.id, rule.severity == Severity::Warn)
+                };
+                match rule.severity {
+                    Severity::Reject => rejects.push(reject()),
+                    Severity::Warn => warnings.push(reject()),
+                    Severity::Fail => {}
+                }
+            }
+            let samples = f.rows.iter().map(|&row| FailureSample {
+                line: lines[row],
+                value: raw(col, row),
+            });
+            state.tally.add(f.rule, f.checked, samples);
+        }
+        for f in failures
+            .iter()
+            .filter(|f| quality.set.rules[f.rule].severity == Severity::Reject)
+        {
+            for &row in &f.rows {
+                keep[row] = false;
+            }
+        }
+        for (profile, array) in state.profiles.iter_mut().zip(arrays) {
+            profile.add(array, keep);
         }
     }
 }

@@ -16,6 +16,9 @@ pub enum PgError {
     /// A table name that cannot name a table to create.
     #[error("{0}")]
     BadName(String),
+    /// The diff file could not be written.
+    #[error("diff file: {0}")]
+    Diff(String),
     #[error("{context}: {}", describe(.source))]
     Query {
         context: String,
@@ -71,7 +74,12 @@ impl PgError {
     pub fn is_retriable(&self) -> bool {
         let code = match self {
             PgError::Connect { .. } => return true,
-            PgError::BadUrl(_) | PgError::NoSuchTable(_) | PgError::BadName(_) => return false,
+            PgError::BadUrl(_)
+            | PgError::NoSuchTable(_)
+            | PgError::BadName(_)
+            | PgError::Diff(_) => {
+                return false;
+            }
             PgError::Query { source, .. } => match source.code() {
                 Some(code) => code,
                 // No SQLSTATE: the connection broke.

@@ -35,6 +35,6 @@ pub use copy_encoder::CopyEncoder;
 pub use error::PgError;
 pub use server_cast::ServerCast;
 pub use writer::{
-    DuplicateKey, DuplicatePolicy, LoadMode, LoadPlanSql, STAGING_SCHEMA, TableWriter, WriteStats,
-    ensure_staging_schema,
+    DiffSink, DuplicateKey, DuplicatePolicy, LINE_COLUMN, LoadMode, LoadPlanSql, STAGING_SCHEMA,
+    TableWriter, WriteStats, ensure_staging_schema,
 };

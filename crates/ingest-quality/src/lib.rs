@@ -33,7 +33,7 @@ pub use profile::ColumnProfile;
 pub use report::{
     ColumnStats, FailureSample, Histogram, QualityReport, Quantiles, RuleOutcome, RuleTally,
 };
-pub use row_checks::{RowChecks, RowFailures};
+pub use row_checks::{RowChecks, RowFailures, reason};
 pub use spec::{
     Bound, Check, CleanOp, CleanStep, Keep, OutlierMethod, Rule, RuleSet, Severity, Unmapped,
 };

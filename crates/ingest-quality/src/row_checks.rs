@@ -211,6 +211,42 @@ fn compile(rule: &crate::spec::Rule, pg_type: &PgType) -> Result<Kind, String> {
     })
 }
 
+/// Why a value fails `rule`, in words (the rule's own `message` if it has one).
+pub fn reason(rule: &crate::spec::Rule) -> String {
+    if let Some(m) = &rule.message {
+        return m.clone();
+    }
+    let bounds = || match (&rule.min, &rule.max) {
+        (Some(a), Some(b)) => format!("between {} and {}", a.text(), b.text()),
+        (Some(a), None) => format!("at least {}", a.text()),
+        (None, Some(b)) => format!("at most {}", b.text()),
+        (None, None) => String::new(),
+    };
+    match rule.check {
+        Check::NotNull => "missing: the rule requires a value".into(),
+        Check::Range => format!("out of range: must be {}", bounds()),
+        Check::Length => format!("wrong length: must be {} characters", bounds()),
+        Check::In => {
+            let values: Vec<String> = rule.values.iter().flatten().map(|v| v.text()).collect();
+            let shown = match values.len() {
+                0..=8 => values.join(", "),
+                n => format!("{}, ... ({n} values)", values[..8].join(", ")),
+            };
+            format!("not an accepted value ({shown})")
+        }
+        Check::Regex => format!(
+            "does not match {}",
+            rule.pattern.as_deref().unwrap_or_default()
+        ),
+        Check::Cpf => "not a valid CPF (11 digits and their check digits)".into(),
+        Check::Cnpj => "not a valid CNPJ (14 characters and their check digits)".into(),
+        Check::PlateBr => "not a Brazilian plate (ABC1234 or Mercosul ABC1D23)".into(),
+        Check::Cep => "not a valid CEP (8 digits)".into(),
+        Check::Email => "not an e-mail address".into(),
+        other => other.name().to_string(),
+    }
+}
+
 pub(crate) fn is_number(t: &PgType) -> bool {
     matches!(
         t,

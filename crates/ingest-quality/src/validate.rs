@@ -32,6 +32,12 @@ impl RuleSet {
         Ok(set)
     }
 
+    /// The set as YAML, in the shape [`RuleSet::parse`] reads.
+    pub fn to_yaml(&self) -> String {
+        let value = serde_json::to_value(self).expect("a rule set is JSON");
+        serde_yaml_ng::to_string(&value).expect("JSON is YAML")
+    }
+
     pub fn is_empty(&self) -> bool {
         self.clean.is_empty() && self.rules.is_empty() && self.after_load.is_empty()
     }

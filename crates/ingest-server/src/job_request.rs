@@ -10,8 +10,20 @@ use ingest_export::ExportRequest;
 use ingest_export::args::ExportArgs;
 use ingest_load::args::LoadArgs;
 
-/// Options a job may not set: the worker decides where the data goes and what it prints.
-const WORKER_OWNED: [&str; 5] = ["database_url", "errors_file", "json", "quiet", "dry_run"];
+/// Options a job may not set: the worker decides where the data goes and what it prints,
+/// and no option names a file on the worker's disk (a job's rules come inline, as `rules`;
+/// its quality report is served at /v1/jobs/{id}/report).
+const WORKER_OWNED: [&str; 9] = [
+    "database_url",
+    "errors_file",
+    "json",
+    "quiet",
+    "dry_run",
+    "rules",
+    "report",
+    "diff_file",
+    "service_schema",
+];
 
 #[derive(Debug, Parser)]
 #[command(name = "job", no_binary_name = true)]

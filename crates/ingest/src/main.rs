@@ -19,6 +19,7 @@ async fn main() -> ExitCode {
         cli::Command::Worker(w) => cli::exit_code(ingest_server::worker::run_workers(w).await),
         cli::Command::Serve(s) => cli::exit_code(ingest_server::api::serve(s).await),
         cli::Command::Token(t) => cli::token::run(t).await,
+        cli::Command::Rules(r) => cli::rules_cmd::run(r).await,
         cli::Command::Submit(a) => cli::client::submit(*a).await,
         cli::Command::Status(a) => cli::client::status(a).await,
         cli::Command::Wait(a) => cli::client::wait(a).await,

@@ -68,41 +68,11 @@ impl TableWriter<'_> {
         let target = qualified(&plan.table.schema.schema, &plan.table.schema.name);
         let cols = column_list(plan.columns.iter().map(String::as_str), "");
         let scols = column_list(plan.columns.iter().map(String::as_str), "s.");
-        let join = plan
-            .key
-            .iter()
-            .map(|k| format!("t.{k} = s.{k}", k = quote_ident(k)))
-            .collect::<Vec<_>>()
-            .join(" AND ");
-        let identity_always = |name: &str| {
-            plan.table
-                .schema
-                .column(name)
-                .is_some_and(|c| c.identity_always)
-        };
-        // An always-identity column cannot be updated; it can only be inserted with
-        // OVERRIDING SYSTEM VALUE (COPY, used by insert and replace, sets it freely).
-        let others: Vec<&String> = plan
-            .columns
-            .iter()
-            .filter(|c| !plan.key.contains(c) && !identity_always(c))
-            .collect();
-        let overriding = if plan.columns.iter().any(|c| identity_always(c)) {
-            "OVERRIDING SYSTEM VALUE"
-        } else {
-            ""
-        };
+        let join = self.key_join("t", "s");
+        let others = self.updated_columns();
+        let overriding = self.overriding();
         let keys = column_list(plan.key.iter().map(String::as_str), "");
-        let changed = |new: &str| {
-            let side = |alias: &str| {
-                others
-                    .iter()
-                    .map(|c| self.comparable(c, alias))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            };
-            format!("ROW({}) IS DISTINCT FROM ROW({})", side("t"), side(new))
-        };
+        let changed = |new: &str| self.changed("t", new);
         let set = |new: &str| {
             others
                 .iter()
@@ -171,6 +141,75 @@ impl TableWriter<'_> {
         Ok((inserted as u64, updated as u64))
     }
 
+    /// The staged rows appended to the target (insert and replace with whole-load rules).
+    pub(super) async fn insert_from(&self, staging: &str) -> Result<u64, PgError> {
+        let plan = &self.plan;
+        let target = qualified(&plan.table.schema.schema, &plan.table.schema.name);
+        let cols = column_list(plan.columns.iter().map(String::as_str), "");
+        self.exec(
+            &format!(
+                "INSERT INTO {target} ({cols}) {} SELECT {cols} FROM {staging} ORDER BY ctid",
+                self.overriding()
+            ),
+            &format!("inserting into {target}"),
+        )
+        .await
+    }
+
+    /// `t.k = s.k AND ...` over the key.
+    pub(super) fn key_join(&self, t: &str, s: &str) -> String {
+        self.plan
+            .key
+            .iter()
+            .map(|k| format!("{t}.{k} = {s}.{k}", k = quote_ident(k)))
+            .collect::<Vec<_>>()
+            .join(" AND ")
+    }
+
+    /// The columns an update may set: loaded, not in the key, not always-identity (those
+    /// cannot be updated; they can only be inserted with OVERRIDING SYSTEM VALUE).
+    pub(super) fn updated_columns(&self) -> Vec<&String> {
+        let plan = &self.plan;
+        plan.columns
+            .iter()
+            .filter(|c| !plan.key.contains(c) && !self.identity_always(c))
+            .collect()
+    }
+
+    fn identity_always(&self, name: &str) -> bool {
+        self.plan
+            .table
+            .schema
+            .column(name)
+            .is_some_and(|c| c.identity_always)
+    }
+
+    /// COPY (insert and replace) sets an always-identity column freely; INSERT needs this.
+    fn overriding(&self) -> &'static str {
+        if self.plan.columns.iter().any(|c| self.identity_always(c)) {
+            "OVERRIDING SYSTEM VALUE"
+        } else {
+            ""
+        }
+    }
+
+    /// Whether the row under alias `old` differs from the one under `new` in any column an
+    /// update would set.
+    pub(super) fn changed(&self, old: &str, new: &str) -> String {
+        let others = self.updated_columns();
+        let side = |alias: &str| {
+            others
+                .iter()
+                .map(|c| self.comparable(c, alias))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        if others.is_empty() {
+            return "false".into();
+        }
+        format!("ROW({}) IS DISTINCT FROM ROW({})", side(old), side(new))
+    }
+
     /// Rows inserted and updated in the target (and its partitions, if it has any: a plain
     /// table has no partition tree) by this transaction.
     async fn row_counters(&self) -> Result<(u64, u64), PgError> {
@@ -191,7 +230,7 @@ impl TableWriter<'_> {
 
     /// A column as it can be compared: `json` has no equality operator, so it is compared
     /// as text.
-    fn comparable(&self, column: &str, alias: &str) -> String {
+    pub(super) fn comparable(&self, column: &str, alias: &str) -> String {
         let is_json = self
             .plan
             .table
@@ -205,27 +244,32 @@ impl TableWriter<'_> {
     pub(super) async fn delete_missing(&self, staging: &str) -> Result<u64, PgError> {
         let plan = &self.plan;
         let target = qualified(&plan.table.schema.schema, &plan.table.schema.name);
-        let join = plan
-            .key
-            .iter()
-            .map(|k| format!("s.{k} = t.{k}", k = quote_ident(k)))
-            .collect::<Vec<_>>()
-            .join(" AND ");
-        let mut conditions = vec![format!(
-            "NOT EXISTS (SELECT 1 FROM {staging} s WHERE {join})"
-        )];
-        let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = Vec::new();
-        for (i, (col, value)) in plan.scope.iter().enumerate() {
-            conditions.push(format!("t.{}::text = ${}", quote_ident(col), i + 1));
-            params.push(value);
-        }
-        let sql = format!("DELETE FROM {target} t WHERE {}", conditions.join(" AND "));
+        let (conditions, params) = self.missing_conditions(staging);
+        let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
+            params.iter().map(|p| *p as _).collect();
+        let sql = format!("DELETE FROM {target} t WHERE {conditions}");
         self.client
             .execute(&sql, &params)
             .await
             .map_err(PgError::query(format!(
                 "deleting rows missing from the file in {target}"
             )))
+    }
+
+    /// The target rows (alias `t`) a merge with `delete_missing` deletes, as a condition
+    /// and its parameters (the scope's values).
+    pub(super) fn missing_conditions(&self, staging: &str) -> (String, Vec<&String>) {
+        let plan = &self.plan;
+        let join = self.key_join("s", "t");
+        let mut conditions = vec![format!(
+            "NOT EXISTS (SELECT 1 FROM {staging} s WHERE {join})"
+        )];
+        let mut params = Vec::new();
+        for (i, (col, value)) in plan.scope.iter().enumerate() {
+            conditions.push(format!("t.{}::text = ${}", quote_ident(col), i + 1));
+            params.push(value);
+        }
+        (conditions.join(" AND "), params)
     }
 }
 

@@ -15,11 +15,14 @@ use crate::catalog::ResolvedTable;
 use crate::ident::{column_list, qualified, quote_ident};
 
 mod merge;
+mod preview;
+
+pub use preview::DiffSink;
 
 /// Where the staging tables of upserts and merges live.
 pub const STAGING_SCHEMA: &str = "ingest_staging";
 /// The staging column that keeps each row's source line.
-const LINE_COLUMN: &str = "__ingest_line";
+pub const LINE_COLUMN: &str = "__ingest_line";
 /// High half of the advisory lock key that serialises loads into one table.
 const LOCK_NAMESPACE: i64 = 0x696e_6765; // "inge"
 
@@ -66,6 +69,18 @@ pub struct LoadPlanSql {
     /// The caller already opened the load's transaction (to create or grow the table in
     /// it), and made sure of the staging schema before it did.
     pub in_transaction: bool,
+    /// COPY into a staging table whatever the mode (whole-load quality rules run there
+    /// before the rows reach the target); upsert and merge always stage.
+    pub stage: bool,
+    /// Stage and count what the load would do, then roll back: the target is not touched
+    /// (nor locked against other loads).
+    pub dry_run: bool,
+}
+
+impl LoadPlanSql {
+    fn stages(&self) -> bool {
+        self.stage || self.dry_run || self.mode.uses_staging()
+    }
 }
 
 /// Row counts of a finished write. `deleted` is `None` for `replace`, which empties the
@@ -95,6 +110,8 @@ pub struct TableWriter<'c> {
     staging: Option<String>,
     sink: Option<Pin<Box<CopyInSink<Bytes>>>>,
     copied: u64,
+    /// Staged rows the caller removed before `apply` (rows refused by whole-load rules).
+    removed: u64,
 }
 
 impl<'c> TableWriter<'c> {
@@ -108,7 +125,7 @@ impl<'c> TableWriter<'c> {
         on_wait: &(dyn Fn(&str) + Sync),
     ) -> Result<Self, PgError> {
         if !plan.in_transaction {
-            if plan.mode.uses_staging() {
+            if plan.stages() {
                 ensure_staging_schema(client).await?;
             }
             client
@@ -124,34 +141,31 @@ impl<'c> TableWriter<'c> {
             staging: None,
             sink: None,
             copied: 0,
+            removed: 0,
         };
         // Every mode takes the table's load lock first, before touching the table at all:
         // taken later (after the staging table's CREATE … AS, which locks the target), an
-        // upsert and a replace could each hold what the other waits for.
-        writer.lock_target(on_wait).await?;
+        // upsert and a replace could each hold what the other waits for. A dry run writes
+        // nothing to the target, so it need not wait for (or hold up) the loads that do.
+        if !writer.plan.dry_run {
+            writer.lock_target(on_wait).await?;
+        }
         let table = &writer.plan.table;
-        let copy_sql = match writer.plan.mode {
+        let mode = match writer.plan.stages() {
+            true => LoadMode::Upsert,
+            false => writer.plan.mode,
+        };
+        let copy_sql = match mode {
             LoadMode::Insert => format!("COPY {target} ({cols}) FROM STDIN (FORMAT binary)"),
-            LoadMode::Replace if table.referenced => {
-                // TRUNCATE refuses a table another table's foreign key points at, even when
-                // nothing refers to its rows; DELETE checks the references row by row.
-                writer
-                    .exec(
-                        &format!("DELETE FROM {target}"),
-                        "emptying the table for replace",
-                    )
-                    .await?;
-                format!("COPY {target} ({cols}) FROM STDIN (FORMAT binary)")
-            }
             LoadMode::Replace => {
-                writer
-                    .exec(
-                        &format!("TRUNCATE {target}"),
-                        "emptying the table for replace",
-                    )
-                    .await?;
-                // FREEZE writes the rows already frozen; it does not apply to partitioned tables.
-                let freeze = if table.partitioned { "" } else { ", FREEZE" };
+                writer.empty_target().await?;
+                // FREEZE writes the rows already frozen; it does not apply to partitioned
+                // tables, nor after a DELETE.
+                let freeze = if table.partitioned || table.referenced {
+                    ""
+                } else {
+                    ", FREEZE"
+                };
                 format!("COPY {target} ({cols}) FROM STDIN (FORMAT binary{freeze})")
             }
             LoadMode::Upsert | LoadMode::Merge => {
@@ -232,7 +246,11 @@ impl<'c> TableWriter<'c> {
     /// insert and replace, only the counts. Nothing is committed yet. `keys_unique` is the
     /// caller's proof that no key occurs twice in the file, which saves a pass over the
     /// staged rows; `false` means "not known".
-    pub async fn apply(&mut self, keys_unique: bool) -> Result<WriteStats, PgError> {
+    pub async fn apply(
+        &mut self,
+        keys_unique: bool,
+        diff: Option<&mut DiffSink<'_>>,
+    ) -> Result<WriteStats, PgError> {
         let Some(staging) = self.staging.clone() else {
             let deleted = (self.plan.mode == LoadMode::Insert).then_some(0);
             return Ok(WriteStats {
@@ -251,37 +269,77 @@ impl<'c> TableWriter<'c> {
             "raising work_mem for the merge",
         )
         .await?;
-        let duplicates_dropped = if keys_unique {
+        let by_key = self.plan.mode.uses_staging();
+        let duplicates_dropped = if keys_unique || !by_key {
             0
         } else {
             self.drop_duplicates(&staging).await?
         };
-        let (inserted, updated) = self.upsert_from(&staging).await?;
-        let deleted = if self.plan.mode == LoadMode::Merge && self.plan.delete_missing {
-            self.delete_missing(&staging).await?
-        } else {
-            0
+        if let Some(diff) = diff {
+            self.write_diff(&staging, diff).await?;
+        }
+        if self.plan.dry_run {
+            return self.preview(&staging, duplicates_dropped).await;
+        }
+        let (inserted, updated) = match self.plan.mode {
+            LoadMode::Upsert | LoadMode::Merge => self.upsert_from(&staging).await?,
+            LoadMode::Insert => (self.insert_from(&staging).await?, 0),
+            LoadMode::Replace => {
+                self.empty_target().await?;
+                (self.insert_from(&staging).await?, 0)
+            }
+        };
+        let deleted = match self.plan.mode {
+            LoadMode::Merge if self.plan.delete_missing => {
+                Some(self.delete_missing(&staging).await?)
+            }
+            LoadMode::Replace => None,
+            _ => Some(0),
         };
         self.exec(
             &format!("DROP TABLE {staging}"),
             "dropping the staging table",
         )
         .await?;
-        let kept = self.copied - duplicates_dropped;
+        let kept = self.copied - self.removed - duplicates_dropped;
         Ok(WriteStats {
             copied: self.copied,
             inserted,
             updated,
             // A key matches one target row (it has a unique index), so this cannot go
-            // below zero; saturate all the same rather than print 2^64.
-            unchanged: kept.saturating_sub(inserted + updated),
-            deleted: Some(deleted),
+            // below zero; saturate all the same rather than print 2^64. Insert and
+            // replace leave no row unchanged.
+            unchanged: match by_key {
+                true => kept.saturating_sub(inserted + updated),
+                false => 0,
+            },
+            deleted,
             // Under `reject` the dropped rows are counted as rejects instead.
             duplicates_dropped: match self.plan.on_duplicate {
                 DuplicatePolicy::Reject => 0,
                 _ => duplicates_dropped,
             },
         })
+    }
+
+    /// The staging table (quoted), when the rows went to one.
+    pub fn staging_table(&self) -> Option<&str> {
+        self.staging.as_deref()
+    }
+
+    /// The target columns the load writes (the staging table's, besides the line).
+    pub fn columns(&self) -> &[String] {
+        &self.plan.columns
+    }
+
+    /// Says that `rows` staged rows were deleted before `apply` (by whole-load rules).
+    pub fn removed_from_staging(&mut self, rows: u64) {
+        self.removed += rows;
+    }
+
+    /// Rows the COPY delivered.
+    pub fn copied(&self) -> u64 {
+        self.copied
     }
 
     /// Makes the load visible.
@@ -300,6 +358,20 @@ impl<'c> TableWriter<'c> {
             .batch_execute("ROLLBACK")
             .await
             .map_err(PgError::query("rolling back"))
+    }
+
+    /// Empties the target for `replace`.
+    async fn empty_target(&self) -> Result<(), PgError> {
+        let table = &self.plan.table;
+        let target = qualified(&table.schema.schema, &table.schema.name);
+        // TRUNCATE refuses a table another table's foreign key points at, even when
+        // nothing refers to its rows; DELETE checks the references row by row.
+        let sql = match table.referenced {
+            true => format!("DELETE FROM {target}"),
+            false => format!("TRUNCATE {target}"),
+        };
+        self.exec(&sql, "emptying the table for replace").await?;
+        Ok(())
     }
 
     async fn exec(&self, sql: &str, what: &str) -> Result<u64, PgError> {

@@ -6,6 +6,7 @@ pub mod export_cmd;
 pub mod infer_cmd;
 pub mod load_cmd;
 pub mod migrate;
+pub mod rules_cmd;
 pub mod token;
 
 use clap::{Parser, Subcommand};
@@ -54,6 +55,10 @@ pub enum Command {
     Cancel(client::JobArgs),
     /// A job's rejected rows, as CSV or NDJSON
     Errors(client::ErrorsArgs),
+    /// A table's quality rules: register them (every load into the table applies them),
+    /// show them, print their JSON Schema
+    #[command(subcommand)]
+    Rules(rules_cmd::RulesCommand),
     /// Create, list and revoke the API's bearer tokens
     #[command(subcommand)]
     Token(token::TokenCommand),

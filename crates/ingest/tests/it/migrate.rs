@@ -16,7 +16,9 @@ fn migrate_creates_the_schema_then_has_nothing_to_do() {
     let first = migrate();
     first.ok();
     assert!(
-        first.stdout.contains("applied migrations 0001, 0002, 0003"),
+        first
+            .stdout
+            .contains("applied migrations 0001, 0002, 0003, 0004"),
         "{first:?}"
     );
     let second = migrate();
