@@ -93,6 +93,8 @@ pub struct TokenInfo {
 pub struct Grant {
     pub name: String,
     pub tables: TablePatterns,
+    /// The token may send SQL with a load (`after_load`, `sql` checks in its own rules).
+    pub may_run_sql: bool,
 }
 
 /// The tokens of one service schema.
@@ -116,6 +118,7 @@ impl Tokens {
         client: &Client,
         name: &str,
         tables: &TablePatterns,
+        may_run_sql: bool,
     ) -> Result<String, QueueError> {
         let mut raw = [0u8; 32];
         SystemRandom::new()
@@ -129,10 +132,10 @@ impl Tokens {
         let inserted = client
             .execute(
                 &format!(
-                    "INSERT INTO {q}.api_tokens (name, token_hash, tables) VALUES ($1, $2, $3)
-                     ON CONFLICT (name) DO NOTHING"
+                    "INSERT INTO {q}.api_tokens (name, token_hash, tables, may_run_sql)
+                     VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING"
                 ),
-                &[&name, &hash(&secret), &tables.as_slice()],
+                &[&name, &hash(&secret), &tables.as_slice(), &may_run_sql],
             )
             .await?;
         if inserted == 0 {
@@ -149,7 +152,7 @@ impl Tokens {
         let row = client
             .query_opt(
                 &format!(
-                    "SELECT name, tables FROM {q}.api_tokens
+                    "SELECT name, tables, may_run_sql FROM {q}.api_tokens
                      WHERE token_hash = $1 AND revoked_at IS NULL"
                 ),
                 &[&hash(secret)],
@@ -158,6 +161,7 @@ impl Tokens {
         Ok(row.map(|r| Grant {
             name: r.get(0),
             tables: TablePatterns(r.get(1)),
+            may_run_sql: r.get(2),
         }))
     }
 

@@ -70,6 +70,13 @@ pub fn load_request(
     let args = JobArgs::try_parse_from(&argv).map_err(parse_error)?;
     let mut req = ingest_load::args::request(&args.load)?;
     req.database = database.clone();
+    if let Some(rules) = payload.get("rules") {
+        let set = ingest_quality::RuleSet::parse(&rules.to_string(), "rules")
+            .map_err(|e| e.to_string())?;
+        req.rules = Some(set);
+        // The API let SQL through only for a token allowed to send it.
+        req.rules_may_run_sql = true;
+    }
     Ok(req)
 }
 

@@ -19,6 +19,24 @@ pub struct JobRequest {
     /// `ingest load`'s options by name: `{"locale": "pt-BR", "max_errors": 10, "map": ["a=b"]}`
     #[schema(value_type = Object)]
     pub options: Option<serde_json::Value>,
+    /// Quality rules for this load (the shape of `ingest rules schema`), applied after the
+    /// table's registered rules. `after_load` and `sql` checks need a token created with
+    /// `--allow-sql`.
+    #[schema(value_type = Object)]
+    pub rules: Option<serde_json::Value>,
+}
+
+/// A table's registered rules.
+#[derive(Serialize, ToSchema)]
+pub struct TableRulesView {
+    /// `schema.table`
+    pub table: String,
+    /// Starts at 1; each PUT registers the next
+    pub version: i64,
+    pub created_at: String,
+    /// The rule set (clean, rules, after_load)
+    #[schema(value_type = Object)]
+    pub rules: serde_json::Value,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -62,6 +80,8 @@ pub struct JobView {
     pub error: Option<String>,
     pub status_url: String,
     pub errors_url: String,
+    /// The quality report (HTML), once the load has run
+    pub report_url: String,
     /// For an upload job still waiting for its file
     pub upload_url: Option<String>,
 }
@@ -98,13 +118,16 @@ pub struct ProblemView {
         crate::api::jobs::get_job,
         crate::api::upload::upload,
         crate::api::rejects::job_errors,
+        crate::api::report::job_report,
+        crate::api::rules::put_rules,
+        crate::api::rules::get_rules,
         crate::api::events::job_events,
         crate::api::jobs::cancel_job,
         crate::api::jobs::retry_job,
         crate::api::health::readyz,
         crate::api::health::metrics,
     ),
-    components(schemas(JobRequest, ExportJobRequest, Target, JobView, JobList, ProblemView)),
+    components(schemas(JobRequest, ExportJobRequest, Target, JobView, JobList, ProblemView, TableRulesView)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]

@@ -263,6 +263,8 @@ async fn run_job(
         Ok(r) => r,
         Err(e) => return invalid_job(ctx, client, worker, &job, &e).await,
     };
+    // The tables' registered rules are in this service's schema.
+    req.service_schema = ctx.queue.schema().clone();
     // Reused only after a load that succeeded: any other end may leave the connection
     // in a COPY or a failed transaction.
     req.connection = match load_connection.take().filter(|c| !c.is_closed()) {
@@ -522,17 +524,30 @@ async fn store_rejects(
                 .map(|r| r[k].as_str().map(|v| v.replace('\0', "\u{FFFD}")))
                 .collect()
         };
-        let (column, value, reason, file) =
-            (text("column"), text("value"), text("reason"), text("file"));
+        let (column, value, reason, file, rule) = (
+            text("column"),
+            text("value"),
+            text("reason"),
+            text("file"),
+            text("rule"),
+        );
+        let severity: Vec<&str> = chunk
+            .iter()
+            .map(|r| match r["warning"].as_bool() {
+                Some(true) => "warn",
+                _ => "reject",
+            })
+            .collect();
         let r = client
             .execute(
                 &format!(
-                    "INSERT INTO {q}.job_errors (job_id, seq, line, column_name, value, reason, file)
-                     SELECT $1, s, l, c, v, coalesce(r, ''), f
-                     FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[])
-                          AS x(s, l, c, v, r, f)"
+                    "INSERT INTO {q}.job_errors (job_id, seq, line, column_name, value, reason, file, rule, severity)
+                     SELECT $1, s, l, c, v, coalesce(r, ''), f, ru, sv
+                     FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[],
+                                 $8::text[], $9::text[])
+                          AS x(s, l, c, v, r, f, ru, sv)"
                 ),
-                &[&id, &seqs, &line, &column, &value, &reason, &file],
+                &[&id, &seqs, &line, &column, &value, &reason, &file, &rule, &severity],
             )
             .await;
         r.map_err(|e| ingest_queue::full_message(&e))?;

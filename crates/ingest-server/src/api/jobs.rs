@@ -37,6 +37,7 @@ pub fn job_json(job: &Job) -> Value {
         "finished_at": job.finished_at,
         "status_url": format!("/v1/jobs/{id}"),
         "errors_url": format!("/v1/jobs/{id}/errors"),
+        "report_url": format!("/v1/jobs/{id}/report"),
     });
     if job.state == JobState::PendingUpload {
         v["upload_url"] = json!(format!("/v1/jobs/{id}/data"));
@@ -175,6 +176,9 @@ async fn admit(
             &format!("{table} belongs to the service or the catalog"),
         ));
     }
+    if let Some(rules) = request.get("rules") {
+        check_rules(&c, access, rules, located.as_ref()).await?;
+    }
     if let Access::Token(_) = access {
         let Some((schema, name)) = &located else {
             return Err(problem(
@@ -214,6 +218,49 @@ async fn admit(
         created_by: access.creator(),
     };
     Ok((new, c))
+}
+
+/// A job's own rules: well formed (the worker parses them again), SQL only from a token
+/// allowed to send it, and every name found in the table when it exists already.
+async fn check_rules(
+    c: &deadpool_postgres::Object,
+    access: &Access,
+    rules: &Value,
+    located: Option<&(String, String)>,
+) -> Result<(), Problem> {
+    let invalid = |detail: &str| problem(StatusCode::BAD_REQUEST, "invalid-rules", detail);
+    let set = ingest_quality::RuleSet::parse(&rules.to_string(), "rules")
+        .map_err(|e| invalid(&e.to_string()))?;
+    let has_sql = !set.after_load.is_empty()
+        || set
+            .rules
+            .iter()
+            .any(|r| r.check == ingest_quality::Check::Sql);
+    if let Access::Token(grant) = access
+        && has_sql
+        && !grant.may_run_sql
+    {
+        return Err(problem(
+            StatusCode::FORBIDDEN,
+            "sql-not-allowed",
+            &format!(
+                "token {:?} may not send SQL with a load (after_load, sql checks): register those rules with the table (PUT /v1/tables/{{table}}/rules), or use a token created with --allow-sql",
+                grant.name
+            ),
+        ));
+    }
+    if let Some((schema, name)) = located
+        && let Ok(table) =
+            ingest_pg::catalog::resolve_table(c, &ingest_pg::ident::qualified(schema, name)).await
+    {
+        ingest_quality::table_rules::check_against(c, &table.schema, &set)
+            .await
+            .map_err(|e| match e {
+                ingest_quality::QualityError::Database(e) => internal_problem(e),
+                e => invalid(&e.to_string()),
+            })?;
+    }
+    Ok(())
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -10,6 +10,8 @@ pub mod health;
 pub mod jobs;
 mod problem;
 pub mod rejects;
+pub mod report;
+pub mod rules;
 pub mod upload;
 
 use std::net::SocketAddr;
@@ -232,6 +234,11 @@ fn router(api: Shared) -> Router {
                 .route("/v1/jobs/{id}", get(jobs::get_job))
                 .route("/v1/jobs/{id}/data", put(upload::upload))
                 .route("/v1/jobs/{id}/errors", get(rejects::job_errors))
+                .route("/v1/jobs/{id}/report", get(report::job_report))
+                .route(
+                    "/v1/tables/{table}/rules",
+                    put(rules::put_rules).get(rules::get_rules),
+                )
                 .route("/v1/jobs/{id}/events", get(events::job_events))
                 .route("/v1/jobs/{id}/cancel", post(jobs::cancel_job))
                 .route("/v1/jobs/{id}/retry", post(jobs::retry_job))

@@ -19,11 +19,13 @@ use crate::openapi::ProblemView;
 #[derive(Deserialize)]
 pub struct ErrorsQuery {
     format: Option<String>,
+    severity: Option<String>,
 }
 
 /// The rejected rows of the job's last attempt, as CSV or NDJSON.
-#[utoipa::path(get, path = "/v1/jobs/{id}/errors", params(("id" = uuid::Uuid, Path), ("format" = Option<String>, Query, description = "csv (default) or ndjson")),
-    responses((status = 200, description = "line, column, value, reason, file of each rejected row", content_type = "text/csv"), (status = 404, body = ProblemView, content_type = "application/problem+json"),
+#[utoipa::path(get, path = "/v1/jobs/{id}/errors", params(("id" = uuid::Uuid, Path), ("format" = Option<String>, Query, description = "csv (default) or ndjson"),
+        ("severity" = Option<String>, Query, description = "reject (rows left out) or warn (rows loaded, failing a warn rule); both by default")),
+    responses((status = 200, description = "line, column, value, reason, file, rule, severity of each rejected row (and of each warn rule's failure)", content_type = "text/csv"), (status = 404, body = ProblemView, content_type = "application/problem+json"),
               (status = 400, body = ProblemView, content_type = "application/problem+json", description = "A malformed request"), (status = 401, body = ProblemView, content_type = "application/problem+json", description = "No valid bearer token (once any token exists)"), (status = 403, body = ProblemView, content_type = "application/problem+json", description = "The token does not reach this table"), (status = 503, body = ProblemView, content_type = "application/problem+json", description = "The database is not reachable")))]
 pub async fn job_errors(
     State(api): State<Shared>,
@@ -43,14 +45,32 @@ pub async fn job_errors(
             ));
         }
     };
+    let severity = match q.severity.as_deref() {
+        None => "",
+        Some(s @ ("reject" | "warn")) => s,
+        Some(other) => {
+            return Err(problem(
+                StatusCode::BAD_REQUEST,
+                "invalid-severity",
+                &format!("severity {other:?}: reject or warn"),
+            ));
+        }
+    };
     drop(c);
     let schema = api.queue.schema().quoted();
+    let filter = match severity {
+        "" => String::new(),
+        s => format!("AND coalesce(severity, 'reject') = '{s}'"),
+    };
     let sql = format!(
-        "SELECT seq, line, column_name, value, reason, file FROM {schema}.job_errors
-         WHERE job_id = $1 AND seq > $2 ORDER BY seq LIMIT {PAGE}"
+        "SELECT seq, line, column_name, value, reason, file, rule, coalesce(severity, 'reject')
+           FROM {schema}.job_errors
+         WHERE job_id = $1 AND seq > $2 {filter} ORDER BY seq LIMIT {PAGE}"
     );
     let head = match format {
-        Format::Csv => Some(Ok(Bytes::from_static(b"line,column,value,reason,file\n"))),
+        Format::Csv => Some(Ok(Bytes::from_static(
+            b"line,column,value,reason,file,rule,severity\n",
+        ))),
         Format::Ndjson => None,
     };
     // A page at a time, each on a pooled connection taken for that query only: a job may
@@ -107,7 +127,8 @@ fn encode(rows: &[Row], format: Format) -> Bytes {
             for r in rows {
                 let v = json!({"line": r.get::<_, i64>(1), "column": r.get::<_, Option<String>>(2),
                     "value": r.get::<_, Option<String>>(3), "reason": r.get::<_, String>(4),
-                    "file": r.get::<_, Option<String>>(5)});
+                    "file": r.get::<_, Option<String>>(5), "rule": r.get::<_, Option<String>>(6),
+                    "severity": r.get::<_, String>(7)});
                 out.extend_from_slice(v.to_string().as_bytes());
                 out.push(b'\n');
             }
@@ -117,7 +138,8 @@ fn encode(rows: &[Row], format: Format) -> Bytes {
             for r in rows {
                 let line = r.get::<_, i64>(1).to_string();
                 let text = |i: usize| r.get::<_, Option<String>>(i).unwrap_or_default();
-                let _ = w.write_record([line, text(2), text(3), text(4), text(5)]);
+                let _ =
+                    w.write_record([line, text(2), text(3), text(4), text(5), text(6), text(7)]);
             }
             let _ = w.flush();
         }

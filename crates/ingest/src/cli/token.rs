@@ -33,6 +33,11 @@ pub struct CreateArgs {
     #[arg(long)]
     pub tables: String,
 
+    /// The token may send SQL with a load: `after_load` statements and `sql` checks in a
+    /// job's own rules (a table's registered rules need no such right)
+    #[arg(long)]
+    pub allow_sql: bool,
+
     #[command(flatten)]
     pub db: QueueDb,
 }
@@ -74,7 +79,7 @@ async fn token(command: TokenCommand) -> Result<(), Failure> {
             let tables = TablePatterns::parse(&a.tables).map_err(db_error)?;
             let (tokens, c) = tokens(&a.db).await?;
             let secret = tokens
-                .create(&c, &a.name, &tables)
+                .create(&c, &a.name, &tables, a.allow_sql)
                 .await
                 .map_err(db_error)?;
             eprintln!(
