@@ -214,6 +214,8 @@ impl<'a, 'c> Delivery<'a, 'c> {
         // The summary is whole before the before-commit step reads it.
         summary.rows_rejected = self.rejects.rows;
         summary.rejects_sample = self.rejects.sample.clone();
+        summary.warnings = self.rejects.warnings;
+        summary.quality = self.quality.as_ref().map(|q| q.report());
         if req.dry_run {
             // Counted from the staged rows; nothing of them stays.
             writer.rollback().await?;

@@ -78,12 +78,12 @@ pub(crate) async fn prepare(
 fn refuse_sql(set: &RuleSet) -> Result<(), LoadError> {
     if !set.after_load.is_empty() {
         return Err(LoadError::Usage(
-            "the load's rules have after_load statements, which this token may not send (register them with the table instead: PUT /v1/tables/{table}/rules)".into(),
+            "the load's rules have after_load statements, which need a token created with --allow-sql (or the statements registered with the table by one)".into(),
         ));
     }
     if let Some(r) = set.rules.iter().find(|r| r.check == Check::Sql) {
         return Err(LoadError::Usage(format!(
-            "rule {}: sql checks in a load's own rules need a token allowed to send SQL (or register the rule with the table)",
+            "rule {}: sql checks in a load's own rules need a token created with --allow-sql (or the rule registered with the table by one)",
             r.id
         )));
     }

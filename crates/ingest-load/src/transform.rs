@@ -390,9 +390,9 @@ impl Transformer {
     }
 
     /// Row rules on the rows still kept: a `reject` failure drops the row, a `warn` one is
-    /// reported, a `fail` one is counted (the load fails at its end). Every rule sees the
-    /// same rows, so a row failing two rules is reported by both. Then the kept rows are
-    /// profiled.
+    /// reported (for a row still loaded), a `fail` one is counted (the load fails at its
+    /// end). Every rule sees the same rows, so a row failing two reject rules is reported
+    /// by both. Then the kept rows are profiled.
     #[allow(clippy::too_many_arguments)]
     fn check_rows(
         &self,
@@ -405,6 +405,12 @@ impl Transformer {
         warnings: &mut Vec<Reject>,
     ) {
         let failures = quality.checks.run(arrays, keep);
+        let severity = |f: &ingest_quality::RowFailures| quality.set.rules[f.rule].severity;
+        for f in failures.iter().filter(|f| severity(f) == Severity::Reject) {
+            for &row in &f.rows {
+                keep[row] = false;
+            }
+        }
         let mut state = quality.state.lock().expect("quality state");
         for f in &failures {
             let rule = &quality.set.rules[f.rule];
@@ -417,8 +423,10 @@ impl Transformer {
                 };
                 match rule.severity {
                     Severity::Reject => rejects.push(reject()),
-                    Severity::Warn => warnings.push(reject()),
-                    Severity::Fail => {}
+                    // A warning is about a row that is loaded: one rejected by another
+                    // rule is not.
+                    Severity::Warn if keep[row] => warnings.push(reject()),
+                    Severity::Warn | Severity::Fail => {}
                 }
             }
             let samples = f.rows.iter().map(|&row| FailureSample {
@@ -426,14 +434,6 @@ impl Transformer {
                 value: raw(col, row),
             });
             state.tally.add(f.rule, f.checked, samples);
-        }
-        for f in failures
-            .iter()
-            .filter(|f| quality.set.rules[f.rule].severity == Severity::Reject)
-        {
-            for &row in &f.rows {
-                keep[row] = false;
-            }
         }
         for (profile, array) in state.profiles.iter_mut().zip(arrays) {
             profile.add(array, keep);

@@ -220,7 +220,8 @@ pub enum OutlierMethod {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum Bound {
-    Number(f64),
+    /// As written: `2027` stays an integer when the set is stored and shown.
+    Number(serde_json::Number),
     Text(String),
     Bool(bool),
 }
@@ -229,7 +230,7 @@ impl Bound {
     /// The bound as a number, when it is one (or text that reads as one).
     pub fn as_f64(&self) -> Option<f64> {
         match self {
-            Bound::Number(n) => Some(*n),
+            Bound::Number(n) => n.as_f64(),
             Bound::Text(t) => t.trim().parse().ok(),
             Bound::Bool(_) => None,
         }
@@ -238,7 +239,6 @@ impl Bound {
     /// The bound's text: numbers as written (`2027`, not `2027.0`).
     pub fn text(&self) -> String {
         match self {
-            Bound::Number(n) if n.fract() == 0.0 && n.abs() < 1e15 => format!("{}", *n as i64),
             Bound::Number(n) => n.to_string(),
             Bound::Text(t) => t.clone(),
             Bound::Bool(b) => b.to_string(),

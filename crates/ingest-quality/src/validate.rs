@@ -45,6 +45,17 @@ impl RuleSet {
     /// The rules and steps of both, `other`'s after `self`'s (a table's registered set,
     /// then the load's own).
     pub fn merged(&self, other: &RuleSet) -> Result<RuleSet, QualityError> {
+        if let Some(r) = other
+            .rules
+            .iter()
+            .find(|r| self.rules.iter().any(|mine| mine.id == r.id))
+        {
+            return Err(invalid(
+                r,
+                "the table's registered rules have a rule with this id; give this one another"
+                    .into(),
+            ));
+        }
         let mut all = self.clone();
         all.clean.extend(other.clean.iter().cloned());
         all.rules.extend(other.rules.iter().cloned());

@@ -130,6 +130,13 @@ async fn admit(
         (true, Some(_)) => return Err(invalid("source has url or upload: true, not both")),
         (false, None) => return Err(invalid("source needs url, or upload: true")),
     };
+    let rules = match request.get("rules") {
+        Some(rules) => Some(
+            ingest_quality::RuleSet::parse(&rules.to_string(), "rules")
+                .map_err(|e| problem(StatusCode::BAD_REQUEST, "invalid-rules", &e.to_string()))?,
+        ),
+        None => None,
+    };
     // The options are checked now, as the worker will read them (an upload's source is
     // filled in when its body arrives).
     let mut probe = request.clone();
@@ -176,8 +183,8 @@ async fn admit(
             &format!("{table} belongs to the service or the catalog"),
         ));
     }
-    if let Some(rules) = request.get("rules") {
-        check_rules(&c, access, rules, located.as_ref()).await?;
+    if let Some(rules) = &rules {
+        check_rules(api, &c, access, rules, located.as_ref()).await?;
     }
     if let Access::Token(_) = access {
         let Some((schema, name)) = &located else {
@@ -223,14 +230,13 @@ async fn admit(
 /// A job's own rules: well formed (the worker parses them again), SQL only from a token
 /// allowed to send it, and every name found in the table when it exists already.
 async fn check_rules(
+    api: &Api,
     c: &deadpool_postgres::Object,
     access: &Access,
-    rules: &Value,
+    set: &ingest_quality::RuleSet,
     located: Option<&(String, String)>,
 ) -> Result<(), Problem> {
     let invalid = |detail: &str| problem(StatusCode::BAD_REQUEST, "invalid-rules", detail);
-    let set = ingest_quality::RuleSet::parse(&rules.to_string(), "rules")
-        .map_err(|e| invalid(&e.to_string()))?;
     let has_sql = !set.after_load.is_empty()
         || set
             .rules
@@ -244,7 +250,7 @@ async fn check_rules(
             StatusCode::FORBIDDEN,
             "sql-not-allowed",
             &format!(
-                "token {:?} may not send SQL with a load (after_load, sql checks): register those rules with the table (PUT /v1/tables/{{table}}/rules), or use a token created with --allow-sql",
+                "token {:?} may not send SQL with a load (after_load, sql checks): that needs a token created with --allow-sql, or the rules registered with the table by one",
                 grant.name
             ),
         ));
@@ -253,12 +259,21 @@ async fn check_rules(
         && let Ok(table) =
             ingest_pg::catalog::resolve_table(c, &ingest_pg::ident::qualified(schema, name)).await
     {
-        ingest_quality::table_rules::check_against(c, &table.schema, &set)
+        let quality_problem = |e| match e {
+            ingest_quality::QualityError::Database(e) => internal_problem(e),
+            e => invalid(&e.to_string()),
+        };
+        ingest_quality::table_rules::check_against(c, &table.schema, set)
             .await
-            .map_err(|e| match e {
-                ingest_quality::QualityError::Database(e) => internal_problem(e),
-                e => invalid(&e.to_string()),
-            })?;
+            .map_err(quality_problem)?;
+        // The worker applies the table's registered rules first: the two must fit together.
+        if let Some(registered) =
+            ingest_quality::table_rules::latest(c, api.queue.schema(), &table.schema)
+                .await
+                .map_err(quality_problem)?
+        {
+            registered.rules.merged(set).map_err(quality_problem)?;
+        }
     }
     Ok(())
 }

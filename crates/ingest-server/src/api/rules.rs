@@ -111,6 +111,12 @@ async fn resolve(
     let resolved = match ingest_pg::catalog::resolve_table(c, table).await {
         Ok(t) => t.schema,
         Err(ingest_pg::PgError::NoSuchTable(_) | ingest_pg::PgError::BadName(_)) => {
+            // A token learns of a missing table only where it may look: elsewhere, 403.
+            let guess = match table.contains('.') {
+                true => table.to_string(),
+                false => format!("public.{table}"),
+            };
+            access.check(Some(&guess))?;
             return Err(problem(
                 StatusCode::NOT_FOUND,
                 "unknown-table",

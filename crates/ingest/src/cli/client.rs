@@ -60,6 +60,11 @@ pub struct SubmitArgs {
     #[arg(short = 'o', long = "option", value_name = "NAME=VALUE")]
     pub options: Vec<String>,
 
+    /// Quality rules for this job (YAML or JSON, as for `ingest load --rules`), sent with
+    /// the request and applied after the table's registered rules
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<std::path::PathBuf>,
+
     /// Submitting twice with the same key gives the same job (safe to retry)
     #[arg(long)]
     pub idempotency_key: Option<String>,
@@ -248,6 +253,13 @@ async fn submit_job(a: SubmitArgs) -> Result<(), Failure> {
     }
     if let Some(mode) = &a.mode {
         request["mode"] = json!(mode);
+    }
+    if let Some(path) = &a.rules {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| (2, format!("--rules {}: {e}", path.display())))?;
+        let set = ingest_quality::RuleSet::parse(&text, &path.display().to_string())
+            .map_err(|e| (2, e.to_string()))?;
+        request["rules"] = serde_json::to_value(&set).expect("a rule set is JSON");
     }
     // An upload is stored under the job's name: what the file's name told (its format
     // and compression) must travel in the request. Gzip travels as Content-Encoding.

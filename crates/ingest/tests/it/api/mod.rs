@@ -3,6 +3,7 @@
 
 mod exports;
 mod jobs;
+mod quality;
 mod tokens;
 mod uploads;
 
