@@ -23,6 +23,8 @@ const EXAMPLES: &str = "Examples:
   ingest load export.csv --into orders --locale pt-BR             # ';', 1.234,56, dd/mm/yyyy, Windows-1252
   ingest load big.csv --into orders --max-errors 100 --errors-file rejects.csv --json
   ingest load big.csv --into orders --dry-run                     # validate everything, write nothing
+  ingest load frota.csv --into veiculos --rules veiculos.yaml --report q.html   # quality rules
+  ingest load frota.csv --into veiculos --key placa --mode upsert --dry-run --diff-file d.ndjson
   ingest load day.csv --into sales --mode merge --delete-missing --scope store=12
   ingest load events.ndjson.gz --into events                      # NDJSON, gzip-compressed
   ingest load vendas.xlsx --into vendas --sheet Plan1 --locale pt-BR
@@ -31,7 +33,8 @@ const EXAMPLES: &str = "Examples:
   zcat day.csv.gz | ingest load - --into sales                    # from standard input
 
 The target changes only when the whole file went through: a reject over --max-errors,
-an error, Ctrl-C or a kill leaves it exactly as it was.
+an error, Ctrl-C or a kill leaves it exactly as it was. Rules registered with the table
+(`ingest rules apply`) apply to every load, before any given with --rules.
 
 Exit codes: 0 ok, 1 load failed on the data (rejects over the limit, a bad file, a value
 the server refuses), 2 usage or configuration error, 3 worth a retry (connection, server).";

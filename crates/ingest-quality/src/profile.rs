@@ -228,7 +228,9 @@ fn hash_bytes(bytes: &[u8]) -> u64 {
     let mut chunks = bytes.chunks_exact(8);
     for c in &mut chunks {
         let word = u64::from_le_bytes(c.try_into().expect("8 bytes"));
-        h = (h ^ word).wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(29);
+        h = (h ^ word)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            .rotate_left(29);
     }
     let mut tail = [0u8; 8];
     let rest = chunks.remainder();

@@ -531,3 +531,70 @@ fn the_report_is_one_page_with_charts_even_for_a_failed_load() {
         .fails_with(2, "report /no/such/dir/q.html");
     assert_eq!(db.value("select count(*) from {s}.t"), "500");
 }
+
+#[test]
+fn rules_and_cleaning_apply_to_a_typed_file_written_by_pyarrow() {
+    let mut db = TestDb::new("qparquet");
+    db.exec("create table {s}.v (id bigint, placa text, ano int, km float8)");
+    let file = db.dir.path().join("v.parquet");
+    crate::fixtures::py(
+        "import sys, pyarrow as pa, pyarrow.parquet as pq
+pq.write_table(pa.table({'id': pa.array([1, 2, 3, 4], pa.int64()),
+                         'placa': pa.array(['abc-1d23', 'faa 5f00', 'XX', None]),
+                         'ano': pa.array([2000, 2207, 2010, 2011], pa.int32()),
+                         'km': pa.array([10.5, 20.0, 30.0, None])}), sys.argv[1])",
+        &[file.to_str().unwrap()],
+    );
+    let rules = db.file(
+        "r.yaml",
+        r#"
+clean:
+  - {column: placa, ops: [upper, {remove: "- "}]}
+rules:
+  - {id: placa_ok, column: placa, check: plate_br}
+  - {id: ano_ok, column: ano, check: range, min: 1950, max: 2027}
+  - {id: km_ok, column: km, check: not_null, severity: warn}
+"#,
+    );
+    let errors = db.dir.path().join("rej.csv");
+    let run = load(
+        &db,
+        &file,
+        &db.t("v"),
+        &[
+            "--rules",
+            rules.to_str().unwrap(),
+            "--max-errors",
+            "5",
+            "--json",
+            "--errors-file",
+            errors.to_str().unwrap(),
+        ],
+    );
+    run.ok();
+    // Strings are cleaned as text; the typed year is checked as a number; a Parquet
+    // row's "line" is its row number.
+    assert_eq!(
+        db.rows("select id::text, placa from {s}.v order by id"),
+        [["1", "ABC1D23"], ["4", "NULL"]].map(|r| r.map(|v| (v != "NULL").then(|| v.to_string())))
+    );
+    let got = rejects(&errors);
+    assert!(
+        got.contains(&("2".into(), "ano".into(), "ano_ok".into(), "reject".into())),
+        "{got:?}"
+    );
+    assert!(
+        got.contains(&(
+            "3".into(),
+            "placa".into(),
+            "placa_ok".into(),
+            "reject".into()
+        )),
+        "{got:?}"
+    );
+    assert!(
+        got.contains(&("4".into(), "km".into(), "km_ok".into(), "warn".into())),
+        "{got:?}"
+    );
+    assert_eq!(run.json()["warnings"], 1);
+}
