@@ -155,7 +155,8 @@ impl<'a, 'c> Delivery<'a, 'c> {
         }
         let Some(writer) = self.writer.as_mut() else {
             // A dry run without a staging table, or a COPY abandoned over the limit.
-            self.judge_rules(summary)?;
+            let kept = summary.rows_read.saturating_sub(self.rejects.rows);
+            self.judge_rules(Some(kept.saturating_sub(summary.rows_duplicate)))?;
             return self.check_limit(summary);
         };
         let copied = writer.end_copy().await;
@@ -164,7 +165,7 @@ impl<'a, 'c> Delivery<'a, 'c> {
         if req.on_duplicate == DuplicatePolicy::Reject && req.mode.uses_staging() && !keys_unique {
             self.reject_duplicates(progress).await?;
         }
-        self.judge_rules(summary)?;
+        self.judge_rules(None)?;
         self.check_limit(summary)?;
         if req.delete_missing && self.rejects.rows > 0 {
             return Err(LoadError::RejectsWithDeleteMissing {
@@ -185,7 +186,13 @@ impl<'a, 'c> Delivery<'a, 'c> {
         };
         let applied = writer.apply(keys_unique, sink).await;
         let applied = match applied {
-            Ok(stats) => self.after_load(&writer).await.map(|()| stats),
+            // The rows written, once duplicates are dropped: what row_count judges.
+            Ok(stats) => {
+                match self.judge_rules(Some(stats.inserted + stats.updated + stats.unchanged)) {
+                    Ok(()) => self.after_load(&writer).await.map(|()| stats),
+                    Err(e) => Err(e),
+                }
+            }
             Err(e) => Err(e.into()),
         };
         let stats = match applied {
@@ -302,30 +309,11 @@ impl<'a, 'c> Delivery<'a, 'c> {
             .unwrap_or_default()
     }
 
-    /// `row_count` rules, then any `fail` rule that failed stops the load.
-    fn judge_rules(&self, summary: &LoadSummary) -> Result<(), LoadError> {
-        let Some(quality) = &self.quality else {
-            return Ok(());
-        };
-        let mut state = quality.state.lock().expect("quality state");
-        let to_write = summary.rows_read.saturating_sub(self.rejects.rows);
-        set_rules::check_row_count(&quality.set, to_write, &mut state.tally);
-        match state.tally.failed_fatally() {
-            Some(o) => Err(LoadError::RuleFailed {
-                file: self.file.into(),
-                rule: o.id.clone(),
-                detail: match o.sample.first() {
-                    Some(s) if o.is(ingest_quality::Check::RowCount) => s.value.clone(),
-                    Some(s) => format!(
-                        "{} row{}, the first on line {} (value {:?})",
-                        o.failed,
-                        if o.failed == 1 { "" } else { "s" },
-                        s.line,
-                        s.value
-                    ),
-                    None => format!("{} rows", o.failed),
-                },
-            }),
+    /// `row_count` rules, once `written` (the rows the load writes) is known, then any
+    /// `fail` rule that failed stops the load.
+    fn judge_rules(&self, written: Option<u64>) -> Result<(), LoadError> {
+        match &self.quality {
+            Some(quality) => quality.judge(self.file, written),
             None => Ok(()),
         }
     }

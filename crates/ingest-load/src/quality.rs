@@ -52,6 +52,7 @@ pub(crate) async fn prepare(
         return Ok(None);
     }
     let set = set.resolved(&table.schema)?;
+    check_sql_rules(client, table, columns, &set).await?;
     let names: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
     let typed: Vec<(String, ingest_core::PgType)> = columns
         .iter()
@@ -74,6 +75,43 @@ pub(crate) async fn prepare(
     })))
 }
 
+/// Each `sql` rule's expression, planned against the columns this load fills (the rows
+/// it judges are in a staging table of those columns only): a column the file lacks is
+/// an error now, naming the rule, not after the whole file was read.
+async fn check_sql_rules(
+    client: &Client,
+    table: &ResolvedTable,
+    columns: &[MappedColumn],
+    set: &RuleSet,
+) -> Result<(), LoadError> {
+    let target = ingest_pg::ident::qualified(&table.schema.schema, &table.schema.name);
+    let loaded = ingest_pg::ident::column_list(columns.iter().map(|c| c.name.as_str()), "");
+    for rule in set.rules.iter().filter(|r| r.check == Check::Sql) {
+        let expr = rule.expr.as_deref().unwrap_or_default();
+        let sql = format!(
+            "EXPLAIN SELECT 1 FROM (SELECT {loaded} FROM {target}) s WHERE NOT coalesce(({expr}), false)"
+        );
+        if let Err(e) = client.batch_execute(&sql).await {
+            let why = e
+                .as_db_error()
+                .map(|d| d.message().to_string())
+                .unwrap_or(e.to_string());
+            return Err(LoadError::Rules(ingest_quality::QualityError::Invalid {
+                rule: rule.id.clone(),
+                message: format!(
+                    "expr {expr:?}: {why} (the rule sees the columns this load fills: {})",
+                    columns
+                        .iter()
+                        .map(|c| c.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            }));
+        }
+    }
+    Ok(())
+}
+
 /// A load's own rules from the API carry no SQL unless its token may send some.
 fn refuse_sql(set: &RuleSet) -> Result<(), LoadError> {
     if !set.after_load.is_empty() {
@@ -91,6 +129,33 @@ fn refuse_sql(set: &RuleSet) -> Result<(), LoadError> {
 }
 
 impl QualityPlan {
+    /// `row_count` rules, once `written` (the rows the load writes) is known, then any
+    /// `fail` rule that failed stops the load.
+    pub(crate) fn judge(&self, file: &str, written: Option<u64>) -> Result<(), LoadError> {
+        let mut state = self.state.lock().expect("quality state");
+        if let Some(written) = written {
+            ingest_quality::set_rules::check_row_count(&self.set, written, &mut state.tally);
+        }
+        let Some(o) = state.tally.failed_fatally() else {
+            return Ok(());
+        };
+        Err(LoadError::RuleFailed {
+            file: file.into(),
+            rule: o.id.clone(),
+            detail: match o.sample.first() {
+                Some(s) if o.is(Check::RowCount) => s.value.clone(),
+                Some(s) => format!(
+                    "{} row{}, the first on line {} (value {:?})",
+                    o.failed,
+                    if o.failed == 1 { "" } else { "s" },
+                    s.line,
+                    s.value
+                ),
+                None => format!("{} rows", o.failed),
+            },
+        })
+    }
+
     /// The report as far as the load got.
     pub(crate) fn report(&self) -> QualityReport {
         let state = self.state.lock().expect("quality state");

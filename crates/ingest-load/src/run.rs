@@ -159,7 +159,14 @@ async fn load_into(
     };
     let Some(mut header) = first.header.clone() else {
         return if req.allow_empty {
-            Ok(())
+            // Nothing to load, but a row_count rule may still have its say.
+            let quality = crate::quality::prepare(req, client, &table, &[]).await?;
+            let judged = match &quality {
+                Some(q) => q.judge(file_name, Some(0)),
+                None => Ok(()),
+            };
+            summary.quality = quality.map(|q| q.report());
+            judged
         } else {
             Err(LoadError::Empty {
                 file: file_name.into(),
@@ -406,7 +413,11 @@ fn spawn_stages(
         while let Some((batch, file)) = text_rx.blocking_recv() {
             let mut encoded = transformer.transform(batch);
             if let Some(file) = file {
-                for r in &mut encoded.rejects {
+                for r in encoded
+                    .rejects
+                    .iter_mut()
+                    .chain(encoded.warnings.iter_mut())
+                {
                     r.file = Some(file.to_string());
                 }
             }

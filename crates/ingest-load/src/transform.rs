@@ -205,7 +205,7 @@ impl Transformer {
         )
     }
 
-    fn transform_typed(&self, batch: TypedBatch) -> EncodedBatch {
+    fn transform_typed(&self, mut batch: TypedBatch) -> EncodedBatch {
         // Cleaning applies to text: a typed file's string columns are cleaned as text,
         // its numbers and dates are already typed.
         let mut columns = batch.columns.clone();
@@ -227,7 +227,8 @@ impl Transformer {
                 refused[c] = errors;
             }
         }
-        let batch = TypedBatch { columns, ..batch };
+        // Rejects show the value as the file holds it, before cleaning.
+        let original = std::mem::replace(&mut batch.columns, columns);
         let mut coerced: Vec<Coerced> = self
             .columns
             .iter()
@@ -259,7 +260,7 @@ impl Transformer {
         let lines: Vec<u64> = (batch.first_row..batch.first_row + rows as u64).collect();
         let raw = |col: &MappedColumn, row: usize| {
             let options = FormatOptions::default().with_null("");
-            ArrayFormatter::try_new(batch.columns[col.source].as_ref(), &options)
+            ArrayFormatter::try_new(original[col.source].as_ref(), &options)
                 .map(|f| f.value(row).to_string())
                 .unwrap_or_default()
         };
@@ -272,7 +273,11 @@ impl Transformer {
             rows as u64,
             batch.bytes_read,
         );
-        for r in &mut encoded.rejects {
+        for r in encoded
+            .rejects
+            .iter_mut()
+            .chain(encoded.warnings.iter_mut())
+        {
             r.is_row = true;
         }
         encoded
@@ -341,9 +346,39 @@ impl Transformer {
         }
         let mut warnings = Vec::new();
         if let Some(quality) = &self.quality {
+            // A type only the server reads has no value in the engine's array: rules and
+            // profiles see its text. A value of another type that only the server read
+            // (a spelling the engine does not take) is not judged by them.
+            let read_by_server = |c: usize, row: usize| {
+                overrides
+                    .get(c)
+                    .and_then(Option::as_ref)
+                    .is_some_and(|read| read.is_valid(row))
+            };
+            let checked: Vec<ArrayRef> = arrays
+                .iter()
+                .enumerate()
+                .map(|(c, array)| match &self.columns[c].pg_type {
+                    PgType::Other { .. } => {
+                        let col = &self.columns[c];
+                        let text: StringArray = (0..array.len())
+                            .map(|row| {
+                                (array.is_valid(row) || read_by_server(c, row))
+                                    .then(|| raw(col, row))
+                            })
+                            .collect();
+                        Arc::new(text) as ArrayRef
+                    }
+                    _ => array.clone(),
+                })
+                .collect();
+            let unjudged = |c: usize, row: usize| {
+                !matches!(self.columns[c].pg_type, PgType::Other { .. }) && read_by_server(c, row)
+            };
             self.check_rows(
                 quality,
-                &arrays,
+                &checked,
+                &unjudged,
                 &mut keep,
                 batch_lines,
                 raw,
@@ -398,13 +433,17 @@ impl Transformer {
         &self,
         quality: &QualityPlan,
         arrays: &[ArrayRef],
+        unjudged: &dyn Fn(usize, usize) -> bool,
         keep: &mut [bool],
         lines: &[u64],
         raw: &dyn Fn(&MappedColumn, usize) -> String,
         rejects: &mut Vec<Reject>,
         warnings: &mut Vec<Reject>,
     ) {
-        let failures = quality.checks.run(arrays, keep);
+        let mut failures = quality.checks.run(arrays, keep);
+        for f in &mut failures {
+            f.rows.retain(|&row| !unjudged(f.column, row));
+        }
         let severity = |f: &ingest_quality::RowFailures| quality.set.rules[f.rule].severity;
         for f in failures.iter().filter(|f| severity(f) == Severity::Reject) {
             for &row in &f.rows {
@@ -429,7 +468,9 @@ impl Transformer {
                     Severity::Warn | Severity::Fail => {}
                 }
             }
-            let samples = f.rows.iter().map(|&row| FailureSample {
+            // A warn rule's failures are counted among the rows loaded, as its warnings are.
+            let counted = |row: &&usize| rule.severity != Severity::Warn || keep[**row];
+            let samples = f.rows.iter().filter(counted).map(|&row| FailureSample {
                 line: lines[row],
                 value: raw(col, row),
             });

@@ -47,6 +47,9 @@ pub enum QualityError {
     /// A rule (or clean step, or after_load statement) that cannot run as written.
     #[error("rule {rule}: {message}")]
     Invalid { rule: String, message: String },
+    /// The registered rules exist but this role may not read them.
+    #[error("{0}")]
+    Unreadable(String),
     #[error(transparent)]
     Database(#[from] ingest_pg::PgError),
 }

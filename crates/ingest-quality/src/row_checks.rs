@@ -124,6 +124,20 @@ fn compile(rule: &crate::spec::Rule, pg_type: &PgType) -> Result<Kind, String> {
     let numeric = is_number(pg_type);
     Ok(match rule.check {
         Check::NotNull => Kind::NotNull,
+        // Integers against whole bounds compare exactly (as f64, 2^53 + 1 would pass a
+        // bound of 2^53).
+        Check::Range
+            if data_type.is_integer()
+                && [&rule.min, &rule.max]
+                    .into_iter()
+                    .flatten()
+                    .all(|b| typed_bound(b, &data_type).is_some()) =>
+        {
+            Kind::Range {
+                min: rule.min.as_ref().and_then(|b| typed_bound(b, &data_type)),
+                max: rule.max.as_ref().and_then(|b| typed_bound(b, &data_type)),
+            }
+        }
         Check::Range if numeric => {
             let number = |b: &Option<crate::spec::Bound>| -> Result<Option<f64>, String> {
                 b.as_ref()
@@ -259,6 +273,16 @@ pub(crate) fn is_number(t: &PgType) -> bool {
     )
 }
 
+/// A bound in the column's own Arrow type, when it reads as one exactly.
+fn typed_bound(b: &crate::spec::Bound, data_type: &DataType) -> Option<ArrayRef> {
+    let text: ArrayRef = Arc::new(StringArray::from(vec![b.text()]));
+    let options = CastOptions {
+        safe: false,
+        ..Default::default()
+    };
+    cast_with_options(&text, data_type, &options).ok()
+}
+
 /// An f64 as a set key: -0 and 0 are one value.
 fn f64_key(v: f64) -> u64 {
     if v == 0.0 { 0 } else { v.to_bits() }
@@ -389,6 +413,12 @@ mod tests {
         let y =
             "rules:\n  - {id: r, column: c, check: range, min: '2020-01-01', max: '2020-01-01'}";
         assert_eq!(failures(y, PgType::Date, dates), [0, 2]);
+        let big: ArrayRef = Arc::new(Int64Array::from(vec![
+            9_007_199_254_740_992,
+            9_007_199_254_740_993,
+        ]));
+        let y = "rules:\n  - {id: r, column: c, check: range, max: 9007199254740992}";
+        assert_eq!(failures(y, PgType::Int8, big), [1]);
         let bad = RuleSet::parse(
             "rules:\n  - {id: r, column: c, check: range, min: 'soon'}",
             "t",

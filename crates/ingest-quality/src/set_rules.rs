@@ -187,6 +187,9 @@ async fn failing_rows(staged: &Staged<'_>, rule: &Rule) -> Result<String, Qualit
         }
         Check::Outlier => {
             let c = col(rule.column.as_deref().unwrap_or_default());
+            // NaN sorts above every number and makes a mean NaN: the statistics and the
+            // judgement are over finite values (a NaN or infinity is no outlier of them).
+            let finite = format!("{c}::float8 NOT IN ('NaN', 'Infinity', '-Infinity')");
             let (method, k) = match rule.method.unwrap_or(OutlierMethod::Iqr) {
                 OutlierMethod::Iqr => (OutlierMethod::Iqr, rule.k.unwrap_or(1.5)),
                 OutlierMethod::Zscore => (OutlierMethod::Zscore, rule.k.unwrap_or(3.0)),
@@ -196,19 +199,19 @@ async fn failing_rows(staged: &Staged<'_>, rule: &Rule) -> Result<String, Qualit
                     "SELECT q1 - {k} * (q3 - q1) AS lo, q3 + {k} * (q3 - q1) AS hi FROM (
                        SELECT percentile_cont(0.25) WITHIN GROUP (ORDER BY {c}::float8) AS q1,
                               percentile_cont(0.75) WITHIN GROUP (ORDER BY {c}::float8) AS q3
-                         FROM {t} s WHERE {c} IS NOT NULL) q"
+                         FROM {t} s WHERE {finite}) q"
                 ),
                 OutlierMethod::Zscore => format!(
                     "SELECT m - {k} * sd AS lo, m + {k} * sd AS hi FROM (
                        SELECT avg({c}::float8) AS m, stddev_samp({c}::float8) AS sd
-                         FROM {t} s WHERE {c} IS NOT NULL) q"
+                         FROM {t} s WHERE {finite}) q"
                 ),
             };
             format!(
                 "SELECT s.ctid AS row_id, {line} AS line, {c}::text AS value,
                         format('[%s, %s]', round(b.lo::numeric, 2), round(b.hi::numeric, 2)) AS detail
                    FROM {t} s, ({bounds}) b
-                  WHERE {c}::float8 < b.lo OR {c}::float8 > b.hi"
+                  WHERE {finite} AND ({c}::float8 < b.lo OR {c}::float8 > b.hi)"
             )
         }
         Check::Sql => {
@@ -228,14 +231,17 @@ async fn failing_rows(staged: &Staged<'_>, rule: &Rule) -> Result<String, Qualit
 fn reason(rule: &Rule, detail: &str) -> String {
     let cols = rule.target_columns().join(", ");
     match rule.check {
-        Check::Unique => format!(
-            "{cols} repeats in the load; the row on line {detail} is kept ({})",
-            match rule.keep.unwrap_or(Keep::Last) {
-                Keep::Last => "keep: last",
-                Keep::First => "keep: first",
-                Keep::None => "keep: none",
+        Check::Unique => match rule.keep.unwrap_or(Keep::Last) {
+            Keep::None => {
+                format!("{cols} repeats in the load (keep: none: every copy is left out)")
             }
-        ),
+            Keep::Last => {
+                format!("{cols} repeats in the load; the last, on line {detail}, is kept")
+            }
+            Keep::First => {
+                format!("{cols} repeats in the load; the first, on line {detail}, is kept")
+            }
+        },
         Check::ExistsIn => format!(
             "{cols} is not in {}.{}",
             rule.table.as_deref().unwrap_or_default(),
@@ -259,6 +265,16 @@ fn reason(rule: &Rule, detail: &str) -> String {
 
 /// The reference table of an `exists_in` rule, quoted as the catalog names it.
 pub async fn reference_table(client: &Client, rule: &Rule) -> Result<String, QualityError> {
+    let (schema, table) = reference_name(client, rule).await?;
+    Ok(qualified(&schema, &table))
+}
+
+/// The reference table of an `exists_in` rule: its schema and name, as the catalog has
+/// them (for a caller's permission check).
+pub async fn reference_name(
+    client: &Client,
+    rule: &Rule,
+) -> Result<(String, String), QualityError> {
     let name = rule.table.as_deref().unwrap_or_default();
     let invalid = |message: String| QualityError::Invalid {
         rule: rule.id.clone(),
@@ -298,7 +314,7 @@ pub async fn reference_table(client: &Client, rule: &Rule) -> Result<String, Qua
                 .unwrap_or_default()
         )));
     }
-    Ok(qualified(&schema, &table))
+    Ok((schema, table))
 }
 
 fn quote_literal(s: &str) -> String {

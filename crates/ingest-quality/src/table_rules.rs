@@ -33,16 +33,27 @@ pub async fn latest(
     schema: &Schema,
     table: &TableSchema,
 ) -> Result<Option<StoredRules>, QualityError> {
-    let exists: bool = client
-        .query_one(
-            "SELECT to_regclass($1) IS NOT NULL",
-            &[&format!("{}.table_rules", schema.quoted())],
+    // From the catalog, not to_regclass: that fails outright for a role without USAGE
+    // on the schema.
+    let found = client
+        .query_opt(
+            "SELECT has_schema_privilege(n.oid, 'USAGE') AND has_table_privilege(c.oid, 'SELECT')
+               FROM pg_namespace n JOIN pg_class c ON c.relnamespace = n.oid
+              WHERE n.nspname = $1 AND c.relname = 'table_rules'",
+            &[&schema.name()],
         )
         .await
-        .map_err(PgError::query("looking for registered rules"))?
-        .get(0);
-    if !exists {
-        return Ok(None);
+        .map_err(PgError::query("looking for registered rules"))?;
+    match found.map(|r| r.get::<_, bool>(0)) {
+        None => return Ok(None),
+        Some(true) => {}
+        // Loading without them would skip the table's rules unseen.
+        Some(false) => {
+            return Err(QualityError::Unreadable(format!(
+                "this role cannot read {q}.table_rules, where tables' registered quality rules are kept; grant it: GRANT USAGE ON SCHEMA {q} TO ...; GRANT SELECT ON {q}.table_rules TO ... (or set INGEST_SCHEMA to the service's schema)",
+                q = schema.quoted()
+            )));
+        }
     }
     let row = client
         .query_opt(

@@ -124,6 +124,11 @@ impl<'c> TableWriter<'c> {
         plan: LoadPlanSql,
         on_wait: &(dyn Fn(&str) + Sync),
     ) -> Result<Self, PgError> {
+        if plan.in_transaction && plan.stages() {
+            // The caller made sure of it only if its mode stages; whole-load rules and dry
+            // runs stage too. Created in the transaction, it goes if the load does.
+            ensure_staging_schema(client).await?;
+        }
         if !plan.in_transaction {
             if plan.stages() {
                 ensure_staging_schema(client).await?;
@@ -452,6 +457,19 @@ impl<'c> TableWriter<'c> {
 /// Creates the schema of staging tables if it is missing: outside the load's transaction,
 /// since two first loads at once both try it and one fails.
 pub async fn ensure_staging_schema(client: &Client) -> Result<(), PgError> {
+    // Looked up first: CREATE SCHEMA IF NOT EXISTS needs the CREATE privilege on the
+    // database even when the schema exists, which a loading role may lack.
+    let exists: bool = client
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)",
+            &[&STAGING_SCHEMA],
+        )
+        .await
+        .map_err(PgError::query("looking for the staging schema"))?
+        .get(0);
+    if exists {
+        return Ok(());
+    }
     let sql = format!(
         "CREATE SCHEMA IF NOT EXISTS {}",
         quote_ident(STAGING_SCHEMA)

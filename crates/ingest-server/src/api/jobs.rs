@@ -183,9 +183,6 @@ async fn admit(
             &format!("{table} belongs to the service or the catalog"),
         ));
     }
-    if let Some(rules) = &rules {
-        check_rules(api, &c, access, rules, located.as_ref()).await?;
-    }
     if let Access::Token(_) = access {
         let Some((schema, name)) = &located else {
             return Err(problem(
@@ -203,6 +200,10 @@ async fn admit(
             ));
         }
         access.check(Some(&format!("{schema}.{name}")))?;
+    }
+    // Only once the caller may touch the table: a refusal must not tell it about another.
+    if let Some(rules) = &rules {
+        check_rules(api, &c, access, rules, located.as_ref()).await?;
     }
     let hash = request_hash(&request);
     let mut payload = request;
@@ -255,6 +256,7 @@ async fn check_rules(
             ),
         ));
     }
+    super::rules::check_references(c, access, set).await?;
     if let Some((schema, name)) = located
         && let Ok(table) =
             ingest_pg::catalog::resolve_table(c, &ingest_pg::ident::qualified(schema, name)).await

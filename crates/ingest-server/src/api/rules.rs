@@ -53,6 +53,7 @@ pub async fn put_rules(
     }
     let c = client(&api).await?;
     let resolved = resolve(&c, &access, &table).await?;
+    check_references(&c, &access, &set).await?;
     let version = table_rules::store(
         &c,
         api.queue.schema(),
@@ -127,6 +128,29 @@ async fn resolve(
     };
     access.check(Some(&table_rules::key(&resolved)))?;
     Ok(resolved)
+}
+
+/// An `exists_in` rule reads its reference table: a token must reach that table too, or
+/// its rejects would tell it what the table holds.
+pub(super) async fn check_references(
+    c: &deadpool_postgres::Object,
+    access: &Access,
+    set: &RuleSet,
+) -> Result<(), Problem> {
+    if let Access::Open = access {
+        return Ok(());
+    }
+    for rule in set
+        .rules
+        .iter()
+        .filter(|r| r.check == ingest_quality::Check::ExistsIn)
+    {
+        let (schema, name) = ingest_quality::set_rules::reference_name(c, rule)
+            .await
+            .map_err(rules_problem)?;
+        access.check(Some(&format!("{schema}.{name}")))?;
+    }
+    Ok(())
 }
 
 fn view(

@@ -121,7 +121,8 @@ rules:
     let failed = |id: &str| rules.iter().find(|r| r["id"] == id).unwrap()["failed"].clone();
     assert_eq!(
         (failed("cpf_ok"), failed("nome_curto"), failed("ano_ok")),
-        (1.into(), 3.into(), 1.into())
+        // A warn rule counts the rows loaded, as its warnings do.
+        (1.into(), 1.into(), 1.into())
     );
     let columns = summary["quality"]["columns"].as_array().unwrap();
     let ano = columns.iter().find(|c| c["name"] == "ano").unwrap();
@@ -325,7 +326,7 @@ fn bad_rule_sets_are_refused_naming_the_rule_and_the_table_is_untouched() {
         ),
         (
             "rules:\n  - {id: a, check: sql, expr: 'nope > 1'}",
-            "checking rule a",
+            "rule a: expr \"nope > 1\": column \"nope\" does not exist",
         ),
         (
             "rules:\n  - {id: a, column: v, check: range, min: 'x'}",
@@ -597,4 +598,129 @@ rules:
         "{got:?}"
     );
     assert_eq!(run.json()["warnings"], 1);
+}
+
+#[test]
+fn edge_cases_of_rules_hold() {
+    let mut db = TestDb::new("qedge");
+    // Values only the server reads (inet) are checked by their text.
+    db.exec("create table {s}.h (id int, ip inet)");
+    let f = db.file("h.csv", "id,ip\n1,10.0.0.1\n2,192.168.0.1\n3,\n");
+    let rules = db.file(
+        "h.yaml",
+        "rules:\n  - {id: ip_presente, column: ip, check: not_null}\n  - {id: rede, column: ip, check: regex, pattern: '^10\\.'}\n",
+    );
+    let errors = db.dir.path().join("h.csv.rej");
+    load(
+        &db,
+        &f,
+        &db.t("h"),
+        &[
+            "--rules",
+            rules.to_str().unwrap(),
+            "--max-errors",
+            "5",
+            "--errors-file",
+            errors.to_str().unwrap(),
+        ],
+    )
+    .ok();
+    assert_eq!(
+        db.value("select string_agg(ip::text, ',') from {s}.h"),
+        "10.0.0.1/32"
+    );
+    let got = rejects(&errors);
+    assert!(
+        got.contains(&("3".into(), "ip".into(), "rede".into(), "reject".into())),
+        "{got:?}"
+    );
+    assert!(
+        got.contains(&(
+            "4".into(),
+            "ip".into(),
+            "ip_presente".into(),
+            "reject".into()
+        )),
+        "{got:?}"
+    );
+
+    // A NaN does not make every other value an outlier.
+    db.exec("create table {s}.k (id int, km float8)");
+    let f = db.file("k.csv", "id,km\n1,1\n2,2\n3,NaN\n4,3\n5,2\n6,1000\n");
+    let rules = db.file(
+        "k.yaml",
+        "rules:\n  - {id: km_atipico, column: km, check: outlier, k: 1.5}\n",
+    );
+    load(
+        &db,
+        &f,
+        &db.t("k"),
+        &["--rules", rules.to_str().unwrap(), "--max-errors", "5"],
+    )
+    .ok();
+    assert_eq!(
+        db.value("select string_agg(id::text, ',' order by id) from {s}.k"),
+        "1,2,3,4,5"
+    );
+
+    // row_count counts the rows written, after duplicate keys are dropped.
+    db.exec("create table {s}.u (id int primary key, v int)");
+    let f = db.file("u.csv", "id,v\n1,1\n1,2\n2,2\n");
+    let rules = db.file(
+        "u.yaml",
+        "rules:\n  - {id: no_max, check: row_count, max: 2, severity: fail}\n",
+    );
+    let run = load(
+        &db,
+        &f,
+        &db.t("u"),
+        &[
+            "--mode",
+            "upsert",
+            "--rules",
+            rules.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    run.ok();
+    assert_eq!(run.json()["rows_duplicate"], 1);
+    // An empty file is judged too.
+    let empty = db.file("empty.csv", "");
+    let rules = db.file(
+        "e.yaml",
+        "rules:\n  - {id: cheio, check: row_count, min: 1, severity: fail}\n",
+    );
+    load(
+        &db,
+        &empty,
+        &db.t("u"),
+        &["--allow-empty", "--rules", rules.to_str().unwrap()],
+    )
+    .fails_with(
+        1,
+        "rule cheio failed (0 rows to write; expected at least 1)",
+    );
+
+    // keep: none leaves every copy out, and says so.
+    let f = db.file("n.csv", "id,v\n10,7\n11,7\n12,8\n");
+    let rules = db.file(
+        "n.yaml",
+        "rules:\n  - {id: v_unico, column: v, check: unique, keep: none}\n",
+    );
+    let run = load(
+        &db,
+        &f,
+        &db.t("u"),
+        &["--rules", rules.to_str().unwrap(), "--max-errors", "2"],
+    );
+    run.ok();
+    assert!(
+        run.stderr.contains("every copy is left out"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        db.value("select string_agg(id::text, ',' order by id) from {s}.u where id >= 10"),
+        "12"
+    );
 }
