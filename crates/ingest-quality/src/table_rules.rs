@@ -50,7 +50,7 @@ pub async fn latest(
         // Loading without them would skip the table's rules unseen.
         Some(false) => {
             return Err(QualityError::Unreadable(format!(
-                "this role cannot read {q}.table_rules, where tables' registered quality rules are kept; grant it: GRANT USAGE ON SCHEMA {q} TO ...; GRANT SELECT ON {q}.table_rules TO ... (or set INGEST_SCHEMA to the service's schema)",
+                "permission denied to read the quality rules registered for tables ({q}.table_rules), which every load applies; grant it: GRANT USAGE ON SCHEMA {q} TO ...; GRANT SELECT ON {q}.table_rules TO ... (or set INGEST_SCHEMA to the service's schema)",
                 q = schema.quoted()
             )));
         }
