@@ -66,15 +66,25 @@ impl ColumnProfile {
 
     /// Adds the kept rows of a batch.
     pub fn add(&mut self, array: &ArrayRef, keep: &[bool]) {
-        let rows = keep.iter().enumerate().filter(|(_, k)| **k).map(|(r, _)| r);
-        let kept = keep.iter().filter(|k| **k).count() as u64;
-        self.rows += kept;
+        // Most batches keep every row: then the rows are walked without a filter.
+        let kept: Vec<usize> = match keep.iter().all(|k| *k) {
+            true => Vec::new(),
+            false => (0..keep.len()).filter(|&r| keep[r]).collect(),
+        };
+        let all = kept.is_empty() && keep.iter().all(|k| *k);
+        self.rows += if all { keep.len() } else { kept.len() } as u64;
+        let rows = || -> Box<dyn Iterator<Item = usize> + '_> {
+            match all {
+                true => Box::new(0..keep.len()),
+                false => Box::new(kept.iter().copied()),
+            }
+        };
         if is_number(&self.pg_type) {
             let Ok(values) = arrow_cast::cast(array, &DataType::Float64) else {
                 return;
             };
             let values = values.as_primitive::<Float64Type>();
-            for r in rows {
+            for r in rows() {
                 if values.is_null(r) {
                     self.nulls += 1;
                     continue;
@@ -91,7 +101,7 @@ impl ColumnProfile {
                     return;
                 };
                 let values = values.as_primitive::<Int64Type>();
-                for r in rows {
+                for r in rows() {
                     if values.is_null(r) {
                         self.nulls += 1;
                         continue;
@@ -108,7 +118,7 @@ impl ColumnProfile {
             }
             DataType::Utf8 => {
                 let values = array.as_string::<i32>();
-                for r in rows {
+                for r in rows() {
                     if values.is_null(r) {
                         self.nulls += 1;
                         continue;
@@ -125,14 +135,14 @@ impl ColumnProfile {
             }
             DataType::Boolean => {
                 let values = array.as_boolean();
-                for r in rows {
+                for r in rows() {
                     match values.is_null(r) {
                         true => self.nulls += 1,
                         false => self.hash_into(values.value(r) as u64),
                     }
                 }
             }
-            _ => self.nulls += rows.filter(|&r| array.is_null(r)).count() as u64,
+            _ => self.nulls += rows().filter(|&r| array.is_null(r)).count() as u64,
         }
     }
 
@@ -145,7 +155,8 @@ impl ColumnProfile {
             self.reservoir.push(v);
         } else {
             // Algorithm R: the n-th value replaces a kept one with probability k/n.
-            let j = self.next_random() % self.numbers;
+            // A uniform draw in 0..n by a multiply, not a division (which dominated).
+            let j = ((u128::from(self.next_random()) * u128::from(self.numbers)) >> 64) as u64;
             if (j as usize) < RESERVOIR {
                 self.reservoir[j as usize] = v;
             }

@@ -45,7 +45,8 @@ enum Kind {
         max: Option<f64>,
     },
     InNumbers(HashSet<u64>),
-    InText(HashSet<String>),
+    /// Few values are scanned (faster than hashing each value); many are hashed.
+    InText(Vec<String>, HashSet<String>),
     Regex(Box<Regex>),
     Length {
         min: Option<usize>,
@@ -187,7 +188,11 @@ fn compile(rule: &crate::spec::Rule, pg_type: &PgType) -> Result<Kind, String> {
                 })
                 .collect::<Result<_, _>>()?,
         ),
-        Check::In => Kind::InText(rule.values.iter().flatten().map(|v| v.text()).collect()),
+        Check::In => {
+            let values: Vec<String> = rule.values.iter().flatten().map(|v| v.text()).collect();
+            let set = values.iter().cloned().collect();
+            Kind::InText(values, set)
+        }
         Check::Regex => {
             let pattern = rule.pattern.as_deref().unwrap_or_default();
             Kind::Regex(Box::new(Regex::new(pattern).map_err(|e| e.to_string())?))
@@ -289,7 +294,7 @@ fn f64_key(v: f64) -> u64 {
 }
 
 fn failing_rows(kind: &Kind, array: &ArrayRef, keep: &[bool]) -> Vec<usize> {
-    let rows = keep.iter().enumerate().filter(|(_, k)| **k).map(|(r, _)| r);
+    let rows = (0..keep.len()).filter(|&r| keep[r]);
     match kind {
         Kind::NotNull => rows.filter(|&r| array.is_null(r)).collect(),
         Kind::Range { min, max } => {
@@ -327,7 +332,8 @@ fn failing_rows(kind: &Kind, array: &ArrayRef, keep: &[bool]) -> Vec<usize> {
             };
             let text = text.as_string::<i32>();
             let fails = |v: &str| match kind {
-                Kind::InText(set) => !set.contains(v),
+                Kind::InText(few, _) if few.len() <= 32 => !few.iter().any(|f| f == v),
+                Kind::InText(_, set) => !set.contains(v),
                 Kind::Regex(re) => !re.is_match(v),
                 Kind::Length { min, max } => {
                     let n = v.chars().count();

@@ -1,0 +1,17 @@
+//! Pull sources: data that sits behind a partner's REST API or in another database,
+//! described once ([`SourceSpec`], YAML or JSON) and read incrementally into the same load
+//! pipeline as a file.
+//!
+//! So far: the spec, read and checked ([`SourceSpec::parse`]), and `${env:NAME}` secrets
+//! ([`expand_env`]), resolved where the source runs and never written back.
+//!
+//! It depends on the load (and below), never on the server or the binary.
+
+mod env;
+mod spec;
+
+pub use env::expand_env;
+pub use spec::{
+    ApiKeyPlace, Auth, DbSource, HttpRequest, HttpSource, Incremental, Pagination, RateLimit,
+    Retry, Schedule, SourceKind, SourceSpec, SpecError, Target, TargetMode,
+};
