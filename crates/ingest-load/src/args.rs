@@ -447,6 +447,7 @@ pub fn request(a: &LoadArgs) -> Result<LoadRequest, String> {
     }
     Ok(LoadRequest {
         file: a.file.clone(),
+        records: None,
         table: a.into.clone(),
         database: match &a.database_url {
             Some(url) => ConnectSource::Url(url.clone()),

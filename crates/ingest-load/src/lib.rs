@@ -45,7 +45,10 @@ pub use error::LoadError;
 pub use plan::{ColumnPlan, PlanError, plan_columns};
 pub use progress::{Progress, ProgressView};
 pub use rejects::{Reject, RejectLimit, RejectSink};
-pub use request::{BeforeCommit, DEFAULT_INFER_ROWS, LoadRequest, TableShape, TextOptions};
+pub use request::{
+    BeforeCommit, DEFAULT_INFER_ROWS, LoadRequest, RecordsInput, RecordsOpener, TableShape,
+    TextOptions,
+};
 pub use run::run;
 pub use shape::infer_table;
 pub use summary::LoadSummary;

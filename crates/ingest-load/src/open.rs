@@ -19,11 +19,27 @@ use ingest_formats::{
 /// A source ready to read from.
 pub(crate) struct Opened {
     pub source: Box<dyn RecordSource>,
-    pub format: Format,
+    /// The file's format; `None` for records from a pull source.
+    pub format: Option<Format>,
+    /// How the summary names the input's format (`CSV`, `Parquet`, a source's kind).
+    pub label: &'static str,
     /// Stored size in bytes, 0 when unknown.
     pub size: u64,
     /// The column names; `None` for an empty input.
     pub header: Option<Vec<String>>,
+}
+
+/// Opens the records of a pull source, read up to their header.
+pub(crate) fn open_records(input: &crate::RecordsInput, name: &str) -> Result<Opened, LoadError> {
+    let mut source = (input.open)().map_err(|e| input_error(name, e))?;
+    let header = source.header().map_err(|e| input_error(name, e))?;
+    Ok(Opened {
+        source,
+        format: None,
+        label: input.label,
+        size: 0,
+        header,
+    })
 }
 
 /// Opens `source` (a path, `-` or a URL; `file_name` is how messages name it).
@@ -80,7 +96,8 @@ pub(crate) fn open_source(
     let header = source.header().map_err(err)?;
     Ok(Opened {
         source,
-        format: input.format,
+        format: Some(input.format),
+        label: input.format.name(),
         size,
         header,
     })

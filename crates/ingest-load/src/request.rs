@@ -17,7 +17,11 @@ use crate::{LoadSummary, RejectLimit};
 /// Everything a load needs, resolved from the command line (or, later, an API job).
 #[derive(Debug, Clone)]
 pub struct LoadRequest {
+    /// The file or URL to read; with `records`, only how messages name the input.
     pub file: PathBuf,
+    /// Records from elsewhere than a file (a pull source's pages or rows), read like a
+    /// file's: mapped, typed, checked and written the same way.
+    pub records: Option<RecordsInput>,
     pub table: String,
     pub database: ConnectSource,
     pub mode: LoadMode,
@@ -66,6 +70,25 @@ pub struct LoadRequest {
     /// A connection to load through instead of a new one to `database` (a worker keeps
     /// one across its jobs). It must be idle, outside any transaction.
     pub connection: Option<Arc<tokio_postgres::Client>>,
+}
+
+/// A pull source's records as a load's input.
+#[derive(Clone)]
+pub struct RecordsInput {
+    /// How the summary names the input's format (`HTTP`, `MariaDB`, `PostgreSQL`).
+    pub label: &'static str,
+    /// Opens the records, from the start; called on a thread that may block.
+    pub open: Arc<RecordsOpener>,
+}
+
+pub type RecordsOpener = dyn Fn() -> Result<Box<dyn ingest_formats::RecordSource>, ingest_formats::SourceError>
+    + Send
+    + Sync;
+
+impl std::fmt::Debug for RecordsInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RecordsInput({})", self.label)
+    }
 }
 
 /// `--create`, `--evolve` and `--infer-rows`: the table made or grown from the file, in

@@ -16,7 +16,7 @@ use crate::delivery::{Delivery, errors_file_error};
 use crate::input::expand_sources;
 use crate::key_hash::KeyColumn;
 use crate::multi_source::MultiSource;
-use crate::open::{Opened, input_error, open_source};
+use crate::open::{Opened, input_error, open_records, open_source};
 use crate::plan::positional_header;
 use crate::progress::Progress;
 use crate::server_read::ServerRead;
@@ -99,9 +99,27 @@ async fn load(
     progress: &Progress,
     file_name: &str,
 ) -> Result<(), LoadError> {
-    let mut sources = expand_sources(req, file_name).await?;
     let handle = tokio::runtime::Handle::current();
-    let first = open_first(req, &mut sources, &handle).await?;
+    let (first, sources) = match &req.records {
+        // A pull source's records: one input, named by `file`.
+        Some(input) => {
+            let (input, name) = (input.clone(), file_name.to_string());
+            let first = tokio::task::spawn_blocking(move || open_records(&input, &name))
+                .await
+                .expect("opening the records panicked")?;
+            let only = ingest_store::SourceFile {
+                source: file_name.to_string(),
+                name: file_name.to_string(),
+                size: 0,
+            };
+            (first, vec![only])
+        }
+        None => {
+            let mut sources = expand_sources(req, file_name).await?;
+            let first = open_first(req, &mut sources, &handle).await?;
+            (first, sources)
+        }
+    };
     let connected;
     let client: &Client = match &req.connection {
         Some(c) if !c.is_closed() => c,
@@ -146,7 +164,8 @@ async fn load_into(
     let handle = tokio::runtime::Handle::current();
     let table = resolve_table(client, &req.table).await?;
     summary.table = table.schema.display_name();
-    summary.format = first.format.name();
+    summary.format = first.label;
+    let first_label = first.label;
     let input_format = first.format;
     let file_size = match sources.len() {
         1 => first.size,
@@ -189,14 +208,14 @@ async fn load_into(
         file: file_name.to_string(),
         source: e,
     };
-    if !req.text.csv.has_header && matches!(input_format, Format::Csv | Format::Tsv) {
+    if !req.text.csv.has_header && matches!(input_format, Some(Format::Csv | Format::Tsv)) {
         header = positional_header(header.len(), &table.schema).map_err(plan_err)?;
     }
     let plan =
         plan_columns(&header, &table.schema, &req.maps, req.ignore_unknown).map_err(plan_err)?;
     let mut columns = mapped_columns(&plan.pairs, &table.schema);
     if let Some(types) = source.column_types() {
-        check_castable(&columns, &header, &types, input_format).map_err(|reason| {
+        check_castable(&columns, &header, &types, first_label).map_err(|reason| {
             LoadError::Format {
                 file: file_name.to_string(),
                 reason,
@@ -351,17 +370,14 @@ fn check_castable(
     columns: &[MappedColumn],
     header: &[String],
     types: &[DataType],
-    format: Format,
+    format: &str,
 ) -> Result<(), String> {
     for c in columns {
         let from = &types[c.source];
         if !castable(from, &c.pg_type) {
             return Err(format!(
                 "column {:?} is {from} in the {} file and cannot be loaded into {} column {:?}",
-                header[c.source],
-                format.name(),
-                c.pg_type,
-                c.name
+                header[c.source], format, c.pg_type, c.name
             ));
         }
     }

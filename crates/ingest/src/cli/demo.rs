@@ -51,6 +51,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
 
     let request = |file: &Path, mode: LoadMode| LoadRequest {
         file: file.to_path_buf(),
+        records: None,
         table: "ingest_demo_orders".into(),
         database: db.source.clone(),
         mode,
