@@ -21,6 +21,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         include_str!("migrations/0003_created_by.sql"),
     ),
     (4, "quality", include_str!("migrations/0004_quality.sql")),
+    (
+        5,
+        "source_cursors",
+        include_str!("migrations/0005_source_cursors.sql"),
+    ),
 ];
 
 /// The version the code expects; `/readyz` compares it with what the database has.

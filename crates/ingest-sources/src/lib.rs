@@ -2,11 +2,13 @@
 //! described once ([`SourceSpec`], YAML or JSON) and read incrementally into the same load
 //! pipeline as a file.
 //!
-//! So far: the spec, read and checked ([`SourceSpec::parse`]), and `${env:NAME}` secrets
-//! ([`expand_env`]), resolved where the source runs and never written back.
+//! So far: the spec, read and checked ([`SourceSpec::parse`]), `${env:NAME}` secrets
+//! ([`expand_env`]), resolved where the source runs and never written back, and the
+//! [`cursor`], stored in the same transaction as the rows it covers.
 //!
 //! It depends on the load (and below), never on the server or the binary.
 
+pub mod cursor;
 mod env;
 mod spec;
 

@@ -18,7 +18,7 @@ fn migrate_creates_the_schema_then_has_nothing_to_do() {
     assert!(
         first
             .stdout
-            .contains("applied migrations 0001, 0002, 0003, 0004"),
+            .contains("applied migrations 0001, 0002, 0003, 0004, 0005"),
         "{first:?}"
     );
     let second = migrate();
@@ -29,7 +29,7 @@ fn migrate_creates_the_schema_then_has_nothing_to_do() {
     ));
     assert_eq!(
         tables,
-        "api_tokens,job_errors,job_events,jobs,schema_migrations,table_rules"
+        "api_tokens,job_errors,job_events,jobs,schema_migrations,source_cursors,table_rules"
     );
     db.exec(&format!("drop schema \"{schema}\" cascade"));
 }
