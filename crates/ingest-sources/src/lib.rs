@@ -4,11 +4,13 @@
 //!
 //! So far: the spec, read and checked ([`SourceSpec::parse`]), `${env:NAME}` secrets
 //! ([`expand_env`]), resolved where the source runs and never written back, and the
-//! [`cursor`], stored in the same transaction as the rows it covers.
+//! [`cursor`], stored in the same transaction as the rows it covers, and the query a
+//! database source runs past it ([`db_query`]).
 //!
 //! It depends on the load (and below), never on the server or the binary.
 
 pub mod cursor;
+pub mod db_query;
 mod env;
 mod spec;
 

@@ -341,7 +341,7 @@ impl SourceSpec {
 }
 
 /// A duration as written in a spec (`10m`, `60s`, `1h 30m`).
-pub fn duration(text: &str, field: &str) -> Result<Duration, SpecError> {
+pub(crate) fn duration(text: &str, field: &str) -> Result<Duration, SpecError> {
     humantime::parse_duration(text.trim())
         .map_err(|e| SpecError::Invalid(format!("{field} {text:?}: {e} (e.g. 30s, 10m, 1h)")))
 }
