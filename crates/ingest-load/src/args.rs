@@ -423,8 +423,9 @@ fn text_options(a: &SourceArgs) -> Result<TextOptions, String> {
     Ok(text)
 }
 
-/// A `--rules` file, read and checked (its columns are checked against the table later).
-fn read_rules(path: &std::path::Path) -> Result<RuleSet, String> {
+/// A `--rules` file, read and checked (its columns are checked against the table later);
+/// `ingest submit --rules` reads its file the same way.
+pub fn read_rules(path: &std::path::Path) -> Result<RuleSet, String> {
     let text =
         std::fs::read_to_string(path).map_err(|e| format!("--rules {}: {e}", path.display()))?;
     RuleSet::parse(&text, &path.display().to_string()).map_err(|e| e.to_string())

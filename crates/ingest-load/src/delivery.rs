@@ -368,15 +368,9 @@ impl<'a, 'c> Delivery<'a, 'c> {
             let found: Vec<Reject> = dup
                 .lines
                 .iter()
-                .map(|&line| Reject {
-                    file: None,
-                    is_row: false,
-                    rule: None,
-                    warning: false,
-                    line: line as u64,
-                    column: Some(self.key_name.clone()),
-                    value: dup.key.clone(),
-                    reason: format!("duplicate key (lines {lines})"),
+                .map(|&line| {
+                    let reason = format!("duplicate key (lines {lines})");
+                    Reject::value(line as u64, &self.key_name, dup.key.clone(), reason)
                 })
                 .collect();
             progress.rejects(&found);
@@ -405,15 +399,9 @@ impl<'a, 'c> Delivery<'a, 'c> {
                     .map(|(_, l)| l.to_string())
                     .collect::<Vec<_>>()
                     .join(", ");
-                found.extend(group.iter().map(|&(_, line)| Reject {
-                    file: None,
-                    is_row: false,
-                    rule: None,
-                    warning: false,
-                    line,
-                    column: Some(self.key_name.clone()),
-                    value: String::new(),
-                    reason: format!("duplicate key (lines {lines})"),
+                found.extend(group.iter().map(|&(_, line)| {
+                    let reason = format!("duplicate key (lines {lines})");
+                    Reject::value(line, &self.key_name, String::new(), reason)
                 }));
             }
         }

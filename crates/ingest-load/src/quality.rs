@@ -84,27 +84,15 @@ async fn check_sql_rules(
     columns: &[MappedColumn],
     set: &RuleSet,
 ) -> Result<(), LoadError> {
-    let target = ingest_pg::ident::qualified(&table.schema.schema, &table.schema.name);
-    let loaded = ingest_pg::ident::column_list(columns.iter().map(|c| c.name.as_str()), "");
+    let loaded: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
     for rule in set.rules.iter().filter(|r| r.check == Check::Sql) {
         let expr = rule.expr.as_deref().unwrap_or_default();
-        let sql = format!(
-            "EXPLAIN SELECT 1 FROM (SELECT {loaded} FROM {target}) s WHERE NOT coalesce(({expr}), false)"
-        );
-        if let Err(e) = client.batch_execute(&sql).await {
-            let why = e
-                .as_db_error()
-                .map(|d| d.message().to_string())
-                .unwrap_or(e.to_string());
+        if let Err(why) = table_rules::plan_expr(client, &table.schema, Some(&loaded), expr).await {
             return Err(LoadError::Rules(ingest_quality::QualityError::Invalid {
                 rule: rule.id.clone(),
                 message: format!(
                     "expr {expr:?}: {why} (the rule sees the columns this load fills: {})",
-                    columns
-                        .iter()
-                        .map(|c| c.name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    loaded.join(", ")
                 ),
             }));
         }

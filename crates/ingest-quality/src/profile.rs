@@ -67,11 +67,11 @@ impl ColumnProfile {
     /// Adds the kept rows of a batch.
     pub fn add(&mut self, array: &ArrayRef, keep: &[bool]) {
         // Most batches keep every row: then the rows are walked without a filter.
-        let kept: Vec<usize> = match keep.iter().all(|k| *k) {
+        let all = keep.iter().all(|k| *k);
+        let kept: Vec<usize> = match all {
             true => Vec::new(),
             false => (0..keep.len()).filter(|&r| keep[r]).collect(),
         };
-        let all = kept.is_empty() && keep.iter().all(|k| *k);
         self.rows += if all { keep.len() } else { kept.len() } as u64;
         let rows = || -> Box<dyn Iterator<Item = usize> + '_> {
             match all {

@@ -175,16 +175,6 @@ impl RuleTally {
         }
     }
 
-    pub fn merge(&mut self, other: &RuleTally) {
-        for (i, o) in other.outcomes.iter().enumerate() {
-            let mine = &mut self.outcomes[i];
-            mine.checked += o.checked;
-            mine.failed += o.failed;
-            let room = SAMPLE.saturating_sub(mine.sample.len());
-            mine.sample.extend(o.sample.iter().take(room).cloned());
-        }
-    }
-
     /// The first `fail` rule that failed, if any.
     pub fn failed_fatally(&self) -> Option<&RuleOutcome> {
         self.outcomes

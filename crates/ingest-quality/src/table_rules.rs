@@ -111,7 +111,6 @@ pub async fn check_against(
     set: &RuleSet,
 ) -> Result<RuleSet, QualityError> {
     let set = set.resolved(table)?;
-    let target = qualified(&table.schema, &table.name);
     for rule in &set.rules {
         let invalid = |message: String| QualityError::Invalid {
             rule: rule.id.clone(),
@@ -123,12 +122,9 @@ pub async fn check_against(
             }
             Check::Sql => {
                 let expr = rule.expr.as_deref().unwrap_or_default();
-                let sql =
-                    format!("EXPLAIN SELECT 1 FROM {target} s WHERE NOT coalesce(({expr}), false)");
-                client
-                    .batch_execute(&sql)
+                plan_expr(client, table, None, expr)
                     .await
-                    .map_err(|e| invalid(format!("expr {expr:?}: {}", db_message(&e))))?;
+                    .map_err(|why| invalid(format!("expr {expr:?}: {why}")))?;
             }
             Check::Outlier => {
                 let c = rule.column.as_deref().unwrap_or_default();
@@ -154,6 +150,27 @@ pub async fn check_against(
             })?;
     }
     Ok(set)
+}
+
+/// Plans an `sql` rule's expression (EXPLAIN, nothing runs) over `table`'s rows, or over
+/// only the `columns` a load fills (its staging table's) when given; the database's
+/// complaint if it cannot.
+pub async fn plan_expr(
+    client: &Client,
+    table: &TableSchema,
+    columns: Option<&[String]>,
+    expr: &str,
+) -> Result<(), String> {
+    let target = qualified(&table.schema, &table.name);
+    let from = match columns {
+        None => target,
+        Some(cols) => format!(
+            "(SELECT {} FROM {target})",
+            ingest_pg::ident::column_list(cols.iter().map(String::as_str), "")
+        ),
+    };
+    let sql = format!("EXPLAIN SELECT 1 FROM {from} s WHERE NOT coalesce(({expr}), false)");
+    client.batch_execute(&sql).await.map_err(|e| db_message(&e))
 }
 
 /// The server's message alone (without the driver's "db error:" prefix).

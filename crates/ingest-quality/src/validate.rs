@@ -64,6 +64,12 @@ impl RuleSet {
         Ok(all)
     }
 
+    /// Whether the set carries SQL to run (`after_load` statements, `sql` checks), which
+    /// only some API tokens may send.
+    pub fn has_sql(&self) -> bool {
+        !self.after_load.is_empty() || self.rules.iter().any(|r| r.check == Check::Sql)
+    }
+
     /// Whether any rule needs the whole load (and so a staging table).
     pub fn has_set_rules(&self) -> bool {
         self.rules

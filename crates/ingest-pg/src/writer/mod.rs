@@ -124,15 +124,12 @@ impl<'c> TableWriter<'c> {
         plan: LoadPlanSql,
         on_wait: &(dyn Fn(&str) + Sync),
     ) -> Result<Self, PgError> {
-        if plan.in_transaction && plan.stages() {
-            // The caller made sure of it only if its mode stages; whole-load rules and dry
-            // runs stage too. Created in the transaction, it goes if the load does.
+        if plan.stages() {
+            // Inside the caller's transaction (a table created or grown for the load) it
+            // is created there, and goes if the load does.
             ensure_staging_schema(client).await?;
         }
         if !plan.in_transaction {
-            if plan.stages() {
-                ensure_staging_schema(client).await?;
-            }
             client
                 .batch_execute("BEGIN")
                 .await
@@ -340,11 +337,6 @@ impl<'c> TableWriter<'c> {
     /// Says that `rows` staged rows were deleted before `apply` (by whole-load rules).
     pub fn removed_from_staging(&mut self, rows: u64) {
         self.removed += rows;
-    }
-
-    /// Rows the COPY delivered.
-    pub fn copied(&self) -> u64 {
-        self.copied
     }
 
     /// Makes the load visible.

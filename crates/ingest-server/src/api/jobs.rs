@@ -238,13 +238,8 @@ async fn check_rules(
     located: Option<&(String, String)>,
 ) -> Result<(), Problem> {
     let invalid = |detail: &str| problem(StatusCode::BAD_REQUEST, "invalid-rules", detail);
-    let has_sql = !set.after_load.is_empty()
-        || set
-            .rules
-            .iter()
-            .any(|r| r.check == ingest_quality::Check::Sql);
     if let Access::Token(grant) = access
-        && has_sql
+        && set.has_sql()
         && !grant.may_run_sql
     {
         return Err(problem(

@@ -36,11 +36,7 @@ pub async fn put_rules(
     // Registered SQL runs in every later load of the table, whoever sends it.
     if let Access::Token(grant) = &access
         && !grant.may_run_sql
-        && (!set.after_load.is_empty()
-            || set
-                .rules
-                .iter()
-                .any(|r| r.check == ingest_quality::Check::Sql))
+        && set.has_sql()
     {
         return Err(problem(
             StatusCode::FORBIDDEN,

@@ -255,10 +255,7 @@ async fn submit_job(a: SubmitArgs) -> Result<(), Failure> {
         request["mode"] = json!(mode);
     }
     if let Some(path) = &a.rules {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| (2, format!("--rules {}: {e}", path.display())))?;
-        let set = ingest_quality::RuleSet::parse(&text, &path.display().to_string())
-            .map_err(|e| (2, e.to_string()))?;
+        let set = ingest_load::args::read_rules(path).map_err(|e| (2, e))?;
         request["rules"] = serde_json::to_value(&set).expect("a rule set is JSON");
     }
     // An upload is stored under the job's name: what the file's name told (its format

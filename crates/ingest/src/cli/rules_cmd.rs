@@ -93,13 +93,7 @@ async fn rules(command: RulesCommand) -> Result<(), Failure> {
             );
         }
         RulesCommand::Show(a) => {
-            let (source, schema, _) = a.db.migrated().await?;
-            let client = ingest_pg::connect(&source)
-                .await
-                .map_err(|e| (3, e.to_string()))?;
-            let table = ingest_pg::catalog::resolve_table(&client, &a.table)
-                .await
-                .map_err(|e| (2, e.to_string()))?;
+            let (table, client, schema) = connect_table(&a.db, &a.table).await?;
             let Some(stored) = table_rules::latest(&client, &schema, &table.schema)
                 .await
                 .map_err(quality_error)?
@@ -148,14 +142,23 @@ async fn open(
     }
     .map_err(|e| (2, format!("{}: {e}", a.file.display())))?;
     let set = RuleSet::parse(&text, &a.file.display().to_string()).map_err(quality_error)?;
-    let (source, schema, _) = a.db.migrated().await?;
+    let (table, client, schema) = connect_table(&a.db, &a.table).await?;
+    Ok((set, table, client, schema))
+}
+
+/// The service schema (migrated), a connection, and `table` as the catalog has it.
+async fn connect_table(
+    db: &QueueDb,
+    table: &str,
+) -> Result<(ResolvedTable, tokio_postgres::Client, ingest_queue::Schema), Failure> {
+    let (source, schema, _) = db.migrated().await?;
     let client = ingest_pg::connect(&source)
         .await
         .map_err(|e| (3, e.to_string()))?;
-    let table = ingest_pg::catalog::resolve_table(&client, &a.table)
+    let table = ingest_pg::catalog::resolve_table(&client, table)
         .await
         .map_err(|e| (2, e.to_string()))?;
-    Ok((set, table, client, schema))
+    Ok((table, client, schema))
 }
 
 fn describe(set: &RuleSet) -> String {
