@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 INGEST_TEST_DATABASE_URL=$(scripts/pg-up.sh)
 export INGEST_TEST_DATABASE_URL
 echo "tests use $INGEST_TEST_DATABASE_URL"
+INGEST_TEST_MYSQL_URL=$(scripts/mariadb-up.sh)
+export INGEST_TEST_MYSQL_URL
 INGEST_TEST_PYTHON=$(scripts/py-env.sh)
 export INGEST_TEST_PYTHON
 INGEST_TEST_AZURITE=$(scripts/azurite.sh)

@@ -431,6 +431,20 @@ pub fn read_rules(path: &std::path::Path) -> Result<RuleSet, String> {
     RuleSet::parse(&text, &path.display().to_string()).map_err(|e| e.to_string())
 }
 
+/// `ingest load`'s defaults for a load into `table` whose input is not a file (a pull
+/// source's records): one place decides what a load does when nothing is said.
+pub fn defaults(table: &str) -> LoadArgs {
+    use clap::Parser;
+    #[derive(Parser)]
+    struct Defaults {
+        #[command(flatten)]
+        load: LoadArgs,
+    }
+    Defaults::try_parse_from(["load", "-", "--into", table])
+        .expect("the defaults parse")
+        .load
+}
+
 /// The load these options ask for, or why they make no sense together.
 pub fn request(a: &LoadArgs) -> Result<LoadRequest, String> {
     let text = text_options(&a.source)?;

@@ -10,11 +10,18 @@
 //! It depends on the load (and below), never on the server or the binary.
 
 pub mod cursor;
+pub mod db;
 pub mod db_query;
 mod env;
+pub mod http;
+pub mod pull;
+mod resolve;
 mod spec;
+pub mod stats;
+pub mod track;
 
 pub use env::expand_env;
+pub use pull::{PullError, PullOptions, PullOutcome, pull};
 pub use spec::{
     ApiKeyPlace, Auth, DbSource, HttpRequest, HttpSource, Incremental, Pagination, RateLimit,
     Retry, Schedule, SourceKind, SourceSpec, SpecError, Target, TargetMode,

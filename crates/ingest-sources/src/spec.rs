@@ -251,7 +251,7 @@ impl SourceSpec {
     pub fn parse(text: &str, origin: &str) -> Result<SourceSpec, SpecError> {
         let spec: SourceSpec = serde_yaml_ng::from_str(text).map_err(|e| SpecError::Parse {
             origin: origin.to_string(),
-            message: e.to_string(),
+            message: with_line(e, text),
         })?;
         spec.check()?;
         Ok(spec)
@@ -340,6 +340,32 @@ impl SourceSpec {
     }
 }
 
+/// The parser's message, with the line of the unknown key it names: inside `source` (a
+/// tagged enum, read as a whole first) serde reports the enclosing mapping's position
+/// instead of the key's.
+fn with_line(e: serde_yaml_ng::Error, text: &str) -> String {
+    let message = e.to_string();
+    let key = message
+        .strip_prefix("unknown field `")
+        .or_else(|| message.strip_prefix("source: unknown field `"))
+        .and_then(|rest| rest.split('`').next());
+    let line = key.and_then(|key| {
+        text.lines().position(|l| {
+            let l = l.trim_start().trim_start_matches(['-', '{', ' ']);
+            l.strip_prefix(key)
+                .or_else(|| l.strip_prefix(&format!("\"{key}\"")))
+                .is_some_and(|rest| rest.trim_start().starts_with(':'))
+        })
+    });
+    match line {
+        Some(n) => {
+            let bare = message.split(" at line ").next().unwrap_or(&message);
+            format!("{bare} at line {}", n + 1)
+        }
+        None => message,
+    }
+}
+
 /// A duration as written in a spec (`10m`, `60s`, `1h 30m`).
 pub(crate) fn duration(text: &str, field: &str) -> Result<Duration, SpecError> {
     humantime::parse_duration(text.trim())
@@ -405,13 +431,16 @@ target: {table: public.customers, mode: upsert, key: [id]}
 
     #[test]
     fn mistakes_name_the_key_and_its_line() {
-        let typo = CARRIER
-            .replace("max_pages_", "")
-            .replace("records: $.data[*]", "recrods: $.data[*]");
+        let typo = CARRIER.replace("records: $.data[*]", "recrods: $.data[*]");
         let e = SourceSpec::parse(&typo, "carrier.yaml")
             .unwrap_err()
             .to_string();
-        assert!(e.contains("recrods") && e.contains("line"), "{e}");
+        assert!(e.contains("recrods") && e.contains("line 8"), "{e}");
+        let typo = CARRIER.replace("target:", "targte:");
+        let e = SourceSpec::parse(&typo, "carrier.yaml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("targte") && e.contains("line 13"), "{e}");
         let e = SourceSpec::parse(&ERP.replace("  table: customers\n", ""), "erp.yaml")
             .unwrap_err()
             .to_string();

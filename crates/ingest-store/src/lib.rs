@@ -39,4 +39,4 @@ pub use resolve::{
     unique_tag,
 };
 pub use upload::{WriteError, write_stream};
-pub use web::{WebUrl, is_web_url_with_query, open_web, resolve_web};
+pub use web::{WebUrl, is_web_url_with_query, open_web, request_error, resolve_web};

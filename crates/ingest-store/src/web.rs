@@ -71,8 +71,8 @@ pub fn open_web(web: &WebUrl, handle: &Handle) -> Result<(BodyRead, u64), StoreE
     Ok((body, size))
 }
 
-/// A request error and its causes in one line, without the URL (it carries the query).
-fn request_error(e: &reqwest::Error) -> String {
+/// A request error and its causes in one line, without the URL (its query may hold a key).
+pub fn request_error(e: &reqwest::Error) -> String {
     with_causes(without_url(e), e)
 }
 

@@ -12,6 +12,7 @@ async fn main() -> ExitCode {
     let args = cli::Cli::parse();
     let code = match args.command {
         cli::Command::Load(load) => cli::load_cmd::run(*load).await,
+        cli::Command::Pull(a) => cli::pull_cmd::run(*a).await,
         cli::Command::Infer(a) => cli::infer_cmd::run(*a).await,
         cli::Command::Demo(demo) => cli::demo::run(demo).await,
         cli::Command::Export(a) => cli::export_cmd::run(*a).await,

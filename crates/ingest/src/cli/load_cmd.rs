@@ -13,25 +13,9 @@ pub async fn run(args: LoadArgs) -> i32 {
     };
     let progress = crate::progress::progress(args.quiet);
     let mut summary = LoadSummary::default();
-    let result = {
-        let run = load::run(&req, &mut summary, &progress);
-        tokio::pin!(run);
-        loop {
-            tokio::select! {
-                r = &mut run => break r,
-                _ = tokio::signal::ctrl_c() => {
-                    if progress.committing() {
-                        eprintln!("ingest: interrupt received while committing; letting the commit finish");
-                        continue;
-                    }
-                    // The statement is cancelled and the connection dropped: the server
-                    // rolls the transaction back.
-                    progress.cancel_server_side().await;
-                    eprintln!("ingest: interrupted; nothing was written");
-                    return 130;
-                }
-            }
-        }
+    let Some(result) = interruptible(load::run(&req, &mut summary, &progress), &progress).await
+    else {
+        return 130;
     };
     if args.json {
         println!(
@@ -56,7 +40,31 @@ pub async fn run(args: LoadArgs) -> i32 {
     }
 }
 
-fn describe(s: &LoadSummary) -> String {
+/// Runs a load to its end, or until Ctrl-C: then the statement is cancelled and the
+/// connection dropped (the server rolls back), and `None` says nothing was written. An
+/// interrupt while committing lets the commit finish.
+pub async fn interruptible<T>(
+    run: impl std::future::Future<Output = T>,
+    progress: &load::Progress,
+) -> Option<T> {
+    tokio::pin!(run);
+    loop {
+        tokio::select! {
+            r = &mut run => return Some(r),
+            _ = tokio::signal::ctrl_c() => {
+                if progress.committing() {
+                    eprintln!("ingest: interrupt received while committing; letting the commit finish");
+                    continue;
+                }
+                progress.cancel_server_side().await;
+                eprintln!("ingest: interrupted; nothing was written");
+                return None;
+            }
+        }
+    }
+}
+
+pub fn describe(s: &LoadSummary) -> String {
     let verb = if s.dry_run { "checked" } else { "read" };
     let mut out = format!(
         "{verb} {} rows from {} into {} ({})",

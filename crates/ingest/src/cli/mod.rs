@@ -6,6 +6,7 @@ pub mod export_cmd;
 pub mod infer_cmd;
 pub mod load_cmd;
 pub mod migrate;
+pub mod pull_cmd;
 pub mod rules_cmd;
 pub mod token;
 
@@ -41,6 +42,9 @@ pub enum Command {
     /// Export a table or a query to Parquet, CSV or NDJSON (a path or a store), in one
     /// snapshot
     Export(Box<ingest_export::args::ExportArgs>),
+    /// Run a pull source once (a REST API, MariaDB/MySQL or PostgreSQL): fetch what changed
+    /// since its cursor, load it, store the new cursor in the same transaction
+    Pull(Box<pull_cmd::PullArgs>),
     /// Create or update the service's schema (job queue, rejects, events, API tokens)
     Migrate(migrate::MigrateArgs),
     /// The Bulk API (HTTP) over the job queue, with workers in the same process
