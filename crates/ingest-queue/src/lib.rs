@@ -15,7 +15,9 @@ mod schema;
 mod tokens;
 
 pub use migrate::{LATEST, applied_version, migrate};
-pub use queue::{Backoff, Heartbeat, Job, JobState, NewJob, Queue};
+pub use queue::{
+    Backoff, Heartbeat, Job, JobState, NewJob, Queue, RunStart, SourceMetrics, SourceRow, Tick,
+};
 pub use schema::Schema;
 pub use tokens::{Grant, TablePatterns, TokenInfo, Tokens};
 

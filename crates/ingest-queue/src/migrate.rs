@@ -26,6 +26,7 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "source_cursors",
         include_str!("migrations/0005_source_cursors.sql"),
     ),
+    (6, "sources", include_str!("migrations/0006_sources.sql")),
 ];
 
 /// The version the code expects; `/readyz` compares it with what the database has.

@@ -45,6 +45,7 @@ fn job(n: i64) -> NewJob {
         idempotency_key: None,
         request_hash: None,
         created_by: None,
+        source_name: None,
     }
 }
 

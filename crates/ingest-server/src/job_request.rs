@@ -177,6 +177,60 @@ pub fn export_request(payload: &Value, database: &ConnectSource) -> Result<Expor
     Ok(req)
 }
 
+/// The payload of a pull source's run: its spec as registered (secrets are references,
+/// resolved by the worker), and whether to ignore its cursor this once.
+pub fn pull_payload(source: &ingest_queue::SourceRow, full: bool) -> Value {
+    serde_json::json!({
+        "source": {"pull": source.name, "type": source.spec.pointer("/source/type")},
+        "target": source.spec.get("target"),
+        "mode": source.spec.pointer("/target/mode").cloned().unwrap_or_else(|| "upsert".into()),
+        "spec": source.spec,
+        "full": full,
+    })
+}
+
+/// A run of `source` as a new job.
+pub fn pull_job(
+    source: &ingest_queue::SourceRow,
+    full: bool,
+    created_by: Option<String>,
+) -> ingest_queue::NewJob {
+    ingest_queue::NewJob {
+        kind: "pull".into(),
+        payload: pull_payload(source, full),
+        target_table: Some(source.target_table.clone()),
+        awaiting_upload: false,
+        max_attempts: 3,
+        idempotency_key: None,
+        request_hash: None,
+        created_by,
+        source_name: Some(source.name.clone()),
+    }
+}
+
+/// The run a pull job asks for, against `database`, its rejects written to `errors_file`.
+pub fn pull_request(
+    payload: &Value,
+    database: &ConnectSource,
+    errors_file: &std::path::Path,
+) -> Result<(ingest_sources::SourceSpec, ingest_sources::PullOptions), String> {
+    let spec: ingest_sources::SourceSpec =
+        serde_json::from_value(payload.get("spec").cloned().unwrap_or(Value::Null))
+            .map_err(|e| format!("the job's spec: {e}"))?;
+    spec.check().map_err(|e| e.to_string())?;
+    let options = ingest_sources::PullOptions {
+        database: database.clone(),
+        full: payload
+            .get("full")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
+        max_errors: spec.reject_limit(),
+        errors_file: Some(errors_file.to_path_buf()),
+        ..ingest_sources::PullOptions::default()
+    };
+    Ok((spec, options))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

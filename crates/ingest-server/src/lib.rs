@@ -10,6 +10,8 @@
 //!   queue ([`ingest_queue`]), holds each one's lease by heartbeat, runs it as a load
 //!   ([`ingest_load`]) or an export ([`ingest_export`]), and records the outcome: a load's
 //!   success is written in the load's own transaction, so a job commits exactly once.
+//!   A pull source's run ([`ingest_sources`]) is such a load; [`schedule`] (ticked by
+//!   every process that runs workers) makes the runs of registered sources.
 //! - [`job_request`] turns a job's JSON into the same request the command line builds,
 //!   parsed by the same clap definitions; [`listen`] keeps the `LISTEN` connection that
 //!   wakes idle workers, delivers cancels and ends long polls.
@@ -20,6 +22,7 @@ pub mod api;
 pub mod job_request;
 pub mod listen;
 pub mod openapi;
+pub mod schedule;
 pub mod worker;
 
 /// A command's failure: its exit code and message.

@@ -94,6 +94,34 @@ pub struct JobList {
     pub next_cursor: Option<String>,
 }
 
+/// A pull source registered with the service.
+#[derive(Serialize, ToSchema)]
+pub struct SourceView {
+    pub name: String,
+    /// The spec as registered (secrets are `${env:NAME}` references)
+    #[schema(value_type = Object)]
+    pub spec: serde_json::Value,
+    /// `schema.table`
+    pub target_table: String,
+    pub paused: bool,
+    /// The next scheduled run (absent without a schedule)
+    pub next_run_at: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub runs_url: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SourceList {
+    pub sources: Vec<SourceView>,
+}
+
+/// A source's runs (jobs of kind `pull`), newest first.
+#[derive(Serialize, ToSchema)]
+pub struct RunList {
+    pub runs: Vec<JobView>,
+}
+
 /// An RFC 9457 problem.
 #[derive(Serialize, ToSchema)]
 pub struct ProblemView {
@@ -124,10 +152,19 @@ pub struct ProblemView {
         crate::api::events::job_events,
         crate::api::jobs::cancel_job,
         crate::api::jobs::retry_job,
+        crate::api::sources::create_source,
+        crate::api::sources::list_sources,
+        crate::api::sources::get_source,
+        crate::api::sources::put_source,
+        crate::api::sources::delete_source,
+        crate::api::sources::run_source,
+        crate::api::sources::pause_source,
+        crate::api::sources::resume_source,
+        crate::api::sources::source_runs,
         crate::api::health::readyz,
         crate::api::health::metrics,
     ),
-    components(schemas(JobRequest, ExportJobRequest, Target, JobView, JobList, ProblemView, TableRulesView)),
+    components(schemas(JobRequest, ExportJobRequest, Target, JobView, JobList, ProblemView, TableRulesView, SourceView, SourceList, RunList)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]

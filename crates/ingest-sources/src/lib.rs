@@ -16,6 +16,7 @@ mod env;
 pub mod http;
 pub mod pull;
 mod resolve;
+pub mod schedule;
 mod spec;
 pub mod stats;
 pub mod track;

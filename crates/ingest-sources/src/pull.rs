@@ -40,6 +40,9 @@ pub struct PullOptions {
     pub before_commit: Option<BeforeCommit>,
     /// A connection to load through (a worker's).
     pub connection: Option<Arc<tokio_postgres::Client>>,
+    /// Where the run counts its requests, pages and records (a worker reports them as
+    /// the run goes).
+    pub stats: Arc<PullStats>,
 }
 
 impl Default for PullOptions {
@@ -55,6 +58,7 @@ impl Default for PullOptions {
             guard: None,
             before_commit: None,
             connection: None,
+            stats: Arc::default(),
         }
     }
 }
@@ -117,6 +121,13 @@ impl PullError {
     }
 }
 
+pub use crate::resolve::check_reach;
+
+/// `spec`'s source with its `${env:NAME}` secrets read from this process's environment.
+pub fn resolved(spec: &SourceSpec) -> Result<SourceKind, SpecError> {
+    resolve::secrets(&spec.source)
+}
+
 /// Runs `spec` once; `summary` holds the load's counts whatever the outcome.
 pub async fn pull(
     spec: &SourceSpec,
@@ -172,7 +183,7 @@ pub async fn pull(
         cursor::load(client, &schema, &spec.name).await?
     };
     let from = if options.full { None } else { stored.clone() };
-    let stats = Arc::new(PullStats::default());
+    let stats = options.stats.clone();
     let largest = Arc::new(Largest::default());
     let opened = opener(
         spec,

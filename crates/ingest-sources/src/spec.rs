@@ -221,6 +221,9 @@ pub struct Target {
     /// Key columns for upsert and merge (default: the primary key).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub key: Vec<String>,
+    /// Rejected records a run tolerates: a count (`10`) or a share (`1%`); default 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_errors: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -312,6 +315,9 @@ impl SourceSpec {
                 _ => {}
             },
         }
+        if let Some(m) = &self.target.max_errors {
+            self.max_errors(m)?;
+        }
         if let Some(i) = &self.incremental
             && let Some(l) = &i.lookback
         {
@@ -335,8 +341,26 @@ impl SourceSpec {
             if s.timezone.is_some() && s.cron.is_none() {
                 return invalid("schedule.timezone goes with `cron`".into());
             }
+            crate::schedule::Ticks::of(s)?;
         }
         Ok(())
+    }
+}
+
+impl SourceSpec {
+    /// `target.max_errors` (or `text`, given instead), read.
+    pub fn max_errors(&self, text: &str) -> Result<ingest_load::RejectLimit, SpecError> {
+        text.parse()
+            .map_err(|e| SpecError::Invalid(format!("target.max_errors {text:?}: {e}")))
+    }
+
+    /// The rejects a run tolerates by the spec (none unless it says).
+    pub fn reject_limit(&self) -> ingest_load::RejectLimit {
+        self.target
+            .max_errors
+            .as_deref()
+            .and_then(|m| self.max_errors(m).ok())
+            .unwrap_or(ingest_load::RejectLimit::Count(0))
     }
 }
 

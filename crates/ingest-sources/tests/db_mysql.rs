@@ -7,7 +7,7 @@
 use std::time::{Duration, Instant};
 
 use arrow_array::Array;
-use ingest_formats::{RecordSource, SourceBatch};
+use ingest_formats::{RecordSource, SourceBatch, SourceError};
 use ingest_sources::db::{DbConnect, DbError, open_mysql};
 use ingest_sources::db_query::SourceQuery;
 use mysql_async::prelude::Queryable;
@@ -241,4 +241,46 @@ fn a_source_dropped_early_stops_its_query() {
         false
     });
     assert!(stopped, "the query still runs after its source was dropped");
+}
+
+#[test]
+fn a_connection_lost_mid_stream_is_an_error_of_next_batch() {
+    let rt = runtime();
+    let tag = format!("lost_{}", std::process::id());
+    let sql = format!("SELECT seq AS {tag} FROM seq_1_to_50000000");
+    let mut source = open_mysql(rt.handle(), &connect(), &query(&sql, &[]), 1000).unwrap();
+    assert!(source.next_batch().unwrap().is_some());
+    rt.block_on(async {
+        let mut conn = mysql_async::Conn::from_url(URL).await.unwrap();
+        let ids: Vec<u64> = conn
+            .query(format!(
+                "SELECT id FROM information_schema.processlist
+                 WHERE info LIKE '%{tag}%' AND id <> CONNECTION_ID()"
+            ))
+            .await
+            .unwrap();
+        assert_eq!(ids.len(), 1);
+        conn.query_drop(format!("KILL {}", ids[0])).await.unwrap();
+    });
+    let err = loop {
+        match source.next_batch() {
+            Ok(Some(_)) => continue,
+            Ok(None) => panic!("a lost connection is not the end of the rows"),
+            Err(e) => break e,
+        }
+    };
+    let SourceError::Next(inner) = &err else {
+        panic!("{err:?}");
+    };
+    let db = inner.downcast_ref::<DbError>().expect("a DbError");
+    assert!(
+        matches!(db, DbError::Read { rows, .. } if *rows >= 1000),
+        "{db:?}"
+    );
+    assert!(
+        db.to_string()
+            .starts_with("MariaDB/MySQL 127.0.0.1:3306/test: "),
+        "{db}"
+    );
+    assert!(source.next_batch().unwrap().is_none());
 }

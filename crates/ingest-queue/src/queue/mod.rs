@@ -5,14 +5,16 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use tokio_postgres::{Client, Row};
+use tokio_postgres::{Client, GenericClient, Row};
 use uuid::Uuid;
 
 use crate::{QueueError, Schema, TablePatterns};
 
 mod lease;
+mod sources;
 
 pub use lease::Heartbeat;
+pub use sources::{RunStart, SourceMetrics, SourceRow, Tick};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JobState {
@@ -125,6 +127,8 @@ pub struct NewJob {
     pub request_hash: Option<String>,
     /// The API token creating it.
     pub created_by: Option<String>,
+    /// The pull source it runs (kind `pull`).
+    pub source_name: Option<String>,
 }
 
 /// Retry delays: `base * 2^(attempt-1)`, at most `max`, times a random factor in [0.5, 1]
@@ -169,6 +173,15 @@ impl Queue {
     /// Creates a job (queued, or pending_upload) and wakes idle workers. With an
     /// idempotency key already used, returns the existing job and `false`.
     pub async fn create(&self, client: &Client, new: &NewJob) -> Result<(Job, bool), QueueError> {
+        self.insert_job(client, new).await
+    }
+
+    /// [`Queue::create`], in a transaction too.
+    async fn insert_job(
+        &self,
+        client: &impl GenericClient,
+        new: &NewJob,
+    ) -> Result<(Job, bool), QueueError> {
         let state = match new.awaiting_upload {
             true => JobState::PendingUpload,
             false => JobState::Queued,
@@ -177,8 +190,8 @@ impl Queue {
         let row = client
             .query_opt(
                 &format!(
-                    "INSERT INTO {q}.jobs (kind, state, payload, target_table, max_attempts, idempotency_key, request_hash, created_by)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                    "INSERT INTO {q}.jobs (kind, state, payload, target_table, max_attempts, idempotency_key, request_hash, created_by, source_name)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
                      ON CONFLICT (idempotency_key) DO NOTHING
                      RETURNING {COLUMNS}"
                 ),
@@ -191,6 +204,7 @@ impl Queue {
                     &new.idempotency_key,
                     &new.request_hash,
                     &new.created_by,
+                    &new.source_name,
                 ],
             )
             .await?;
@@ -347,7 +361,7 @@ impl Queue {
 
     async fn event(
         &self,
-        client: &Client,
+        client: &impl GenericClient,
         id: Uuid,
         kind: &str,
         data: &Value,
@@ -363,7 +377,7 @@ impl Queue {
     }
 
     /// Wakes the workers waiting on `LISTEN`.
-    async fn notify(&self, client: &Client) -> Result<(), QueueError> {
+    pub(crate) async fn notify(&self, client: &impl GenericClient) -> Result<(), QueueError> {
         client
             .execute("SELECT pg_notify($1, '')", &[&self.schema.channel()])
             .await?;

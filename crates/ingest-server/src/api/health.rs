@@ -117,5 +117,62 @@ pub async fn metrics(State(api): State<Shared>) -> Result<Response, Problem> {
         "ingest_job_duration_seconds_bucket{{le=\"+Inf\"}} {n}\n\
          ingest_job_duration_seconds_sum {sum}\ningest_job_duration_seconds_count {n}\n"
     ));
+    if let Ok(sources) = api.queue.source_metrics(&c).await {
+        out.push_str(&source_metrics(&sources));
+    }
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response())
+}
+
+/// Per pull source: its last success and failure, the records its runs pulled, how far
+/// its cursor lags behind now (when the cursor is a time), and whether it is paused.
+fn source_metrics(sources: &[ingest_queue::SourceMetrics]) -> String {
+    let mut out = String::new();
+    let now = chrono::Utc::now();
+    let mut family =
+        |name: &str,
+         kind: &str,
+         help: &str,
+         value: &dyn Fn(&ingest_queue::SourceMetrics) -> Option<f64>| {
+            out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n"));
+            for s in sources {
+                if let Some(v) = value(s) {
+                    // Source names are letters, digits, `_` and `-`: nothing to escape.
+                    out.push_str(&format!("{name}{{source=\"{}\"}} {v}\n", s.name));
+                }
+            }
+        };
+    family(
+        "ingest_source_last_success_timestamp_seconds",
+        "gauge",
+        "When a run of the source last succeeded.",
+        &|s| s.last_success.map(|t| t.timestamp() as f64),
+    );
+    family(
+        "ingest_source_last_failure_timestamp_seconds",
+        "gauge",
+        "When a run of the source last failed.",
+        &|s| s.last_failure.map(|t| t.timestamp() as f64),
+    );
+    family(
+        "ingest_source_records_pulled_total",
+        "counter",
+        "Records fetched by the source's successful runs.",
+        &|s| Some(s.records as f64),
+    );
+    family(
+        "ingest_source_cursor_lag_seconds",
+        "gauge",
+        "How far the source's stored cursor is behind now.",
+        &|s| {
+            let at = ingest_sources::track::instant(s.cursor.as_deref()?)?;
+            Some((now - at).num_milliseconds() as f64 / 1000.0)
+        },
+    );
+    family(
+        "ingest_source_paused",
+        "gauge",
+        "1 while the source is paused.",
+        &|s| Some(f64::from(u8::from(s.paused))),
+    );
+    out
 }

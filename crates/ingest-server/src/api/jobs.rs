@@ -224,6 +224,7 @@ async fn admit(
         idempotency_key,
         request_hash: Some(hash),
         created_by: access.creator(),
+        source_name: None,
     };
     Ok((new, c))
 }

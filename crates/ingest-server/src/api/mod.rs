@@ -12,6 +12,7 @@ mod problem;
 pub mod rejects;
 pub mod report;
 pub mod rules;
+pub mod sources;
 pub mod upload;
 
 use std::net::SocketAddr;
@@ -243,6 +244,20 @@ fn router(api: Shared) -> Router {
                 .route("/v1/jobs/{id}/cancel", post(jobs::cancel_job))
                 .route("/v1/jobs/{id}/retry", post(jobs::retry_job))
                 .route("/v1/exports", post(exports::create_export))
+                .route(
+                    "/v1/sources",
+                    post(sources::create_source).get(sources::list_sources),
+                )
+                .route(
+                    "/v1/sources/{name}",
+                    get(sources::get_source)
+                        .put(sources::put_source)
+                        .delete(sources::delete_source),
+                )
+                .route("/v1/sources/{name}/run", post(sources::run_source))
+                .route("/v1/sources/{name}/pause", post(sources::pause_source))
+                .route("/v1/sources/{name}/resume", post(sources::resume_source))
+                .route("/v1/sources/{name}/runs", get(sources::source_runs))
                 .route_layer(axum::middleware::from_fn_with_state(
                     api.clone(),
                     auth::authenticate,

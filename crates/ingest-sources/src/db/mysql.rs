@@ -89,17 +89,16 @@ impl Read {
                 let _ = feed.send(Msg::End).await;
                 let _ = conn.disconnect().await;
             }
+            // Mid-stream, the connection may still have rows pending.
+            Err(Stop::Failed(e @ DbError::Read { .. })) => {
+                let _ = feed.send(Msg::Failed(e)).await;
+                close_now(conn);
+            }
             Err(Stop::Failed(e)) => {
                 let _ = feed.send(Msg::Failed(e)).await;
                 let _ = conn.disconnect().await;
             }
-            // Dropped on a runtime, a connection with rows pending reads them all (to
-            // leave it clean) before it quits: the rest of the table, for nothing. Off the
-            // runtime, the driver cannot do that and its socket is just closed; the server
-            // then stops the query.
-            Err(Stop::Gone) => {
-                std::thread::spawn(move || drop(conn));
-            }
+            Err(Stop::Gone) => close_now(conn),
         }
     }
 
@@ -150,6 +149,14 @@ impl Read {
         }
         Ok(())
     }
+}
+
+/// Closes a connection that may have rows pending without reading them. Dropped on a
+/// runtime (or told to disconnect), the driver first reads every pending row, to leave
+/// the connection clean: the rest of the table, for nothing. Dropped off the runtime, it
+/// cannot, and its socket is just closed; the server then stops the query.
+fn close_now(conn: Conn) {
+    std::thread::spawn(move || drop(conn));
 }
 
 /// Rows gathered as text columns until a batch is full.

@@ -29,7 +29,8 @@ impl Shape {
             T::MYSQL_TYPE_BIT => Shape::Bit,
             T::MYSQL_TYPE_DATE | T::MYSQL_TYPE_NEWDATE => Shape::Date,
             T::MYSQL_TYPE_DATETIME | T::MYSQL_TYPE_TIMESTAMP => Shape::DateTime,
-            T::MYSQL_TYPE_GEOMETRY => Shape::Binary,
+            // Geometry is WKB, a vector its floats' bytes.
+            T::MYSQL_TYPE_GEOMETRY | T::MYSQL_TYPE_VECTOR => Shape::Binary,
             // DECIMAL has the binary charset too, but its bytes are its digits; JSON is
             // text whatever its charset says.
             T::MYSQL_TYPE_STRING

@@ -110,7 +110,7 @@ impl Read {
             }
             // The connection is dropped with the task, mid-COPY: the server sees the
             // socket close and stops the query.
-            Err(Stop::Gone) => { let _ = connection.await; }
+            Err(Stop::Gone) => {}
         }
     }
 

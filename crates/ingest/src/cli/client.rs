@@ -100,14 +100,14 @@ pub struct ErrorsArgs {
 }
 
 /// A client of one API.
-struct Api {
+pub(crate) struct Api {
     base: String,
     token: Option<String>,
     http: reqwest::Client,
 }
 
 impl Api {
-    fn new(a: &ApiArgs) -> Result<Api, Failure> {
+    pub(crate) fn new(a: &ApiArgs) -> Result<Api, Failure> {
         ingest_store::install_crypto_provider();
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
@@ -120,7 +120,7 @@ impl Api {
         })
     }
 
-    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+    pub(crate) fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
         let r = self.http.request(method, format!("{}{path}", self.base));
         match &self.token {
             Some(t) => r.bearer_auth(t),
@@ -129,7 +129,10 @@ impl Api {
     }
 
     /// Sends, and turns a problem answer into a failure that says what the API said.
-    async fn send(&self, r: reqwest::RequestBuilder) -> Result<reqwest::Response, Failure> {
+    pub(crate) async fn send(
+        &self,
+        r: reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, Failure> {
         let response = r
             .send()
             .await
@@ -147,7 +150,7 @@ impl Api {
         Err((code, format!("{status}: {detail}")))
     }
 
-    async fn json(&self, r: reqwest::RequestBuilder) -> Result<Value, Failure> {
+    pub(crate) async fn json(&self, r: reqwest::RequestBuilder) -> Result<Value, Failure> {
         let response = self.send(r).await?;
         let body = response.bytes().await.map_err(|e| (3, e.to_string()))?;
         serde_json::from_slice(&body).map_err(|e| (3, format!("the API's answer is not JSON: {e}")))

@@ -8,6 +8,7 @@ pub mod load_cmd;
 pub mod migrate;
 pub mod pull_cmd;
 pub mod rules_cmd;
+pub mod sources_cmd;
 pub mod token;
 
 use clap::{Parser, Subcommand};
@@ -45,6 +46,10 @@ pub enum Command {
     /// Run a pull source once (a REST API, MariaDB/MySQL or PostgreSQL): fetch what changed
     /// since its cursor, load it, store the new cursor in the same transaction
     Pull(Box<pull_cmd::PullArgs>),
+    /// Pull sources registered with the service: apply a spec, list, show, run now,
+    /// pause, resume, delete
+    #[command(subcommand)]
+    Sources(sources_cmd::SourcesCommand),
     /// Create or update the service's schema (job queue, rejects, events, API tokens)
     Migrate(migrate::MigrateArgs),
     /// The Bulk API (HTTP) over the job queue, with workers in the same process

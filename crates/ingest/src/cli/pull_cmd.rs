@@ -29,9 +29,10 @@ pub struct PullArgs {
     /// Read from the start (or `initial`), ignoring the stored cursor this once
     #[arg(long)]
     pub full: bool,
-    /// Rejected records tolerated: a count (`10`) or a share of those read (`1%`)
-    #[arg(long, default_value = "0")]
-    pub max_errors: String,
+    /// Rejected records tolerated: a count (`10`) or a share of those read (`1%`);
+    /// default: the spec's target.max_errors, else 0
+    #[arg(long)]
+    pub max_errors: Option<String>,
     /// Write every rejected record here (CSV, or NDJSON for .ndjson/.jsonl)
     #[arg(long)]
     pub errors_file: Option<PathBuf>,
@@ -57,8 +58,8 @@ pub async fn run(args: PullArgs) -> i32 {
             return 2;
         }
     };
-    let max_errors = match args.max_errors.parse() {
-        Ok(m) => m,
+    let max_errors = match args.max_errors.as_deref().map(str::parse).transpose() {
+        Ok(m) => m.unwrap_or_else(|| spec.reject_limit()),
         Err(e) => {
             eprintln!("ingest: --max-errors {e}");
             return 2;
