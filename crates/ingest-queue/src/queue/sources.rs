@@ -52,7 +52,8 @@ pub enum RunStart {
 }
 
 /// A source's next tick, from its row, the tick just made and the database's clock.
-pub type NextTick = dyn Fn(&SourceRow, DateTime<Utc>, DateTime<Utc>) -> Option<DateTime<Utc>> + Sync;
+pub type NextTick =
+    dyn Fn(&SourceRow, DateTime<Utc>, DateTime<Utc>) -> Option<DateTime<Utc>> + Sync;
 
 /// What one tick of the schedule did for a source.
 #[derive(Debug, Clone)]
