@@ -2,10 +2,13 @@
 //! described once ([`SourceSpec`], YAML or JSON) and read incrementally into the same load
 //! pipeline as a file.
 //!
-//! So far: the spec, read and checked ([`SourceSpec::parse`]), `${env:NAME}` secrets
-//! ([`expand_env`]), resolved where the source runs and never written back, and the
-//! [`cursor`], stored in the same transaction as the rows it covers, and the query a
-//! database source runs past it ([`db_query`]).
+//! - [`pull()`] runs a spec once: it reads the stored [`cursor`], opens the source's records
+//!   past it ([`http`] page by page, [`db`] MariaDB/MySQL or PostgreSQL as a stream, with
+//!   the query of [`db_query`]), loads them with `ingest_load::run`, and stores the largest
+//!   cursor read ([`track`]) in the load's own transaction.
+//! - `${env:NAME}` secrets ([`expand_env`]) are resolved where the source runs and never
+//!   written back; [`schedule`] says when a registered source runs next; [`stats`] counts
+//!   what a run asked of its source.
 //!
 //! It depends on the load (and below), never on the server or the binary.
 

@@ -67,6 +67,7 @@ impl Default for PullOptions {
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct PullOutcome {
     pub source: String,
+    #[serde(flatten)]
     pub counts: PullCounts,
     /// The cursor the run read from (`None`: from the start or `initial`).
     pub cursor_from: Option<Cursor>,

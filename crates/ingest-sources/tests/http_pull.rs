@@ -263,6 +263,19 @@ async fn bad_answers_fail_and_change_nothing() {
     assert!(e.to_string().contains("cannot be reached"), "{e}");
     assert_eq!(e.exit_code(), 3);
 
+    // A page larger than max_page_bytes is an error, not an out-of-memory.
+    let mut s = failing("/trips", "");
+    http(&mut s).max_page_bytes = Some(1000);
+    let e = run(&db, &s, PullOptions::default()).await.0.unwrap_err();
+    assert!(
+        e.to_string().contains("page 1 is larger than 1000 bytes"),
+        "{e}"
+    );
+    assert_eq!(
+        (db.count("trips", "true").await, db.cursor("trips").await),
+        (0, None)
+    );
+
     // A first run that finds no record is an error, unless allow_empty.
     api.lock().unwrap().trips.clear();
     let e = run(&db, &failing("/trips", ""), PullOptions::default())

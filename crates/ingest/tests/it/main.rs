@@ -19,6 +19,7 @@ mod keys;
 mod load_modes;
 mod migrate;
 mod parity;
+mod pull;
 mod quality;
 mod real_files;
 mod reliability;
