@@ -164,10 +164,17 @@ fn an_upload_job_is_long_polled_to_its_end(db: &mut TestDb, p: u16, t: &str) {
         )),
         "10,21,30"
     );
-    // The upload is deleted once its job succeeded.
-    let left: Vec<_> = std::fs::read_dir(db.dir.path().join("data/uploads"))
-        .unwrap()
-        .collect();
+    // The upload is deleted once its job succeeded (by the worker, just after the job's
+    // end is visible to the API).
+    let uploads = db.dir.path().join("data/uploads");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let left = loop {
+        let left: Vec<_> = std::fs::read_dir(&uploads).unwrap().collect();
+        if left.is_empty() || std::time::Instant::now() > deadline {
+            break left;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
     assert!(left.is_empty(), "{left:?}");
 }
 
