@@ -61,6 +61,12 @@ pub struct XlsxSheet {
 /// Excel's last column is XFD.
 const MAX_COLUMNS: u32 = 16384;
 
+/// The names of the workbook's sheets, in order.
+pub fn sheet_names(bytes: &[u8]) -> Result<Vec<String>, XlsxError> {
+    let book = Xlsx::new(Cursor::new(bytes)).map_err(|e| XlsxError::NotXlsx(e.to_string()))?;
+    Ok(book.sheet_names())
+}
+
 impl XlsxSheet {
     /// Opens `sheet` (or the first sheet) of the workbook in `bytes`, with `null` as the
     /// text that means NULL in a text cell.

@@ -26,6 +26,7 @@ pub mod args;
 mod delivery;
 mod error;
 mod input;
+pub mod inspect;
 mod key_hash;
 mod multi_source;
 mod open;

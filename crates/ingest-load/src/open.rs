@@ -27,6 +27,8 @@ pub(crate) struct Opened {
     pub size: u64,
     /// The column names; `None` for an empty input.
     pub header: Option<Vec<String>>,
+    /// An xlsx workbook's sheets, in order (to choose among).
+    pub sheets: Vec<String>,
 }
 
 /// Opens the records of a pull source, read up to their header.
@@ -39,6 +41,7 @@ pub(crate) fn open_records(input: &crate::RecordsInput, name: &str) -> Result<Op
         label: input.label,
         size: 0,
         header,
+        sheets: Vec::new(),
     })
 }
 
@@ -53,6 +56,7 @@ pub(crate) fn open_source(
     let input = input::open(req, &location, file_name, handle)?;
     let err = |e| input_error(file_name, e);
     let size = input.size;
+    let mut sheets = Vec::new();
     let mut source: Box<dyn RecordSource> = match input.format {
         Format::Csv | Format::Tsv => {
             // The decoder tells NULL from a quoted empty string, so it applies the marker.
@@ -89,6 +93,7 @@ pub(crate) fn open_source(
                 .seekable
                 .expect("xlsx is always opened for random access");
             let bytes = workbook_bytes(seekable, req, handle).map_err(err)?;
+            sheets = ingest_formats::xlsx::sheet_names(&bytes).unwrap_or_default();
             let null = req.text.format.null.clone();
             Box::new(XlsxSource::open(bytes, req.sheet.as_deref(), null, req.xlsx).map_err(err)?)
         }
@@ -100,6 +105,7 @@ pub(crate) fn open_source(
         label: input.format.name(),
         size,
         header,
+        sheets,
     })
 }
 

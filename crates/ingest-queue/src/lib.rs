@@ -32,6 +32,9 @@ pub enum QueueError {
     },
     #[error("{0}")]
     Invalid(String),
+    /// A run of the source is already queued or running: one at a time.
+    #[error("a run of source {0} is already queued or running")]
+    SourceBusy(String),
 }
 
 /// A database error with the server's own message (tokio-postgres says only "db error").

@@ -17,7 +17,7 @@ use crate::db_query::{self, Dialect};
 use crate::http::{self, HttpError, HttpRead};
 use crate::resolve;
 use crate::spec::{DbSource, SourceKind, SourceSpec, SpecError, TargetMode, duration};
-use crate::stats::{PullCounts, PullStats};
+use crate::stats::{Counted, PullCounts, PullStats};
 use crate::track::{Largest, Tracked, is_past, request_value};
 
 /// How a run goes, beside its spec.
@@ -285,6 +285,7 @@ fn opener(
             };
             let query = db_query::build(dialect, d, incremental.as_ref(), from)?;
             let connect = connect_of(d);
+            let stats = stats.clone();
             let open = move || -> Result<Box<dyn RecordSource>, SourceError> {
                 let rows = match dialect {
                     Dialect::Mysql => {
@@ -295,7 +296,11 @@ fn opener(
                     }
                 }
                 .map_err(|e| SourceError::Next(Box::new(e)))?;
-                Ok(watch(rows, true))
+                let counted = Counted {
+                    inner: rows,
+                    stats: stats.clone(),
+                };
+                Ok(watch(Box::new(counted), true))
             };
             (label, Arc::new(open))
         }

@@ -37,3 +37,39 @@ impl PullStats {
         }
     }
 }
+
+/// A database source's rows, counted as they pass (an API's are counted per page by the
+/// page loop): each batch is a "page".
+pub struct Counted {
+    pub inner: Box<dyn ingest_formats::RecordSource>,
+    pub stats: std::sync::Arc<PullStats>,
+}
+
+impl ingest_formats::RecordSource for Counted {
+    fn header(&mut self) -> Result<Option<Vec<String>>, ingest_formats::SourceError> {
+        self.inner.header()
+    }
+
+    fn column_types(&self) -> Option<Vec<arrow_schema::DataType>> {
+        self.inner.column_types()
+    }
+
+    fn next_batch(
+        &mut self,
+    ) -> Result<Option<ingest_formats::SourceBatch>, ingest_formats::SourceError> {
+        let batch = self.inner.next_batch()?;
+        if let Some(b) = &batch {
+            let rows = match b {
+                ingest_formats::SourceBatch::Text(t) => t.num_rows() + t.rejects.len(),
+                ingest_formats::SourceBatch::Typed(t) => t.num_rows(),
+            };
+            self.stats.pages.fetch_add(1, Ordering::Relaxed);
+            self.stats.records.fetch_add(rows as u64, Ordering::Relaxed);
+        }
+        Ok(batch)
+    }
+
+    fn current_file(&self) -> Option<std::sync::Arc<str>> {
+        self.inner.current_file()
+    }
+}

@@ -192,7 +192,8 @@ impl Queue {
                 &format!(
                     "INSERT INTO {q}.jobs (kind, state, payload, target_table, max_attempts, idempotency_key, request_hash, created_by, source_name)
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-                     ON CONFLICT (idempotency_key) DO NOTHING
+                     -- an Idempotency-Key used before, or a source with a run in progress
+                     ON CONFLICT DO NOTHING
                      RETURNING {COLUMNS}"
                 ),
                 &[
@@ -216,7 +217,11 @@ impl Queue {
             }
             return Ok((job, true));
         }
-        let key = new.idempotency_key.as_deref().unwrap_or_default();
+        let Some(key) = new.idempotency_key.as_deref() else {
+            return Err(QueueError::SourceBusy(
+                new.source_name.clone().unwrap_or_default(),
+            ));
+        };
         let row = client
             .query_one(
                 &format!("SELECT {COLUMNS} FROM {q}.jobs WHERE idempotency_key = $1"),
@@ -342,21 +347,33 @@ impl Queue {
         let n = client
             .execute(
                 &format!(
-                    "UPDATE {q}.jobs SET state = 'queued', run_after = now(), error = NULL,
+                    "UPDATE {q}.jobs j SET state = 'queued', run_after = now(), error = NULL,
                          -- as many attempts again as the job had
                          max_attempts = attempt + max_attempts,
                          cancel_requested = false, finished_at = NULL, updated_at = now()
-                     WHERE id = $1 AND state IN ('failed', 'cancelled')"
+                     WHERE id = $1 AND state IN ('failed', 'cancelled')
+                       -- a source's runs go one at a time
+                       AND NOT EXISTS (SELECT 1 FROM {q}.jobs o WHERE o.source_name = j.source_name
+                                         AND o.id <> j.id AND o.state IN ('queued', 'running'))"
                 ),
                 &[&id],
             )
-            .await?;
+            .await
+            .map_err(|e| busy_or(e, id))?;
         if n == 1 {
             self.event(client, id, "retry_requested", &Value::Null)
                 .await?;
             self.notify(client).await?;
         }
-        self.get(client, id).await
+        let job = self.get(client, id).await?;
+        if let Some(j) = &job
+            && n == 0
+            && matches!(j.state, JobState::Failed | JobState::Cancelled)
+            && let Some(source) = j.payload.pointer("/source/pull").and_then(Value::as_str)
+        {
+            return Err(QueueError::SourceBusy(source.to_string()));
+        }
+        Ok(job)
     }
 
     async fn event(
@@ -382,5 +399,15 @@ impl Queue {
             .execute("SELECT pg_notify($1, '')", &[&self.schema.channel()])
             .await?;
         Ok(())
+    }
+}
+
+/// A unique violation (two runs of one source racing) as [`QueueError::SourceBusy`].
+fn busy_or(e: tokio_postgres::Error, id: Uuid) -> QueueError {
+    match e.code() {
+        Some(c) if *c == tokio_postgres::error::SqlState::UNIQUE_VIOLATION => {
+            QueueError::SourceBusy(format!("of job {id}"))
+        }
+        _ => QueueError::Db(e),
     }
 }

@@ -210,8 +210,21 @@ impl Queue {
         if let Some(row) = busy {
             return Ok(RunStart::Busy(row.get(0)));
         }
-        let (job, _) = self.insert_job(tx, job).await?;
-        Ok(RunStart::Started(Box::new(job)))
+        match self.insert_job(tx, job).await {
+            Ok((job, _)) => Ok(RunStart::Started(Box::new(job))),
+            // A retry of an earlier run got in first.
+            Err(crate::QueueError::SourceBusy(_)) => {
+                let id = tx
+                    .query_one(
+                        &format!("SELECT id FROM {q}.jobs WHERE source_name = $1 AND state IN ('queued', 'running')"),
+                        &[&name],
+                    )
+                    .await?
+                    .get(0);
+                Ok(RunStart::Busy(id))
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// One tick of the schedule, in one transaction: each due source that no other

@@ -395,12 +395,19 @@ pub async fn retry_job(
             "the job's file never arrived; create a new job",
         ));
     }
-    let job = api
-        .queue
-        .retry(&c, job.id)
-        .await
-        .map_err(internal_problem)?
-        .ok_or_else(no_such_job)?;
+    let job = match api.queue.retry(&c, job.id).await {
+        Ok(job) => job.ok_or_else(no_such_job)?,
+        Err(ingest_queue::QueueError::SourceBusy(source)) => {
+            return Err(problem(
+                StatusCode::CONFLICT,
+                "source-busy",
+                &format!(
+                    "a run of source {source} is already queued or running; retry when it ends"
+                ),
+            ));
+        }
+        Err(e) => return Err(internal_problem(e)),
+    };
     Ok((StatusCode::ACCEPTED, Json(job_json(&job))).into_response())
 }
 

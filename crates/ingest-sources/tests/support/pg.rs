@@ -45,6 +45,23 @@ impl Db {
             .collect()
     }
 
+    /// Every row of `sql` (`{s}` is the schema), every value as text, NULL as `None`.
+    pub async fn rows(&self, sql: &str) -> Vec<Vec<Option<String>>> {
+        let sql = sql.replace("{s}", &self.schema);
+        self.client
+            .simple_query(&sql)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+            .into_iter()
+            .filter_map(|m| match m {
+                tokio_postgres::SimpleQueryMessage::Row(r) => {
+                    Some((0..r.len()).map(|i| r.get(i).map(str::to_string)).collect())
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
     pub async fn count(&self, table: &str, filter: &str) -> i64 {
         let sql = format!(
             "SELECT count(*) FROM {}.{table} WHERE {filter}",

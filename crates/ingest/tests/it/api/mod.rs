@@ -4,6 +4,7 @@
 mod exports;
 mod jobs;
 mod quality;
+mod sources;
 mod tokens;
 mod uploads;
 
