@@ -61,8 +61,10 @@ pub struct XlsxSheet {
 /// Excel's last column is XFD.
 const MAX_COLUMNS: u32 = 16384;
 
-/// The names of the workbook's sheets, in order.
-pub fn sheet_names(bytes: &[u8]) -> Result<Vec<String>, XlsxError> {
+/// The names of the workbook's sheets, in order. The workbook passes the same size
+/// checks as one that is read (calamine reads its shared strings on opening).
+pub fn sheet_names(bytes: &[u8], limits: XlsxLimits) -> Result<Vec<String>, XlsxError> {
+    check_unpacked_size(bytes, limits)?;
     let book = Xlsx::new(Cursor::new(bytes)).map_err(|e| XlsxError::NotXlsx(e.to_string()))?;
     Ok(book.sheet_names())
 }

@@ -157,6 +157,11 @@ impl<'a, 'c> Delivery<'a, 'c> {
             // A dry run without a staging table, or a COPY abandoned over the limit.
             let kept = summary.rows_read.saturating_sub(self.rejects.rows);
             self.judge_rules(Some(kept.saturating_sub(summary.rows_duplicate)))?;
+            if req.dry_run {
+                // An append or replace would insert every row that passed (the table's
+                // own constraints are only met by a real write).
+                summary.rows_inserted = kept.saturating_sub(summary.rows_duplicate);
+            }
             return self.check_limit(summary);
         };
         let copied = writer.end_copy().await;

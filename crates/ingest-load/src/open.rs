@@ -93,7 +93,7 @@ pub(crate) fn open_source(
                 .seekable
                 .expect("xlsx is always opened for random access");
             let bytes = workbook_bytes(seekable, req, handle).map_err(err)?;
-            sheets = ingest_formats::xlsx::sheet_names(&bytes).unwrap_or_default();
+            sheets = ingest_formats::xlsx::sheet_names(&bytes, req.xlsx).unwrap_or_default();
             let null = req.text.format.null.clone();
             Box::new(XlsxSource::open(bytes, req.sheet.as_deref(), null, req.xlsx).map_err(err)?)
         }

@@ -12,13 +12,16 @@
 mod migrate;
 mod queue;
 mod schema;
+mod sessions;
 mod tokens;
 
 pub use migrate::{LATEST, applied_version, migrate};
 pub use queue::{
-    Backoff, Heartbeat, Job, JobState, NewJob, Queue, RunStart, SourceMetrics, SourceRow, Tick,
+    Backoff, Heartbeat, Job, JobState, NewJob, Profile, Queue, RunStart, SourceMetrics, SourceRow,
+    StoredFile, Tick,
 };
 pub use schema::Schema;
+pub use sessions::Session;
 pub use tokens::{Grant, TablePatterns, TokenInfo, Tokens};
 
 #[derive(Debug, thiserror::Error)]

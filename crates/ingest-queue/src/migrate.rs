@@ -27,6 +27,7 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         include_str!("migrations/0005_source_cursors.sql"),
     ),
     (6, "sources", include_str!("migrations/0006_sources.sql")),
+    (7, "console", include_str!("migrations/0007_console.sql")),
 ];
 
 /// The version the code expects; `/readyz` compares it with what the database has.

@@ -11,7 +11,7 @@ use crate::{QueueError, Schema};
 /// What a token may touch: `schema.table` patterns, where `*` stands for any run of
 /// characters (`staging.*`, `*.orders`, `*`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TablePatterns(Vec<String>);
+pub struct TablePatterns(pub(crate) Vec<String>);
 
 impl TablePatterns {
     /// Parses a comma-separated list (`public.orders,staging.*`). A pattern without a dot
@@ -97,13 +97,22 @@ pub struct Grant {
     pub may_run_sql: bool,
 }
 
+/// 32 random bytes, in hex.
+pub(crate) fn random_hex() -> Result<String, QueueError> {
+    let mut raw = [0u8; 32];
+    SystemRandom::new()
+        .fill(&mut raw)
+        .map_err(|_| QueueError::Invalid("no random numbers from the system".into()))?;
+    Ok(raw.iter().map(|b| format!("{b:02x}")).collect())
+}
+
 /// The tokens of one service schema.
 #[derive(Debug, Clone)]
 pub struct Tokens {
-    q: String,
+    pub(crate) q: String,
 }
 
-fn hash(secret: &str) -> Vec<u8> {
+pub(crate) fn hash(secret: &str) -> Vec<u8> {
     digest(&SHA256, secret.as_bytes()).as_ref().to_vec()
 }
 
@@ -120,14 +129,7 @@ impl Tokens {
         tables: &TablePatterns,
         may_run_sql: bool,
     ) -> Result<String, QueueError> {
-        let mut raw = [0u8; 32];
-        SystemRandom::new()
-            .fill(&mut raw)
-            .map_err(|_| QueueError::Invalid("no random numbers from the system".into()))?;
-        let secret = format!(
-            "ingest_{}",
-            raw.iter().map(|b| format!("{b:02x}")).collect::<String>()
-        );
+        let secret = format!("ingest_{}", random_hex()?);
         let q = &self.q;
         let inserted = client
             .execute(

@@ -70,6 +70,8 @@ pub fn load_request(
     let args = JobArgs::try_parse_from(&argv).map_err(parse_error)?;
     let mut req = ingest_load::args::request(&args.load)?;
     req.database = database.clone();
+    // A Check: the whole file validated and counted, nothing written.
+    req.dry_run = is_check(payload);
     if let Some(rules) = payload.get("rules") {
         let set = ingest_quality::RuleSet::parse(&rules.to_string(), "rules")
             .map_err(|e| e.to_string())?;
@@ -78,6 +80,12 @@ pub fn load_request(
         req.rules_may_run_sql = true;
     }
     Ok(req)
+}
+
+/// Whether a job is a Check (a dry run of the whole file, as the console's Check button
+/// makes), rather than a load.
+pub fn is_check(payload: &Value) -> bool {
+    payload.get("check").and_then(Value::as_bool) == Some(true)
 }
 
 /// Whether a job's file is uploaded to the API (rather than named by a URL).

@@ -19,6 +19,7 @@
 //! Nothing here depends on the binary; the binary parses arguments and prints.
 
 pub mod api;
+pub mod console;
 pub mod job_request;
 pub mod listen;
 pub mod openapi;

@@ -122,6 +122,79 @@ pub struct RunList {
     pub runs: Vec<JobView>,
 }
 
+/// A file uploaded to be inspected, then named by jobs (`source: {"file": id}`).
+#[derive(Serialize, ToSchema)]
+pub struct FileView {
+    #[schema(value_type = String, format = Uuid)]
+    pub id: String,
+    pub name: String,
+    pub size: i64,
+    pub created_at: String,
+    pub inspect_url: String,
+}
+
+/// What to inspect a file with.
+#[derive(Serialize, ToSchema)]
+pub struct InspectRequest {
+    /// The table it would go into: its columns, and the mapping proposed to them
+    pub table: Option<String>,
+    /// `ingest load` options to read it with (`delimiter`, `encoding`, `sheet`, `locale`...);
+    /// without any text option, they are detected
+    #[schema(value_type = Object)]
+    pub options: Option<serde_json::Value>,
+}
+
+/// What the server detected and read.
+#[derive(Serialize, ToSchema)]
+pub struct InspectView {
+    #[schema(value_type = Object)]
+    pub file: serde_json::Value,
+    /// csv, tsv, json, parquet, avro, xlsx
+    pub format: String,
+    /// encoding, delimiter, decimal_comma, thousands, date_format, timestamp_format (text files)
+    #[schema(value_type = Object)]
+    pub detected: serde_json::Value,
+    /// The options the preview was read with: pass them to the job
+    #[schema(value_type = Object)]
+    pub options: serde_json::Value,
+    /// format, header, sheets, rows, lines, refused
+    #[schema(value_type = Object)]
+    pub preview: serde_json::Value,
+    /// The table's columns (with `table`)
+    #[schema(value_type = Object)]
+    pub table: serde_json::Value,
+    /// [{column, target, how: name|similar|null}]
+    #[schema(value_type = Object)]
+    pub mapping: serde_json::Value,
+    /// Required table columns nothing maps to
+    #[schema(value_type = Object)]
+    pub missing_required: serde_json::Value,
+}
+
+/// Tables the caller may load into.
+#[derive(Serialize, ToSchema)]
+pub struct TableList {
+    /// [{table: "schema.name", columns: [{name, type, not_null, has_default, required}]}]
+    #[schema(value_type = Vec<Object>)]
+    pub tables: Vec<serde_json::Value>,
+}
+
+/// A saved mapping and format choices.
+#[derive(Serialize, ToSchema)]
+pub struct ProfileView {
+    pub table: String,
+    pub name: String,
+    /// {mapping: {file column: table column or null}, options: {...}}
+    #[schema(value_type = Object)]
+    pub profile: serde_json::Value,
+    pub updated_at: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ProfileList {
+    pub profiles: Vec<ProfileView>,
+}
+
 /// An RFC 9457 problem.
 #[derive(Serialize, ToSchema)]
 pub struct ProblemView {
@@ -161,10 +234,15 @@ pub struct ProblemView {
         crate::api::sources::pause_source,
         crate::api::sources::resume_source,
         crate::api::sources::source_runs,
+        crate::api::files::upload_file,
+        crate::api::files::inspect_file,
+        crate::api::tables::list_tables,
+        crate::api::tables::list_profiles,
+        crate::api::tables::put_profile,
         crate::api::health::readyz,
         crate::api::health::metrics,
     ),
-    components(schemas(JobRequest, ExportJobRequest, Target, JobView, JobList, ProblemView, TableRulesView, SourceView, SourceList, RunList)),
+    components(schemas(JobRequest, ExportJobRequest, Target, JobView, JobList, ProblemView, TableRulesView, SourceView, SourceList, RunList, FileView, InspectRequest, InspectView, TableList, ProfileView, ProfileList)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]

@@ -10,9 +10,11 @@ use uuid::Uuid;
 
 use crate::{QueueError, Schema, TablePatterns};
 
+mod console;
 mod lease;
 mod sources;
 
+pub use console::{Profile, StoredFile};
 pub use lease::Heartbeat;
 pub use sources::{RunStart, SourceMetrics, SourceRow, Tick};
 

@@ -85,7 +85,25 @@ pub async fn authenticate(State(api): State<Shared>, mut req: Request, next: Nex
         .headers()
         .get(header::AUTHORIZATION)
         .map(|v| v.to_str().unwrap_or("").to_string());
-    match access(&api, authorization.as_deref()).await {
+    // The console's requests carry its session cookie instead (and, to write, the
+    // session's CSRF token: a cookie alone is what another site could make a browser send).
+    let session = crate::console::cookie(req.headers(), crate::console::SESSION_COOKIE);
+    let writes = !matches!(
+        *req.method(),
+        axum::http::Method::GET | axum::http::Method::HEAD
+    );
+    let csrf = req
+        .headers()
+        .get("x-csrf-token")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let result = match (&authorization, session) {
+        (None, Some(secret)) => {
+            session_access(&api, &secret, writes.then_some(csrf.as_deref())).await
+        }
+        _ => access(&api, authorization.as_deref()).await,
+    };
+    match result {
         Ok(access) => {
             req.extensions_mut().insert(access);
             next.run(req).await
@@ -101,6 +119,36 @@ pub async fn authenticate(State(api): State<Shared>, mut req: Request, next: Nex
             r
         }
     }
+}
+
+/// The access of a console session; `csrf` is the token a write presented (`Some`), which
+/// must be the session's.
+async fn session_access(
+    api: &super::Api,
+    secret: &str,
+    csrf: Option<Option<&str>>,
+) -> Result<Access, Problem> {
+    let c = client(api).await?;
+    let Some(session) = api
+        .tokens
+        .session(&c, secret)
+        .await
+        .map_err(internal_problem)?
+    else {
+        drop(c);
+        // An expired cookie on an API that needs no token is no cookie at all.
+        return access(api, None).await;
+    };
+    if let Some(presented) = csrf
+        && presented != Some(session.csrf.as_str())
+    {
+        return Err(problem(
+            StatusCode::FORBIDDEN,
+            "csrf-token-missing",
+            "a write from the console must carry the session's X-CSRF-Token",
+        ));
+    }
+    Ok(Access::Token(session.grant))
 }
 
 async fn access(api: &super::Api, authorization: Option<&str>) -> Result<Access, Problem> {

@@ -28,6 +28,7 @@ pub fn job_json(job: &Job) -> Value {
         "source": job.payload.get("source"),
         "mode": job.payload.get("mode"),
         "to": job.payload.get("to"),
+        "check": crate::job_request::is_check(&job.payload),
         "progress": job.progress,
         "stats": job.stats,
         "error": job.error,
@@ -122,14 +123,25 @@ async fn admit(
         .ok_or_else(|| invalid("target.table is required"))?
         .to_string();
     let url = request.pointer("/source/url").and_then(Value::as_str);
-    // The source is stored as one of two shapes and nothing else: only the upload handler
-    // ever writes a URL into an upload job (and only the worker's cleanup trusts it).
-    let source = match (upload, url) {
-        (true, None) => json!({"upload": true}),
-        (false, Some(url)) => json!({"url": url}),
-        (true, Some(_)) => return Err(invalid("source has url or upload: true, not both")),
-        (false, None) => return Err(invalid("source needs url, or upload: true")),
+    let file = match request.pointer("/source/file") {
+        None => None,
+        Some(id) => Some(super::files::find(api, access, id.as_str().unwrap_or_default()).await?),
     };
+    // The source is stored as one of three shapes and nothing else: only the upload
+    // handler ever writes a URL into an upload job (and only the worker's cleanup trusts
+    // it); a file uploaded with POST /v1/files is named by its id, its URL the server's.
+    let source = match (upload, url, &file) {
+        (true, None, None) => json!({"upload": true}),
+        (false, Some(url), None) => json!({"url": url}),
+        (false, None, Some(f)) => json!({"url": f.url, "file": f.id.to_string(), "name": f.name}),
+        (false, None, None) => {
+            return Err(invalid(
+                "source needs url, file (from POST /v1/files), or upload: true",
+            ));
+        }
+        _ => return Err(invalid("source has one of url, file and upload: true")),
+    };
+    let url = url.or(file.as_ref().map(|f| f.name.as_str()));
     let rules = match request.get("rules") {
         Some(rules) => Some(
             ingest_quality::RuleSet::parse(&rules.to_string(), "rules")
@@ -147,7 +159,7 @@ async fn admit(
         std::path::Path::new("/dev/null"),
     )
     .map_err(|e| invalid(&e))?;
-    if let Some(url) = url {
+    if let Some(url) = url.filter(|_| file.is_none()) {
         api.guard.check(url).await.map_err(|e| {
             problem(
                 StatusCode::BAD_REQUEST,

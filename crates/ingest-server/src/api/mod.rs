@@ -6,13 +6,16 @@
 pub mod auth;
 pub mod events;
 pub mod exports;
+pub mod files;
 pub mod health;
 pub mod jobs;
-mod problem;
+mod mapping;
+pub(crate) mod problem;
 pub mod rejects;
 pub mod report;
 pub mod rules;
 pub mod sources;
+pub mod tables;
 pub mod upload;
 
 use std::net::SocketAddr;
@@ -76,6 +79,10 @@ pub struct ServeArgs {
     #[arg(long, env = "INGEST_STORE_URL")]
     pub store_url: Option<String>,
 
+    /// The largest file accepted from `POST /v1/files` (the console's uploads), in bytes
+    #[arg(long, env = "INGEST_MAX_UPLOAD_BYTES", default_value_t = 2 << 30)]
+    pub max_upload_bytes: u64,
+
     /// Local state: uploaded files when there is no --store-url
     #[arg(long, env = "INGEST_DATA_DIR", default_value = ".ingest/data")]
     pub data_dir: PathBuf,
@@ -90,6 +97,8 @@ pub struct Api {
     pub guard: ingest_store::SourceGuard,
     /// The statement timeout of exports that come through the API.
     pub query_timeout: Duration,
+    /// The largest file `POST /v1/files` takes.
+    pub max_upload_bytes: u64,
     /// Listening beyond loopback: a token is always required.
     pub public: bool,
     /// The id of each job that ends (the queue's `ended:<id>` notifications), what long
@@ -130,7 +139,7 @@ pub async fn ended(rx: &mut tokio::sync::broadcast::Receiver<uuid::Uuid>, id: uu
     }
 }
 
-type Shared = Arc<Api>;
+pub type Shared = Arc<Api>;
 
 /// Runs the API (and, unless `--workers 0`, workers in the same process) until Ctrl-C.
 pub async fn serve(a: ServeArgs) -> Result<(), Failure> {
@@ -205,6 +214,7 @@ pub async fn serve(a: ServeArgs) -> Result<(), Failure> {
         public,
         ended,
         query_timeout: Duration::from_secs(a.query_timeout.max(1)),
+        max_upload_bytes: a.max_upload_bytes,
         guard: ingest_store::SourceGuard {
             allow_hosts: a.allow_hosts,
             file_roots: a.file_roots,
@@ -244,6 +254,14 @@ fn router(api: Shared) -> Router {
                 .route("/v1/jobs/{id}/cancel", post(jobs::cancel_job))
                 .route("/v1/jobs/{id}/retry", post(jobs::retry_job))
                 .route("/v1/exports", post(exports::create_export))
+                .route("/v1/files", post(files::upload_file))
+                .route("/v1/files/{id}/inspect", post(files::inspect_file))
+                .route("/v1/tables", get(tables::list_tables))
+                .route("/v1/tables/{table}/profiles", get(tables::list_profiles))
+                .route(
+                    "/v1/tables/{table}/profiles/{name}",
+                    put(tables::put_profile),
+                )
                 .route(
                     "/v1/sources",
                     post(sources::create_source).get(sources::list_sources),
@@ -263,6 +281,7 @@ fn router(api: Shared) -> Router {
                     auth::authenticate,
                 )),
         )
+        .merge(crate::console::router())
         .fallback(|| async { problem(StatusCode::NOT_FOUND, "not-found", "no such endpoint") })
         .with_state(api)
 }

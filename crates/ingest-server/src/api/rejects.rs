@@ -20,10 +20,16 @@ use crate::openapi::ProblemView;
 pub struct ErrorsQuery {
     format: Option<String>,
     severity: Option<String>,
+    /// `pt-BR`: CSV as a Brazilian Excel opens it (`;`, UTF-8 with a BOM).
+    locale: Option<String>,
+    /// Ask the browser to save it (Content-Disposition: attachment).
+    download: Option<bool>,
 }
 
 /// The rejected rows of the job's last attempt, as CSV or NDJSON.
 #[utoipa::path(get, path = "/v1/jobs/{id}/errors", params(("id" = uuid::Uuid, Path), ("format" = Option<String>, Query, description = "csv (default) or ndjson"),
+        ("locale" = Option<String>, Query, description = "pt-BR: CSV separated by `;`, UTF-8 with a BOM, as Excel in Brazil opens it"),
+        ("download" = Option<bool>, Query, description = "Content-Disposition: attachment, with a file name"),
         ("severity" = Option<String>, Query, description = "reject (rows left out) or warn (rows loaded, failing a warn rule); both by default")),
     responses((status = 200, description = "line, column, value, reason, file, rule, severity of each rejected row (and of each warn rule's failure)", content_type = "text/csv"), (status = 404, body = ProblemView, content_type = "application/problem+json"),
               (status = 400, body = ProblemView, content_type = "application/problem+json", description = "A malformed request"), (status = 401, body = ProblemView, content_type = "application/problem+json", description = "No valid bearer token (once any token exists)"), (status = 403, body = ProblemView, content_type = "application/problem+json", description = "The token does not reach this table"), (status = 503, body = ProblemView, content_type = "application/problem+json", description = "The database is not reachable")))]
@@ -67,9 +73,19 @@ pub async fn job_errors(
            FROM {schema}.job_errors
          WHERE job_id = $1 AND seq > $2 {filter} ORDER BY seq LIMIT {PAGE}"
     );
+    let format = match (
+        format,
+        q.locale.as_deref().map(str::to_ascii_lowercase).as_deref(),
+    ) {
+        (Format::Csv, Some("pt-br" | "pt_br" | "pt")) => Format::CsvBr,
+        (f, _) => f,
+    };
     let head = match format {
         Format::Csv => Some(Ok(Bytes::from_static(
             b"line,column,value,reason,file,rule,severity\n",
+        ))),
+        Format::CsvBr => Some(Ok(Bytes::from_static(
+            "\u{feff}linha;coluna;valor;motivo;arquivo;regra;severidade\n".as_bytes(),
         ))),
         Format::Ndjson => None,
     };
@@ -100,15 +116,24 @@ pub async fn job_errors(
         }
     });
     let body = futures_util::stream::iter(head).chain(pages);
-    let content_type = match format {
-        Format::Csv => "text/csv; charset=utf-8",
-        Format::Ndjson => "application/x-ndjson",
+    let (content_type, extension) = match format {
+        Format::Csv | Format::CsvBr => ("text/csv; charset=utf-8", "csv"),
+        Format::Ndjson => ("application/x-ndjson", "ndjson"),
     };
-    Ok((
+    let mut response = (
         [(header::CONTENT_TYPE, content_type)],
         Body::from_stream(body),
     )
-        .into_response())
+        .into_response();
+    if q.download == Some(true) {
+        let disposition = format!("attachment; filename=\"rejects-{}.{extension}\"", job.id);
+        if let Ok(v) = header::HeaderValue::from_str(&disposition) {
+            response
+                .headers_mut()
+                .insert(header::CONTENT_DISPOSITION, v);
+        }
+    }
+    Ok(response)
 }
 
 /// Rejected rows per query.
@@ -117,6 +142,8 @@ const PAGE: i64 = 1000;
 #[derive(Clone, Copy)]
 enum Format {
     Csv,
+    /// `;`-separated, for a Brazilian Excel.
+    CsvBr,
     Ndjson,
 }
 
@@ -133,8 +160,15 @@ fn encode(rows: &[Row], format: Format) -> Bytes {
                 out.push(b'\n');
             }
         }
-        Format::Csv => {
-            let mut w = csv::Writer::from_writer(&mut out);
+        Format::Csv | Format::CsvBr => {
+            let delimiter = if matches!(format, Format::CsvBr) {
+                b';'
+            } else {
+                b','
+            };
+            let mut w = csv::WriterBuilder::new()
+                .delimiter(delimiter)
+                .from_writer(&mut out);
             for r in rows {
                 let line = r.get::<_, i64>(1).to_string();
                 let text = |i: usize| r.get::<_, Option<String>>(i).unwrap_or_default();

@@ -205,6 +205,8 @@ fn dry_run_checks_everything_and_writes_nothing() {
     let run = db.load(&f, &db.t("orders"), &["--dry-run", "--json"]);
     run.ok();
     assert_eq!(run.json()["rows_read"], 3);
+    // What an append would insert.
+    assert_eq!(run.json()["rows_inserted"], 3);
     assert_eq!(db.value("select count(*) from {s}.orders"), "0");
     let bad = db.file(
         "bad.csv",
