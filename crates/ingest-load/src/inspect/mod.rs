@@ -114,3 +114,84 @@ pub async fn preview(req: &LoadRequest, max_rows: usize) -> Result<Preview, Load
     .await
     .expect("reading the preview panicked")
 }
+
+/// The rows of the file at `lines` (its line or row numbers, as rejects name them), with
+/// its header: what an analyst downloads to fix the rejected rows and load only those.
+/// Reads the whole file if need be, stopping once every line was found.
+pub async fn rows_at(
+    req: &LoadRequest,
+    lines: std::collections::BTreeSet<u64>,
+) -> Result<Preview, LoadError> {
+    let file_name = ingest_store::redacted(&req.file.to_string_lossy());
+    let mut sources = crate::input::expand_sources(req, &file_name).await?;
+    let handle = Handle::current();
+    let first = crate::run::open_first(req, &mut sources, &handle).await?;
+    let mut found = Preview {
+        format: first.label.to_string(),
+        header: first.header.clone().unwrap_or_default(),
+        ..Preview::default()
+    };
+    let mut source = first.source;
+    tokio::task::spawn_blocking(move || {
+        let mut left = lines.len();
+        while left > 0 {
+            let Some(batch) = source
+                .next_batch()
+                .map_err(|e| crate::open::input_error(&file_name, e))?
+            else {
+                break;
+            };
+            let before = found.lines.len() + found.refused.len();
+            let mut keep = |line: u64, values: Vec<Option<String>>| {
+                found.lines.push(line);
+                found.rows.push(values);
+            };
+            match batch {
+                SourceBatch::Text(t) => {
+                    for r in t.rejects.iter().filter(|r| lines.contains(&r.line)) {
+                        found.refused.push((r.line, r.reason.clone()));
+                    }
+                    for row in 0..t.num_rows() {
+                        if lines.contains(&t.lines[row]) {
+                            keep(
+                                t.lines[row],
+                                t.columns
+                                    .iter()
+                                    .map(|c| (!c.is_null(row)).then(|| c.value(row).to_string()))
+                                    .collect(),
+                            );
+                        }
+                    }
+                }
+                SourceBatch::Typed(t) => {
+                    let options = FormatOptions::default();
+                    let formatters: Vec<_> = t
+                        .columns
+                        .iter()
+                        .map(|c| ArrayFormatter::try_new(c.as_ref(), &options).ok())
+                        .collect();
+                    for row in 0..t.num_rows() {
+                        let line = t.first_row + row as u64;
+                        if lines.contains(&line) {
+                            let values = t
+                                .columns
+                                .iter()
+                                .zip(&formatters)
+                                .map(|(c, f)| {
+                                    f.as_ref()
+                                        .filter(|_| !c.is_null(row))
+                                        .map(|f| f.value(row).to_string())
+                                })
+                                .collect();
+                            keep(line, values);
+                        }
+                    }
+                }
+            }
+            left = left.saturating_sub(found.lines.len() + found.refused.len() - before);
+        }
+        Ok(found)
+    })
+    .await
+    .expect("reading the rows panicked")
+}

@@ -24,14 +24,19 @@ pub struct ErrorsQuery {
     locale: Option<String>,
     /// Ask the browser to save it (Content-Disposition: attachment).
     download: Option<bool>,
+    /// CSV of the rejected rows as the file holds them (its own columns, then the line
+    /// and the reasons): fix them in a spreadsheet and load only those.
+    original: Option<bool>,
 }
 
 /// The rejected rows of the job's last attempt, as CSV or NDJSON.
 #[utoipa::path(get, path = "/v1/jobs/{id}/errors", params(("id" = uuid::Uuid, Path), ("format" = Option<String>, Query, description = "csv (default) or ndjson"),
         ("locale" = Option<String>, Query, description = "pt-BR: CSV separated by `;`, UTF-8 with a BOM, as Excel in Brazil opens it"),
         ("download" = Option<bool>, Query, description = "Content-Disposition: attachment, with a file name"),
+        ("original" = Option<bool>, Query, description = "CSV of the rejected rows as the file holds them, plus line and reason (the job's file must still be stored)"),
         ("severity" = Option<String>, Query, description = "reject (rows left out) or warn (rows loaded, failing a warn rule); both by default")),
     responses((status = 200, description = "line, column, value, reason, file, rule, severity of each rejected row (and of each warn rule's failure)", content_type = "text/csv"), (status = 404, body = ProblemView, content_type = "application/problem+json"),
+              (status = 409, body = ProblemView, content_type = "application/problem+json", description = "original=true, and the job's file is no longer stored"),
               (status = 400, body = ProblemView, content_type = "application/problem+json", description = "A malformed request"), (status = 401, body = ProblemView, content_type = "application/problem+json", description = "No valid bearer token (once any token exists)"), (status = 403, body = ProblemView, content_type = "application/problem+json", description = "The token does not reach this table"), (status = 503, body = ProblemView, content_type = "application/problem+json", description = "The database is not reachable")))]
 pub async fn job_errors(
     State(api): State<Shared>,
@@ -62,6 +67,13 @@ pub async fn job_errors(
             ));
         }
     };
+    if q.original == Some(true) {
+        let br = matches!(
+            q.locale.as_deref().map(str::to_ascii_lowercase).as_deref(),
+            Some("pt-br" | "pt_br" | "pt")
+        );
+        return original_rows(&api, &c, &job, br).await;
+    }
     drop(c);
     let schema = api.queue.schema().quoted();
     let filter = match severity {
@@ -132,6 +144,84 @@ pub async fn job_errors(
                 .headers_mut()
                 .insert(header::CONTENT_DISPOSITION, v);
         }
+    }
+    Ok(response)
+}
+
+/// The rejected rows as the job's file holds them, read from it again, with each one's
+/// line and reasons: `;` and a BOM for a Brazilian Excel.
+async fn original_rows(
+    api: &super::Api,
+    c: &deadpool_postgres::Object,
+    job: &ingest_queue::Job,
+    br: bool,
+) -> Result<Response, Problem> {
+    let gone = || {
+        problem(
+            StatusCode::CONFLICT,
+            "file-unavailable",
+            "the job's file is no longer stored; download the rejects without original=true",
+        )
+    };
+    let q = api.queue.schema().quoted();
+    let rows = c
+        .query(
+            &format!("SELECT line, reason FROM {q}.job_errors WHERE job_id = $1 AND coalesce(severity, 'reject') = 'reject' ORDER BY seq LIMIT 100000"),
+            &[&job.id],
+        )
+        .await
+        .map_err(super::problem::internal_problem)?;
+    let mut reasons: std::collections::BTreeMap<u64, Vec<String>> =
+        std::collections::BTreeMap::new();
+    for r in &rows {
+        reasons
+            .entry(r.get::<_, i64>(0) as u64)
+            .or_default()
+            .push(r.get(1));
+    }
+    let req = crate::job_request::load_request(
+        &job.payload,
+        &ingest_pg::ConnectSource::Env,
+        std::path::Path::new("/dev/null"),
+    )
+    .map_err(|_| gone())?;
+    let found = ingest_load::inspect::rows_at(&req, reasons.keys().copied().collect())
+        .await
+        .map_err(|_| gone())?;
+    let mut out = Vec::new();
+    if br {
+        out.extend_from_slice("\u{feff}".as_bytes());
+    }
+    {
+        let mut w = csv::WriterBuilder::new()
+            .delimiter(if br { b';' } else { b',' })
+            .from_writer(&mut out);
+        let mut header = found.header.clone();
+        header.extend(
+            [
+                if br { "linha" } else { "line" },
+                if br { "motivo" } else { "reason" },
+            ]
+            .map(String::from),
+        );
+        let _ = w.write_record(&header);
+        for (line, values) in found.lines.iter().zip(&found.rows) {
+            let mut record: Vec<String> = values
+                .iter()
+                .map(|v| v.clone().unwrap_or_default())
+                .collect();
+            record.push(line.to_string());
+            record.push(reasons.get(line).map(|r| r.join("; ")).unwrap_or_default());
+            let _ = w.write_record(&record);
+        }
+        let _ = w.flush();
+    }
+    let disposition = format!("attachment; filename=\"rejects-{}.csv\"", job.id);
+    let mut response = ([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], out).into_response();
+    if let Ok(v) = header::HeaderValue::from_str(&disposition) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_DISPOSITION, v);
     }
     Ok(response)
 }

@@ -257,6 +257,8 @@ pub struct JobView {
     pub can_cancel: bool,
     pub can_retry: bool,
     pub has_rejects: bool,
+    /// The rejects as CSV: the file's own rows when the file is still stored.
+    pub rejects_url: String,
     pub error: String,
     pub parameters: Vec<(String, String)>,
     pub counts: Vec<(String, String)>,
@@ -407,6 +409,17 @@ fn job_view(lang: Lang, job: &Job, has_rejects: bool) -> JobView {
         can_cancel: !job.state.is_final(),
         can_retry: matches!(job.state, JobState::Failed | JobState::Cancelled),
         has_rejects,
+        rejects_url: {
+            // A console upload stays stored; an upload job's file is deleted once it succeeded.
+            let original = job.payload["source"]["file"].is_string()
+                || (job.payload["source"]["upload"] == true && job.state != JobState::Succeeded);
+            format!(
+                "/v1/jobs/{}/errors?format=csv&locale={}&download=true{}",
+                job.id,
+                lang.tag(),
+                if original { "&original=true" } else { "" }
+            )
+        },
         error: job.error.clone().unwrap_or_default(),
         parameters,
         counts,

@@ -304,7 +304,7 @@
       $('result-summary').textContent = `${kind}: ${summary}${view.error ? '. ' + view.error : ''}`;
       $('result').hidden = false;
       const base = `/v1/jobs/${view.id}/errors`;
-      $('download-csv').href = `${base}?format=csv&locale=${encodeURIComponent(LANG)}&download=true`;
+      $('download-csv').href = `${base}?format=csv&original=true&locale=${encodeURIComponent(LANG)}&download=true`;
       $('download-ndjson').href = `${base}?format=ndjson&download=true`;
       await showRejects(base);
       setStatus(`${kind}: ${summary} — ${T.states[view.state] || view.state}`);

@@ -1,6 +1,7 @@
 //! `ingest serve` over real HTTP: the server and client helpers every API test uses; the
 //! tests themselves are in the submodules.
 
+mod console;
 mod exports;
 mod jobs;
 mod quality;
