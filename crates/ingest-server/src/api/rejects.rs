@@ -85,6 +85,11 @@ pub async fn job_errors(
            FROM {schema}.job_errors
          WHERE job_id = $1 AND seq > $2 {filter} ORDER BY seq LIMIT {PAGE}"
     );
+    // Reasons in Portuguese for a Portuguese caller.
+    let portuguese = matches!(
+        q.locale.as_deref().map(str::to_ascii_lowercase).as_deref(),
+        Some("pt-br" | "pt_br" | "pt")
+    );
     let format = match (
         format,
         q.locale.as_deref().map(str::to_ascii_lowercase).as_deref(),
@@ -118,7 +123,7 @@ pub async fn job_errors(
                 Ok(rows) if rows.is_empty() => None,
                 Ok(rows) => {
                     let next = (rows.len() as i64 == PAGE).then(|| rows[rows.len() - 1].get(0));
-                    Some((Ok(encode(&rows, format)), next))
+                    Some((Ok(encode(&rows, format, portuguese)), next))
                 }
                 Err(e) => {
                     eprintln!("ingest: API error streaming rejects: {e}");
@@ -237,13 +242,21 @@ enum Format {
     Ndjson,
 }
 
-fn encode(rows: &[Row], format: Format) -> Bytes {
+fn encode(rows: &[Row], format: Format, portuguese: bool) -> Bytes {
+    let reason = |r: &Row| -> String {
+        let text: String = r.get(4);
+        if portuguese {
+            crate::console::reason_pt(&text)
+        } else {
+            text
+        }
+    };
     let mut out = Vec::with_capacity(rows.len() * 64);
     match format {
         Format::Ndjson => {
             for r in rows {
                 let v = json!({"line": r.get::<_, i64>(1), "column": r.get::<_, Option<String>>(2),
-                    "value": r.get::<_, Option<String>>(3), "reason": r.get::<_, String>(4),
+                    "value": r.get::<_, Option<String>>(3), "reason": reason(r),
                     "file": r.get::<_, Option<String>>(5), "rule": r.get::<_, Option<String>>(6),
                     "severity": r.get::<_, String>(7)});
                 out.extend_from_slice(v.to_string().as_bytes());
@@ -263,7 +276,7 @@ fn encode(rows: &[Row], format: Format) -> Bytes {
                 let line = r.get::<_, i64>(1).to_string();
                 let text = |i: usize| r.get::<_, Option<String>>(i).unwrap_or_default();
                 let _ =
-                    w.write_record([line, text(2), text(3), text(4), text(5), text(6), text(7)]);
+                    w.write_record([line, text(2), text(3), reason(r), text(5), text(6), text(7)]);
             }
             let _ = w.flush();
         }

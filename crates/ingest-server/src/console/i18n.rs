@@ -84,6 +84,58 @@ impl Lang {
     }
 }
 
+/// A reject's reason in Portuguese: the engine's reasons are English sentences from a
+/// small set of forms, translated here by their start (what follows, a type's or a
+/// column's name, stays as it is).
+pub fn reason_pt(reason: &str) -> String {
+    const FORMS: [(&str, &str); 22] = [
+        ("not a number", "não é um número"),
+        ("not an integer", "não é um número inteiro"),
+        ("out of range for ", "fora do intervalo de "),
+        ("not a date", "não é uma data"),
+        ("not a timestamp", "não é uma data e hora"),
+        ("not a time", "não é um horário"),
+        ("not a boolean", "não é um valor lógico"),
+        ("not a uuid", "não é um uuid"),
+        ("not a label of enum ", "não é um valor do enum "),
+        ("not a bytea", "não é um bytea"),
+        ("not a multiple of ", "não é múltiplo de "),
+        ("more than ", "mais de "),
+        ("too many digits for ", "dígitos demais para "),
+        ("invalid json array", "array json inválido"),
+        ("invalid json", "json inválido"),
+        ("null in a NOT NULL column", "vazio numa coluna NOT NULL"),
+        (
+            "missing: the rule requires a value",
+            "faltando: a regra exige um valor",
+        ),
+        ("empty element", "elemento vazio"),
+        ("expected ", "esperado "),
+        ("key ", "chave "),
+        ("duplicate key", "chave duplicada"),
+        ("fails ", "não passa em "),
+    ];
+    let words: [(&str, &str); 6] = [
+        ("(expected ", "(esperado "),
+        (" decimal places for ", " casas decimais para "),
+        (" or ", " ou "),
+        ("before ", "antes de "),
+        (
+            "absolute value must be below",
+            "o valor absoluto deve ser menor que",
+        ),
+        (" appears twice", " aparece duas vezes"),
+    ];
+    let mut out = reason.to_string();
+    if let Some((en, pt)) = FORMS.iter().find(|(en, _)| reason.starts_with(en)) {
+        out = format!("{pt}{}", &reason[en.len()..]);
+    }
+    for (en, pt) in words {
+        out = out.replace(en, pt);
+    }
+    out
+}
+
 /// Every word of the console. `js` are those the script needs, sent to it as JSON.
 #[derive(Debug, Serialize)]
 pub struct Texts {
@@ -431,5 +483,14 @@ mod tests {
         assert_eq!(Lang::of(&h), Lang::PtBr);
         h.insert("cookie", "a=1; ingest_lang=en".parse().unwrap());
         assert_eq!(Lang::of(&h), Lang::En);
+        assert_eq!(reason_pt("not a number"), "não é um número");
+        assert_eq!(
+            reason_pt("more than 2 decimal places for numeric(12,2)"),
+            "mais de 2 casas decimais para numeric(12,2)"
+        );
+        assert_eq!(
+            reason_pt("not a date (expected dd/mm/yyyy or yyyy-mm-dd)"),
+            "não é uma data (esperado dd/mm/yyyy ou yyyy-mm-dd)"
+        );
     }
 }

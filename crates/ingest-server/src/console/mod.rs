@@ -21,7 +21,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
-pub use i18n::Lang;
+pub use i18n::{Lang, reason_pt};
 
 use crate::api::Shared;
 

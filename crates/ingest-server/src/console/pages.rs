@@ -306,7 +306,10 @@ pub async fn job(
             line: v.lang.int(r.get::<_, i64>(0)),
             column: r.get::<_, Option<String>>(1).unwrap_or_default(),
             value: r.get::<_, Option<String>>(2).unwrap_or_default(),
-            reason: r.get(3),
+            reason: match v.lang {
+                Lang::PtBr => super::reason_pt(&r.get::<_, String>(3)),
+                Lang::En => r.get(3),
+            },
         })
         .collect();
     let events: Vec<(String, String)> = c

@@ -313,7 +313,7 @@
     // The rejected rows: filterable by column and reason, a page at a time.
     const PAGE = 50;
     async function showRejects(base) {
-      const r = await fetch(`${base}?format=ndjson`, { credentials: 'same-origin' });
+      const r = await fetch(`${base}?format=ndjson&locale=${encodeURIComponent(LANG)}`, { credentials: 'same-origin' });
       const text = r.ok ? await r.text() : '';
       s.rejects = text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
       s.page = 0;
