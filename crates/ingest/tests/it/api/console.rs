@@ -2,7 +2,7 @@
 //! a table's markup comes out escaped, that a token sees its own tables and jobs only, and
 //! that forms and writes need the session's CSRF token.
 
-use super::{http, json, serve, token_cmd, wait_end};
+use super::{http, json, serve_with, token_cmd, wait_end};
 use crate::support::TestDb;
 
 fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
@@ -39,7 +39,7 @@ fn pages_answer_escape_what_they_show_and_keep_to_the_callers_tables() {
     // A table whose column name is markup: it must show as text.
     db.exec("CREATE TABLE {s}.vendas (id bigint primary key, \"<script>alert(1)</script>\" text)");
     db.exec("CREATE TABLE {s}.outra (id bigint primary key)");
-    let server = serve(&db, &queue);
+    let server = serve_with(&db, &queue, &["--max-upload-bytes", "4096"], &[]);
     let p = server.port;
 
     // Open mode (loopback, no token): the pages render, under a strict CSP.
@@ -163,6 +163,11 @@ fn pages_answer_escape_what_they_show_and_keep_to_the_callers_tables() {
         "{csv:?}"
     );
     assert!(csv.contains("not-a-number;4;"), "{csv:?}");
+
+    // A file over the server's upload limit is refused, and nothing is kept of it.
+    let (status, _, body) = http(p, "POST", "/v1/files?name=big.csv", &[], &vec![b'x'; 5000]);
+    assert_eq!(status, 413, "{body}");
+    assert!(json(&body)["detail"].as_str().unwrap().contains("4096"));
 
     // A form without the CSRF token is refused; with it, it works.
     let (status, _, _) = http(
