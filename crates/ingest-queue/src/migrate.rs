@@ -28,6 +28,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
     ),
     (6, "sources", include_str!("migrations/0006_sources.sql")),
     (7, "console", include_str!("migrations/0007_console.sql")),
+    (
+        8,
+        "record_batches",
+        include_str!("migrations/0008_record_batches.sql"),
+    ),
 ];
 
 /// The version the code expects; `/readyz` compares it with what the database has.

@@ -195,6 +195,24 @@ pub struct ProfileList {
     pub profiles: Vec<ProfileView>,
 }
 
+/// What a batch of records did.
+#[derive(Serialize, ToSchema)]
+pub struct RecordsView {
+    pub table: String,
+    pub mode: String,
+    pub rows_read: u64,
+    pub rows_inserted: u64,
+    pub rows_updated: u64,
+    pub rows_unchanged: u64,
+    pub rows_rejected: u64,
+    pub rows_duplicate: u64,
+    /// Each rejected record: line (its position in the batch), column, value, reason
+    #[schema(value_type = Vec<Object>)]
+    pub rejects: Vec<serde_json::Value>,
+    /// True when the Idempotency-Key's batch was loaded before (nothing done now)
+    pub replayed: Option<bool>,
+}
+
 /// An RFC 9457 problem.
 #[derive(Serialize, ToSchema)]
 pub struct ProblemView {
@@ -237,12 +255,13 @@ pub struct ProblemView {
         crate::api::files::upload_file,
         crate::api::files::inspect_file,
         crate::api::tables::list_tables,
+        crate::api::records::post_records,
         crate::api::tables::list_profiles,
         crate::api::tables::put_profile,
         crate::api::health::readyz,
         crate::api::health::metrics,
     ),
-    components(schemas(JobRequest, ExportJobRequest, Target, JobView, JobList, ProblemView, TableRulesView, SourceView, SourceList, RunList, FileView, InspectRequest, InspectView, TableList, ProfileView, ProfileList)),
+    components(schemas(JobRequest, ExportJobRequest, Target, JobView, JobList, ProblemView, TableRulesView, SourceView, SourceList, RunList, FileView, InspectRequest, InspectView, TableList, ProfileView, ProfileList, RecordsView)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]

@@ -11,6 +11,7 @@ pub mod health;
 pub mod jobs;
 mod mapping;
 pub(crate) mod problem;
+pub mod records;
 pub mod rejects;
 pub mod report;
 pub mod rules;
@@ -79,6 +80,10 @@ pub struct ServeArgs {
     #[arg(long, env = "INGEST_STORE_URL")]
     pub store_url: Option<String>,
 
+    /// The largest batch `POST /v1/tables/{table}/records` takes, in bytes
+    #[arg(long, env = "INGEST_MAX_RECORDS_BYTES", default_value_t = 32 << 20)]
+    pub max_records_bytes: usize,
+
     /// The largest file accepted from `POST /v1/files` (the console's uploads), in bytes
     #[arg(long, env = "INGEST_MAX_UPLOAD_BYTES", default_value_t = 2 << 30)]
     pub max_upload_bytes: u64,
@@ -99,6 +104,10 @@ pub struct Api {
     pub query_timeout: Duration,
     /// The largest file `POST /v1/files` takes.
     pub max_upload_bytes: u64,
+    /// The largest batch of records posted at once.
+    pub max_records_bytes: usize,
+    /// Where loads that run in the API process itself (records posted) connect.
+    pub source: ingest_pg::ConnectSource,
     /// Listening beyond loopback: a token is always required.
     pub public: bool,
     /// The id of each job that ends (the queue's `ended:<id>` notifications), what long
@@ -215,6 +224,8 @@ pub async fn serve(a: ServeArgs) -> Result<(), Failure> {
         ended,
         query_timeout: Duration::from_secs(a.query_timeout.max(1)),
         max_upload_bytes: a.max_upload_bytes,
+        max_records_bytes: a.max_records_bytes,
+        source: source.clone(),
         guard: ingest_store::SourceGuard {
             allow_hosts: a.allow_hosts,
             file_roots: a.file_roots,
@@ -257,6 +268,7 @@ fn router(api: Shared) -> Router {
                 .route("/v1/files", post(files::upload_file))
                 .route("/v1/files/{id}/inspect", post(files::inspect_file))
                 .route("/v1/tables", get(tables::list_tables))
+                .route("/v1/tables/{table}/records", post(records::post_records))
                 .route("/v1/tables/{table}/profiles", get(tables::list_profiles))
                 .route(
                     "/v1/tables/{table}/profiles/{name}",

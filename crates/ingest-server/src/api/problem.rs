@@ -12,16 +12,29 @@ pub struct Problem {
     status: StatusCode,
     kind: &'static str,
     detail: String,
+    /// Extension members (RFC 9457 §3.2), e.g. a batch's `rejects`.
+    extra: Option<(&'static str, serde_json::Value)>,
+}
+
+impl Problem {
+    /// The problem with an extension member.
+    pub fn with(mut self, name: &'static str, value: serde_json::Value) -> Problem {
+        self.extra = Some((name, value));
+        self
+    }
 }
 
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
-        let body = json!({
+        let mut body = json!({
             "type": format!("https://ingest.dev/problems/{}", self.kind),
             "title": self.status.canonical_reason().unwrap_or(""),
             "status": self.status.as_u16(),
             "detail": self.detail,
         });
+        if let Some((name, value)) = self.extra {
+            body[name] = value;
+        }
         (
             self.status,
             [(header::CONTENT_TYPE, "application/problem+json")],
@@ -36,6 +49,7 @@ pub(super) fn problem(status: StatusCode, kind: &'static str, detail: &str) -> P
         status,
         kind,
         detail: detail.to_string(),
+        extra: None,
     }
 }
 

@@ -5,6 +5,7 @@ mod console;
 mod exports;
 mod jobs;
 mod quality;
+mod records;
 mod sources;
 mod tokens;
 mod uploads;
