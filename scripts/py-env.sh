@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # A Python virtualenv with the independent writers the tests use for fixtures (pyarrow,
 # fastavro, openpyxl), a real S3-compatible server (moto) with its client (boto3), and the
-# Azure blob client that fills Azurite, and schemathesis for the API's property tests.
+# Azure blob client that fills Azurite, schemathesis for the API's property tests, and the
+# brokers' own clients that publish what the stream consumers read (redis).
 # Created once under target/py-env; prints the path of its python.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv=target/py-env
-want="pyarrow fastavro cramjam openpyxl moto[server] boto3 azure-storage-blob schemathesis"
-if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import pyarrow, fastavro, cramjam, openpyxl, moto.server, boto3, azure.storage.blob, schemathesis' 2>/dev/null; then
+want="pyarrow fastavro cramjam openpyxl moto[server] boto3 azure-storage-blob schemathesis redis"
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import pyarrow, fastavro, cramjam, openpyxl, moto.server, boto3, azure.storage.blob, schemathesis, redis' 2>/dev/null; then
   mkdir -p target
   python3 -m venv "$venv" >&2
   "$venv/bin/pip" install -q --disable-pip-version-check $want >&2

@@ -9,6 +9,7 @@ export INGEST_TEST_DATABASE_URL
 echo "tests use $INGEST_TEST_DATABASE_URL"
 INGEST_TEST_MYSQL_URL=$(scripts/mariadb-up.sh)
 export INGEST_TEST_MYSQL_URL
+scripts/brokers-up.sh
 INGEST_TEST_PYTHON=$(scripts/py-env.sh)
 export INGEST_TEST_PYTHON
 INGEST_TEST_AZURITE=$(scripts/azurite.sh)

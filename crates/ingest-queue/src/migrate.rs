@@ -33,6 +33,7 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "record_batches",
         include_str!("migrations/0008_record_batches.sql"),
     ),
+    (9, "streams", include_str!("migrations/0009_streams.sql")),
 ];
 
 /// The version the code expects; `/readyz` compares it with what the database has.

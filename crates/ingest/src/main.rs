@@ -13,6 +13,7 @@ async fn main() -> ExitCode {
     let code = match args.command {
         cli::Command::Load(load) => cli::load_cmd::run(*load).await,
         cli::Command::Pull(a) => cli::pull_cmd::run(*a).await,
+        cli::Command::Consume(a) => cli::consume_cmd::run(*a).await,
         cli::Command::Sources(c) => cli::sources_cmd::run(c).await,
         cli::Command::Infer(a) => cli::infer_cmd::run(*a).await,
         cli::Command::Demo(demo) => cli::demo::run(demo).await,

@@ -24,6 +24,7 @@ mod quality;
 mod real_files;
 mod reliability;
 mod stores;
+mod streams;
 mod typed_values;
 mod types;
 mod worker;

@@ -29,7 +29,7 @@ fn migrate_creates_the_schema_then_has_nothing_to_do() {
     ));
     assert_eq!(
         tables,
-        "api_tokens,console_sessions,files,job_errors,job_events,jobs,mapping_profiles,record_batches,schema_migrations,source_cursors,source_ticks,sources,table_rules"
+        "api_tokens,console_sessions,files,job_errors,job_events,jobs,mapping_profiles,record_batches,schema_migrations,source_cursors,source_ticks,sources,stream_positions,stream_seen,table_rules"
     );
     db.exec(&format!("drop schema \"{schema}\" cascade"));
 }
