@@ -22,7 +22,9 @@ if command -v cargo-nextest >/dev/null 2>&1; then
 else
   cargo test --workspace --no-fail-fast "$@"
 fi
-# The whole suite (no filter given) also fuzzes the Bulk API against its OpenAPI document.
+# The whole suite (no filter given) also fuzzes the Bulk API against its OpenAPI document,
+# and drives the web console in a headless Chromium.
 if [ $# -eq 0 ]; then
   scripts/api-fuzz.sh
+  scripts/browser-tests.sh
 fi

@@ -171,13 +171,20 @@ pub async fn pull(
 
     let schema = req.service_schema.quoted();
     let stored = {
-        let connected;
+        let mut connected;
         let client = match &options.connection {
             Some(c) if !c.is_closed() => c.as_ref(),
             _ => {
                 connected = ingest_pg::connect(&options.database)
                     .await
                     .map_err(LoadError::from)?;
+                // Where cursors are kept: created or brought up to date, as `serve` does.
+                ingest_queue::migrate(&mut connected, &req.service_schema)
+                    .await
+                    .map_err(|e| CursorError::Database {
+                        name: spec.name.clone(),
+                        message: e.to_string(),
+                    })?;
                 &connected
             }
         };

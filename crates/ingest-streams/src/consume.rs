@@ -133,9 +133,13 @@ pub async fn consume(
             ingest_queue::Schema::new(s).map_err(|e| ConsumeError::Usage(e.to_string()))?;
     }
     let schema = req.service_schema.quoted();
-    let client = ingest_pg::connect(&options.database)
+    let mut client = ingest_pg::connect(&options.database)
         .await
         .map_err(LoadError::from)?;
+    // Where positions are kept: created or brought up to date, as `serve` does on start.
+    ingest_queue::migrate(&mut client, &req.service_schema)
+        .await
+        .map_err(|e| ConsumeError::Position(PositionError::Database(e.to_string())))?;
     if let Some(t) = &options.dead_letter {
         dead_letter::ensure(&client, t).await.map_err(|e| {
             ConsumeError::Usage(format!(

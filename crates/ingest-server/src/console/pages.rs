@@ -97,8 +97,8 @@ fn state_text(lang: Lang, state: JobState) -> &'static str {
 fn kind(lang: Lang, job: &Job) -> String {
     let t = lang.texts();
     match job.kind.as_str() {
-        "load" if is_check(&job.payload) => t.check.to_string(),
-        "load" => t.load.to_string(),
+        "load" if is_check(&job.payload) => t.js.check_kind.to_string(),
+        "load" => t.js.load_kind.to_string(),
         "pull" => "Pull".into(),
         "export" => "Export".into(),
         other => other.to_string(),
@@ -252,6 +252,8 @@ pub struct JobView {
     pub kind: String,
     pub table: String,
     pub state: &'static str,
+    /// The state as the language says it (what the status ends with).
+    pub state_text: &'static str,
     pub summary: String,
     pub is_final: bool,
     pub can_cancel: bool,
@@ -320,7 +322,12 @@ pub async fn job(
         .await
         .unwrap_or_default()
         .iter()
-        .map(|r| (v.lang.when(&r.get(0)), r.get::<_, String>(1)))
+        .map(|r| {
+            (
+                v.lang.when(&r.get(0)),
+                event_text(v.lang, &r.get::<_, String>(1)),
+            )
+        })
         .collect();
     let view = job_view(v.lang, &job, !rejects.is_empty());
     let page = JobPage {
@@ -331,6 +338,23 @@ pub async fn job(
         events,
     };
     v.page(page.render())
+}
+
+/// A timeline event's name as the language says it.
+fn event_text(lang: Lang, kind: &str) -> String {
+    let s = &lang.texts().js.states;
+    let pt = lang == Lang::PtBr;
+    match kind {
+        "created" if pt => "criada".into(),
+        "queued" => s.queued.into(),
+        "started" if pt => "iniciada".into(),
+        "succeeded" => s.succeeded.into(),
+        "failed" => s.failed.into(),
+        "cancelled" => s.cancelled.into(),
+        "retry_requested" if pt => "nova tentativa pedida".into(),
+        "retry_requested" => "retry requested".into(),
+        other => other.replace('_', " "),
+    }
 }
 
 async fn find(api: &Shared, v: &Viewer, id: &str) -> Option<(Job, deadpool_postgres::Object)> {
@@ -386,7 +410,13 @@ fn job_view(lang: Lang, job: &Job, has_rejects: bool) -> JobView {
     ];
     parameters.push((t.source.to_string(), source(job)));
     if let Some(mode) = job.payload["mode"].as_str() {
-        parameters.push((t.mode.to_string(), mode.to_string()));
+        let said = match mode {
+            "insert" => t.mode_append,
+            "upsert" => t.mode_upsert,
+            "replace" => t.mode_replace,
+            other => other,
+        };
+        parameters.push((t.mode.to_string(), said.to_string()));
     }
     if let Some(options) = job.payload["options"].as_object() {
         for (k, val) in options {
@@ -403,6 +433,7 @@ fn job_view(lang: Lang, job: &Job, has_rejects: bool) -> JobView {
         kind: kind(lang, job),
         table: job.target_table.clone().unwrap_or_default(),
         state: job.state.as_str(),
+        state_text: state_text(lang, job.state),
         summary: if summary.is_empty() {
             String::new()
         } else {
