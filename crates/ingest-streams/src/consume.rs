@@ -13,8 +13,11 @@ use ingest_formats::{ByteCounter, RecordSource, json_source};
 use ingest_load::{BeforeCommit, LoadError, LoadSummary, Progress, RecordsInput, RejectLimit};
 use ingest_pg::ConnectSource;
 
+use crate::amqp_queue::AmqpQueue;
 use crate::dead_letter::{self, DeadLetter};
+use crate::kafka_topic::KafkaTopic;
 use crate::message::{Message, Records, records};
+use crate::nats_stream::NatsStream;
 use crate::positions::{self, PositionError};
 use crate::redis_stream::RedisStream;
 
@@ -86,22 +89,51 @@ pub struct ConsumeStats {
 /// Where the messages come from.
 enum Broker {
     Redis(RedisStream),
+    Kafka(KafkaTopic),
+    Nats(Box<NatsStream>),
+    Amqp(Box<AmqpQueue>),
 }
 
 impl Broker {
     async fn next(&mut self, max: usize, wait: Duration) -> Result<Vec<Message>, String> {
         match self {
             Broker::Redis(r) => r.next(max, wait).await,
+            Broker::Kafka(k) => k.next(max, wait).await,
+            Broker::Nats(n) => n.next(max, wait).await,
+            Broker::Amqp(q) => q.next(max, wait).await,
         }
+    }
+
+    /// After the batch committed: a queue's deliveries are acknowledged (streams have
+    /// nothing to acknowledge: the position stored is the acknowledgement).
+    async fn ack(&mut self, batch: &[Message]) -> Result<(), String> {
+        match self {
+            Broker::Amqp(q) => q.ack(batch).await,
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether messages have positions (streams) rather than ids to remember (queues).
+    fn positioned(&self) -> bool {
+        !matches!(self, Broker::Amqp(_))
     }
 }
 
-/// A source URL without its credentials: how positions and dead letters name it.
+/// A source URL without its credentials or its consumer's name: how positions, seen ids
+/// and dead letters name it (a RabbitMQ queue is named in the query: it stays).
 fn source_name(url: &url::Url) -> String {
     let mut u = url.clone();
     let _ = u.set_username("");
     let _ = u.set_password(None);
+    let kept: Vec<(String, String)> = url
+        .query_pairs()
+        .filter(|(k, _)| k != "group" && k != "consumer")
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
     u.set_query(None);
+    if !kept.is_empty() {
+        u.query_pairs_mut().extend_pairs(kept);
+    }
     u.to_string()
 }
 
@@ -121,11 +153,12 @@ pub async fn consume(
         .find(|(k, _)| k == "group" || k == "consumer")
         .map(|(_, v)| v.into_owned())
         .unwrap_or_else(|| group.to_string());
-    if group.is_empty() {
-        return Err(ConsumeError::Usage(
-            "name the consumer: --group NAME (or ?group= in the URL)".into(),
-        ));
-    }
+    // Unnamed, a consumer is the source's `default` one.
+    let group = if group.is_empty() {
+        "default".to_string()
+    } else {
+        group
+    };
     let mut req = ingest_load::args::request(&ingest_load::args::defaults(&options.table))
         .map_err(ConsumeError::Usage)?;
     if let Some(s) = &options.service_schema {
@@ -168,9 +201,28 @@ pub async fn consume(
                     .map_err(broker_err)?,
             )
         }
+        "kafka" => Broker::Kafka(
+            KafkaTopic::connect(&parsed, &stored, options.start_latest)
+                .await
+                .map_err(broker_err)?,
+        ),
+        "nats" => {
+            let after = stored.get("").and_then(|p| p.parse::<u64>().ok());
+            Broker::Nats(Box::new(
+                NatsStream::connect(&parsed, after, options.start_latest)
+                    .await
+                    .map_err(broker_err)?,
+            ))
+        }
+        // Prefetch = the batch: RabbitMQ holds back the rest until the batch is acknowledged.
+        "amqp" | "amqps" => Broker::Amqp(Box::new(
+            AmqpQueue::connect(&parsed, options.batch_rows.min(u16::MAX as usize) as u16)
+                .await
+                .map_err(broker_err)?,
+        )),
         other => {
             return Err(ConsumeError::Usage(format!(
-                "{other}:// is not a stream this build reads (redis://)"
+                "{other}:// is not a stream ingest reads (kafka://, amqp://, nats://, redis://)"
             )));
         }
     };
@@ -195,6 +247,18 @@ pub async fn consume(
             continue;
         }
         idle_since = Instant::now();
+        // A queue redelivers what was not acknowledged: what was loaded before is skipped.
+        let all = batch;
+        let batch = if broker.positioned() {
+            all.clone()
+        } else {
+            let ids: Vec<String> = all.iter().filter_map(|m| m.id.clone()).collect();
+            let seen = positions::seen(&client, &schema, &group, &source, &ids).await?;
+            all.iter()
+                .filter(|m| m.id.as_ref().is_none_or(|id| !seen.contains(id)))
+                .cloned()
+                .collect()
+        };
         let recs = records(&batch);
         if options.dead_letter.is_none()
             && !recs.unreadable.is_empty()
@@ -205,12 +269,28 @@ pub async fn consume(
                 first: recs.unreadable[0].1.clone(),
             });
         }
-        let outcome = load_batch(
-            &req, options, &schema, &group, &source, &batch, &recs, &stored,
-        )
-        .await?;
-        for m in &batch {
-            stored.insert(m.partition.clone(), m.position.clone());
+        let outcome = if batch.is_empty() {
+            Outcome {
+                written: 0,
+                rejected: 0,
+                dead_letters: 0,
+            }
+        } else {
+            let kept = Kept {
+                schema: &schema,
+                group: &group,
+                source: &source,
+                stored: &stored,
+                positioned: broker.positioned(),
+            };
+            load_batch(&req, options, &kept, &batch, &recs).await?
+        };
+        // Committed: only now may a queue forget the deliveries.
+        broker.ack(&all).await.map_err(broker_err)?;
+        if broker.positioned() {
+            for m in &batch {
+                stored.insert(m.partition.clone(), m.position.clone());
+            }
         }
         stats.batches += 1;
         stats.messages += batch.len() as u64;
@@ -253,18 +333,30 @@ struct Outcome {
     dead_letters: u64,
 }
 
-/// One batch as one load; its dead letters and positions commit with its rows.
-#[allow(clippy::too_many_arguments)]
+/// Where a consumer keeps what it has loaded: positions, or (a queue's) message ids.
+struct Kept<'a> {
+    schema: &'a str,
+    group: &'a str,
+    source: &'a str,
+    stored: &'a BTreeMap<String, String>,
+    positioned: bool,
+}
+
+/// One batch as one load; its dead letters and positions (or message ids) commit with its
+/// rows.
 async fn load_batch(
     base: &ingest_load::LoadRequest,
     options: &ConsumeOptions,
-    schema: &str,
-    group: &str,
-    source: &str,
+    kept: &Kept<'_>,
     batch: &[Message],
     recs: &Records,
-    stored: &BTreeMap<String, String>,
 ) -> Result<Outcome, ConsumeError> {
+    let (schema, group, source, stored) = (kept.schema, kept.group, kept.source, kept.stored);
+    let ids: Vec<String> = if kept.positioned {
+        Vec::new()
+    } else {
+        batch.iter().filter_map(|m| m.id.clone()).collect()
+    };
     let mut req = base.clone();
     let mut args = ingest_load::args::defaults(&options.table);
     args.mode = match options.mode.as_str() {
@@ -302,10 +394,12 @@ async fn load_batch(
             )) as Box<dyn RecordSource>)
         }),
     });
-    // The last position of each partition in the batch.
+    // The last position of each partition in the batch (a queue's have none).
     let mut ends: BTreeMap<String, String> = BTreeMap::new();
-    for m in batch {
-        ends.insert(m.partition.clone(), m.position.clone());
+    if kept.positioned {
+        for m in batch {
+            ends.insert(m.partition.clone(), m.position.clone());
+        }
     }
     let dead = Arc::new(Mutex::new(0u64));
     let commit = {
@@ -320,12 +414,13 @@ async fn load_batch(
         let messages: Vec<Message> = batch.to_vec();
         let dead = dead.clone();
         BeforeCommit(Arc::new(move |client, _summary| {
-            let (schema, group, source, stored, ends) = (
+            let (schema, group, source, stored, ends, ids) = (
                 schema.clone(),
                 group.clone(),
                 source.clone(),
                 stored.clone(),
                 ends.clone(),
+                ids.clone(),
             );
             let (dead_table, errors_path, unreadable, line_message, messages, dead) = (
                 dead_table.clone(),
@@ -360,6 +455,11 @@ async fn load_batch(
                     )
                     .await
                     .map_err(|e| e.to_string())?;
+                }
+                if !ids.is_empty() {
+                    positions::mark_seen(client, &schema, &group, &source, &ids)
+                        .await
+                        .map_err(|e| e.to_string())?;
                 }
                 Ok(())
             }

@@ -5,14 +5,19 @@
 //! starts again from the positions of the last batch committed: no message is lost or
 //! loaded twice.
 //!
-//! Brokers so far: Redis Streams ([`redis_stream`]). Messages are JSON records
+//! Brokers: Kafka ([`kafka_topic`], rskafka), RabbitMQ ([`amqp_queue`], lapin: acked after
+//! the commit, message ids remembered), NATS JetStream ([`nats_stream`]) and Redis Streams
+//! ([`redis_stream`]). Messages are JSON records
 //! ([`message`]): an object, an array of them, or NDJSON.
 //!
 //! It depends on the load (and below), never on the server or the binary.
 
+pub mod amqp_queue;
 mod consume;
 pub mod dead_letter;
+pub mod kafka_topic;
 pub mod message;
+pub mod nats_stream;
 pub mod positions;
 pub mod redis_stream;
 

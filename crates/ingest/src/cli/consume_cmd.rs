@@ -7,6 +7,9 @@ use ingest_pg::ConnectSource;
 use ingest_streams::{ConsumeOptions, consume};
 
 const EXAMPLES: &str = "Examples:
+  ingest consume kafka://127.0.0.1:9092/orders --group loader --into public.orders --key id --mode upsert
+  ingest consume 'amqp://guest:guest@127.0.0.1:5672/%2f?queue=orders' --into public.orders --key id --mode upsert
+  ingest consume 'nats://127.0.0.1:4222/ORDERS?consumer=loader' --into public.orders
   ingest consume redis://127.0.0.1:6379/orders --group loader --into public.orders --key id --mode upsert
   ingest consume redis://127.0.0.1:6379/orders?group=audit --into audit.orders --dead-letter audit.orders_dead
   ingest consume redis://127.0.0.1:6379/orders --group once --into orders --until-idle 5s   # drain, then stop
@@ -15,12 +18,15 @@ Each batch (closed on --batch-rows, --batch-bytes or --linger, whichever comes f
 load, written in one transaction with the consumer's position: a consumer killed at any
 moment starts again where the last committed batch ended, and no message is loaded twice.
 Positions are kept per consumer (--group) and source in the service's schema (`ingest
-migrate` creates it). A Redis entry's JSON is in its field `data` (--field).";
+migrate` creates it). RabbitMQ deliveries are acknowledged only after the batch committed,
+and their message ids are kept with it, so a redelivery is a no-op. A Redis entry's JSON is
+in its field `data` (--field).";
 
 #[derive(Debug, Args)]
 #[command(after_help = EXAMPLES)]
 pub struct ConsumeArgs {
-    /// The stream: redis://host:port/STREAM
+    /// The stream: kafka://host:port/TOPIC, amqp://user:pass@host:port/VHOST?queue=Q,
+    /// nats://host:port/STREAM, redis://host:port/STREAM
     pub url: String,
     /// The table to load into
     #[arg(long)]

@@ -47,8 +47,8 @@ pub enum Command {
     /// Run a pull source once (a REST API, MariaDB/MySQL or PostgreSQL): fetch what changed
     /// since its cursor, load it, store the new cursor in the same transaction
     Pull(Box<pull_cmd::PullArgs>),
-    /// Consume a stream (Redis Streams) into a table, exactly once: each micro-batch is a
-    /// load, committed with the consumer's position
+    /// Consume a stream (Kafka, RabbitMQ, NATS JetStream, Redis Streams) into a table,
+    /// exactly once: each micro-batch is a load, committed with the consumer's position
     Consume(Box<consume_cmd::ConsumeArgs>),
     /// Pull sources registered with the service: apply a spec, list, show, run now,
     /// pause, resume, delete
