@@ -65,6 +65,12 @@ pub enum ConsumeError {
 }
 
 impl ConsumeError {
+    /// What a reconnect may cure: the broker or the database went away, or another
+    /// consumer committed first (the positions are read again).
+    fn retriable(&self) -> bool {
+        self.exit_code() == 3
+    }
+
     pub fn exit_code(&self) -> i32 {
         match self {
             ConsumeError::Usage(_) => 2,
@@ -78,6 +84,10 @@ impl ConsumeError {
 /// What a consumer did so far.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct ConsumeStats {
+    /// What the consumer is doing: `consuming`, or why it waits (another consumer holds
+    /// the source, the broker or the database went away and it reconnects).
+    pub status: String,
+    pub reconnects: u64,
     pub batches: u64,
     pub messages: u64,
     pub rows_written: u64,
@@ -145,6 +155,38 @@ pub async fn consume(
     options: &ConsumeOptions,
     report: &(dyn Fn(&ConsumeStats) + Sync),
 ) -> Result<ConsumeStats, ConsumeError> {
+    let mut stats = ConsumeStats::default();
+    let mut backoff = Duration::from_secs(1);
+    loop {
+        let before = stats.batches;
+        match consume_once(url, group, options, report, &mut stats).await {
+            Ok(()) => return Ok(stats),
+            Err(e) if e.retriable() => {
+                if stats.batches > before {
+                    backoff = Duration::from_secs(1);
+                }
+                stats.reconnects += 1;
+                stats.status = format!("reconnecting in {} s: {e}", backoff.as_secs());
+                report(&stats);
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(30));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// How long a consumer waits before trying again for a source another one holds.
+const HELD_RETRY: Duration = Duration::from_secs(2);
+
+/// One connection's worth of consuming: until idle (`Ok`) or an error.
+async fn consume_once(
+    url: &str,
+    group: &str,
+    options: &ConsumeOptions,
+    report: &(dyn Fn(&ConsumeStats) + Sync),
+    stats: &mut ConsumeStats,
+) -> Result<(), ConsumeError> {
     let parsed =
         url::Url::parse(url).map_err(|e| ConsumeError::Usage(format!("{url}: not a URL ({e})")))?;
     let source = source_name(&parsed);
@@ -180,6 +222,27 @@ pub async fn consume(
                 ingest_queue::full_message(&e)
             ))
         })?;
+    }
+    // One consumer per source and name at a time, across processes and machines: the
+    // lock is the session's, gone with it when the process dies.
+    let key = format!("ingest-consumer:{group}:{source}");
+    loop {
+        let held: bool = client
+            .query_one(
+                "SELECT pg_try_advisory_lock(hashtextextended($1, 0))",
+                &[&key],
+            )
+            .await
+            .map_err(|e| {
+                ConsumeError::Position(PositionError::Database(ingest_queue::full_message(&e)))
+            })?
+            .get(0);
+        if held {
+            break;
+        }
+        stats.status = format!("waiting: another consumer {group} of {source} is running");
+        report(stats);
+        tokio::time::sleep(HELD_RETRY).await;
     }
     let mut stored = positions::load(&client, &schema, &group, &source).await?;
     let broker_err = |message: String| ConsumeError::Broker {
@@ -230,10 +293,8 @@ pub async fn consume(
         .max_errors
         .parse()
         .map_err(|e| ConsumeError::Usage(format!("--max-errors {e}")))?;
-    let mut stats = ConsumeStats {
-        positions: stored.clone(),
-        ..ConsumeStats::default()
-    };
+    stats.positions = stored.clone();
+    stats.status = "consuming".into();
     let mut idle_since = Instant::now();
     loop {
         let batch = gather(&mut broker, options).await.map_err(broker_err)?;
@@ -242,7 +303,7 @@ pub async fn consume(
                 .until_idle
                 .is_some_and(|d| idle_since.elapsed() >= d)
             {
-                return Ok(stats);
+                return Ok(());
             }
             continue;
         }
@@ -298,7 +359,7 @@ pub async fn consume(
         stats.rejected += outcome.rejected;
         stats.dead_letters += outcome.dead_letters;
         stats.positions = stored.clone();
-        report(&stats);
+        report(stats);
     }
 }
 

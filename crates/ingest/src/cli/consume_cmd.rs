@@ -109,7 +109,10 @@ pub async fn run(a: ConsumeArgs) -> i32 {
     };
     let quiet = a.quiet;
     let report = move |s: &ingest_streams::ConsumeStats| {
-        if !quiet {
+        if s.status != "consuming" {
+            // Waiting or reconnecting is said even with -q.
+            eprintln!("ingest: {}", s.status);
+        } else if !quiet {
             eprintln!(
                 "ingest: {} batches, {} messages, {} rows written, {} rejected, {} dead letters; at {:?}",
                 s.batches, s.messages, s.rows_written, s.rejected, s.dead_letters, s.positions

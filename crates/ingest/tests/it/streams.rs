@@ -352,3 +352,63 @@ fn a_rabbitmq_consumer_killed_again_and_again_loads_every_message_once() {
     let queue = format!("it_queue_{}", std::process::id());
     killed_again_and_again("amqp", Broker::Amqp { queue });
 }
+
+/// Two consumers of one source under one name: the second waits (and says so) while the
+/// first runs, then takes over where it stopped.
+#[test]
+fn one_consumer_of_a_source_runs_at_a_time() {
+    let mut db = TestDb::new("streams_lock");
+    let svc = format!("{}_svc", db.schema);
+    db.exec("CREATE TABLE {s}.events (id bigint, amount numeric(10,2), note text)");
+    let broker = Broker::Redis {
+        stream: format!("it_lock_{}", std::process::id()),
+    };
+    broker.publish(1, 1001);
+    let dead = db.t("dead");
+    let first = consumer(
+        &db,
+        &svc,
+        &broker,
+        "loader",
+        "events",
+        &["--dead-letter", &dead],
+    )
+    .stdout(Stdio::null())
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while db.value("SELECT count(*) FROM {s}.events") != "1000" {
+        assert!(
+            Instant::now() < deadline,
+            "the first consumer did not load the stream"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let second = consumer(
+        &db,
+        &svc,
+        &broker,
+        "loader",
+        "events",
+        &["--dead-letter", &dead, "--until-idle", "2s"],
+    )
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    broker.publish(1001, 1101);
+    std::thread::sleep(Duration::from_secs(1));
+    // The first one loads the new messages; the second still waits.
+    kill_after_rows(first, &mut db, "events", 1100);
+    let out = second.wait_with_output().unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("another consumer loader of"), "{said}");
+    assert_eq!(
+        db.value("SELECT count(*) || ' ' || count(DISTINCT id) FROM {s}.events"),
+        "1100 1100"
+    );
+    db.exec(&format!("DROP SCHEMA \"{svc}\" CASCADE"));
+}
