@@ -157,6 +157,12 @@ impl AmqpQueue {
                 partition: String::new(),
                 position: delivery.delivery_tag.to_string(),
                 id: Some(id),
+                key: Some(delivery.routing_key.to_string()),
+                timestamp: delivery
+                    .properties
+                    .timestamp()
+                    .and_then(|t| chrono::DateTime::from_timestamp(t as i64, 0))
+                    .map(|t| t.to_rfc3339()),
                 payload: Bytes::from(delivery.data),
             });
             if out.len() >= max {

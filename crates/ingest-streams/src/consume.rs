@@ -43,6 +43,8 @@ pub struct ConsumeOptions {
     pub field: String,
     /// Stop (successfully) after this long without a message; `None`: run until stopped.
     pub until_idle: Option<Duration>,
+    /// What of each message becomes columns too (`--meta partition,offset,key,timestamp`).
+    pub meta: Vec<crate::message::Meta>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -320,7 +322,7 @@ async fn consume_once(
                 .cloned()
                 .collect()
         };
-        let recs = records(&batch);
+        let recs = records(&batch, &options.meta);
         if options.dead_letter.is_none()
             && !recs.unreadable.is_empty()
             && limit.exceeded(recs.unreadable.len() as u64, batch.len() as u64)

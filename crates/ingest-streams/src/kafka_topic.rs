@@ -114,6 +114,12 @@ impl KafkaTopic {
                     partition: p.id.to_string(),
                     position: r.offset.to_string(),
                     id: None,
+                    key: r
+                        .record
+                        .key
+                        .as_deref()
+                        .map(|k| String::from_utf8_lossy(k).into_owned()),
+                    timestamp: Some(r.record.timestamp.to_rfc3339()),
                     payload: Bytes::from(r.record.value.unwrap_or_default()),
                 });
             }

@@ -15,7 +15,53 @@ pub struct Message {
     pub position: String,
     /// RabbitMQ's `message_id` (or a hash of the body): what makes a redelivery a no-op.
     pub id: Option<String>,
+    /// A Kafka record's key, a NATS subject, a RabbitMQ routing key (for `--meta key`).
+    pub key: Option<String>,
+    /// When the broker took the message, RFC 3339 (for `--meta timestamp`).
+    pub timestamp: Option<String>,
     pub payload: Bytes,
+}
+
+/// What a message can add to its records as columns (`--meta partition,offset,...`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Meta {
+    Partition,
+    Offset,
+    Key,
+    Timestamp,
+}
+
+impl Meta {
+    pub const NAMES: &'static str = "partition, offset, key, timestamp";
+
+    pub fn parse(name: &str) -> Option<Meta> {
+        match name.trim() {
+            "partition" => Some(Meta::Partition),
+            "offset" | "position" | "sequence" => Some(Meta::Offset),
+            "key" | "subject" | "routing_key" => Some(Meta::Key),
+            "timestamp" => Some(Meta::Timestamp),
+            _ => None,
+        }
+    }
+
+    /// The column it fills.
+    pub fn column(self) -> &'static str {
+        match self {
+            Meta::Partition => "partition",
+            Meta::Offset => "offset",
+            Meta::Key => "key",
+            Meta::Timestamp => "timestamp",
+        }
+    }
+
+    fn value(self, m: &Message) -> Option<&str> {
+        match self {
+            Meta::Partition => Some(m.partition.as_str()).filter(|p| !p.is_empty()),
+            Meta::Offset => Some(m.position.as_str()),
+            Meta::Key => m.key.as_deref(),
+            Meta::Timestamp => m.timestamp.as_deref(),
+        }
+    }
 }
 
 /// A batch's records as NDJSON, the message of each line (by index in the batch), and the
@@ -28,15 +74,36 @@ pub struct Records {
     pub unreadable: Vec<(usize, String)>,
 }
 
-/// The records of `messages`, in order.
-pub fn records(messages: &[Message]) -> Records {
+/// The records of `messages`, in order, each with the `meta` fields asked for (written
+/// first; a record's own field of the same name wins over the message's).
+pub fn records(messages: &[Message], meta: &[Meta]) -> Records {
     let mut out = Records::default();
     for (i, m) in messages.iter().enumerate() {
         match split(&m.payload) {
             Ok(parts) => {
                 for part in parts {
+                    let fields: Vec<String> = meta
+                        .iter()
+                        .filter(|f| !part.contains(&format!("\"{}\"", f.column())))
+                        .map(|f| {
+                            format!(
+                                "{}: {}",
+                                serde_json::json!(f.column()),
+                                serde_json::json!(f.value(m))
+                            )
+                        })
+                        .collect();
+                    // `{`, the meta fields, then the record's own.
+                    let body = part.strip_prefix('{').unwrap_or(part).trim_start();
+                    out.ndjson.push(b'{');
+                    if !fields.is_empty() {
+                        out.ndjson.extend_from_slice(fields.join(", ").as_bytes());
+                        if !body.starts_with('}') {
+                            out.ndjson.extend_from_slice(b", ");
+                        }
+                    }
                     out.ndjson.extend(
-                        part.bytes()
+                        body.bytes()
                             .map(|b| if b == b'\n' || b == b'\r' { b' ' } else { b }),
                     );
                     out.ndjson.push(b'\n');
@@ -106,19 +173,24 @@ mod tests {
             partition: String::new(),
             position: "1".into(),
             id: None,
+            key: Some("k".into()),
+            timestamp: None,
             payload: Bytes::from(payload.to_string()),
         }
     }
 
     #[test]
     fn payloads_become_lines_that_know_their_message() {
-        let r = records(&[
-            m(r#"{"id": 1, "note": "a\nb"}"#),
-            m("not json"),
-            m(r#"[{"id": 2}, {"id": 3}]"#),
-            m("{\"id\": 4}\n{\"id\": 5}\n"),
-            m("[1, 2]"),
-        ]);
+        let r = records(
+            &[
+                m(r#"{"id": 1, "note": "a\nb"}"#),
+                m("not json"),
+                m(r#"[{"id": 2}, {"id": 3}]"#),
+                m("{\"id\": 4}\n{\"id\": 5}\n"),
+                m("[1, 2]"),
+            ],
+            &[],
+        );
         assert_eq!(
             String::from_utf8(r.ndjson).unwrap(),
             "{\"id\": 1, \"note\": \"a\\nb\"}\n{\"id\": 2}\n{\"id\": 3}\n{\"id\": 4}\n{\"id\": 5}\n"
@@ -129,5 +201,14 @@ mod tests {
             [1, 4]
         );
         assert!(r.unreadable[0].1.starts_with("not JSON"));
+        // Meta fields go first; a record's own field of the name stays its own.
+        let r = records(
+            &[m(r#"{"id": 1}"#), m(r#"{"key": "mine"}"#), m("{}")],
+            &[Meta::Key, Meta::Offset],
+        );
+        assert_eq!(
+            String::from_utf8(r.ndjson).unwrap(),
+            "{\"key\": \"k\", \"offset\": \"1\", \"id\": 1}\n{\"offset\": \"1\", \"key\": \"mine\"}\n{\"key\": \"k\", \"offset\": \"1\"}\n"
+        );
     }
 }

@@ -286,8 +286,8 @@ impl Reading {
                 Ok(m) => m,
                 Err(e) => return Some(e.to_string()),
             };
-            let (stream_sequence, consumer_sequence) = match message.info() {
-                Ok(i) => (i.stream_sequence, i.consumer_sequence),
+            let (stream_sequence, consumer_sequence, published) = match message.info() {
+                Ok(i) => (i.stream_sequence, i.consumer_sequence, i.published),
                 Err(e) => return Some(format!("a message without its sequences: {e}")),
             };
             if consumer_sequence != self.delivered + 1
@@ -304,6 +304,10 @@ impl Reading {
                 partition: String::new(),
                 position: stream_sequence.to_string(),
                 id: None,
+                key: Some(message.message.subject.to_string()),
+                timestamp: i64::try_from(published.unix_timestamp_nanos())
+                    .ok()
+                    .map(|ns| chrono::DateTime::from_timestamp_nanos(ns).to_rfc3339()),
                 payload: message.message.payload,
             });
         }

@@ -66,10 +66,20 @@ impl RedisStream {
                     .and_then(|v| redis::from_redis_value::<Vec<u8>>(v.clone()).ok())
                     .unwrap_or_default();
                 self.after = entry.id.clone();
+                // An entry id is `<milliseconds>-<seq>`: when Redis took it.
+                let timestamp = entry
+                    .id
+                    .split('-')
+                    .next()
+                    .and_then(|ms| ms.parse::<i64>().ok())
+                    .and_then(chrono::DateTime::from_timestamp_millis)
+                    .map(|t| t.to_rfc3339());
                 out.push(Message {
                     partition: String::new(),
                     position: entry.id,
                     id: None,
+                    key: None,
+                    timestamp,
                     payload: Bytes::from(payload),
                 });
             }

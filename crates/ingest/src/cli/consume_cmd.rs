@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use clap::Args;
 use ingest_pg::ConnectSource;
+use ingest_streams::message::Meta;
 use ingest_streams::{ConsumeOptions, consume};
 
 const EXAMPLES: &str = "Examples:
@@ -66,6 +67,11 @@ pub struct ConsumeArgs {
     /// Stop (exit 0) after this long without a message (default: run until stopped)
     #[arg(long)]
     pub until_idle: Option<String>,
+    /// Also load these of each message into columns of the same names: partition,
+    /// offset (sequence, entry id, delivery tag), key (Kafka key, NATS subject, RabbitMQ
+    /// routing key), timestamp
+    #[arg(long, value_delimiter = ',')]
+    pub meta: Vec<String>,
     /// The PostgreSQL to load into and keep the positions in (default: PG* variables)
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
@@ -176,5 +182,10 @@ fn options(a: &ConsumeArgs) -> Result<ConsumeOptions, String> {
             .as_deref()
             .map(|d| duration("--until-idle", d))
             .transpose()?,
+        meta: a
+            .meta
+            .iter()
+            .map(|m| Meta::parse(m).ok_or_else(|| format!("--meta {m:?}: one of {}", Meta::NAMES)))
+            .collect::<Result<_, _>>()?,
     })
 }

@@ -312,6 +312,30 @@ fn killed_again_and_again(name: &str, broker: Broker) {
         db.value("SELECT count(*) FROM {s}.audit"),
         (MESSAGES - 2).to_string()
     );
+    // --meta: the message's offset and time as columns too.
+    db.exec("CREATE TABLE {s}.meta (id bigint, amount numeric(10,2), note text, partition text, \"offset\" text, \"timestamp\" timestamptz)");
+    run(&mut consumer(
+        &db,
+        &svc,
+        &broker,
+        "meta",
+        "meta",
+        &[
+            "--meta",
+            "partition,offset,timestamp",
+            "--max-errors",
+            "2",
+            "--batch-rows",
+            "10000",
+            "--until-idle",
+            "2s",
+        ],
+    ))
+    .ok();
+    assert_eq!(
+        db.value("SELECT count(DISTINCT (coalesce(partition, ''), \"offset\")) || ' ' || count(\"timestamp\") FROM {s}.meta WHERE \"timestamp\" > now() - interval '1 hour'"),
+        format!("{} {}", MESSAGES - 2, MESSAGES - 2)
+    );
     // Without a dead-letter table, a batch over --max-errors stops the consumer: exit 1, nothing written.
     db.exec("CREATE TABLE {s}.strict (id bigint, amount numeric(10,2), note text)");
     let out = run(&mut consumer(
