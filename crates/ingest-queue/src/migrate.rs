@@ -34,6 +34,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         include_str!("migrations/0008_record_batches.sql"),
     ),
     (9, "streams", include_str!("migrations/0009_streams.sql")),
+    (
+        10,
+        "stream_jobs",
+        include_str!("migrations/0010_stream_jobs.sql"),
+    ),
 ];
 
 /// The version the code expects; `/readyz` compares it with what the database has.

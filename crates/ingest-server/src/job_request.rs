@@ -239,6 +239,116 @@ pub fn pull_request(
     Ok((spec, options))
 }
 
+/// The consumer a stream job runs: its source URL (`${env:NAME}` in it read from the
+/// worker's environment), its name, and how it loads.
+pub fn stream_request(
+    payload: &Value,
+    database: &ConnectSource,
+) -> Result<(String, String, ingest_streams::ConsumeOptions), String> {
+    let url = payload
+        .pointer("/source/url")
+        .and_then(Value::as_str)
+        .ok_or("the job has no source.url")?;
+    let url = ingest_sources::expand_env(url, "source.url").map_err(|e| e.to_string())?;
+    let group = payload
+        .pointer("/source/group")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let table = payload
+        .pointer("/target/resolved")
+        .or_else(|| payload.pointer("/target/table"))
+        .and_then(Value::as_str)
+        .ok_or("the job has no target.table")?;
+    let key: Vec<String> = payload
+        .pointer("/target/key")
+        .and_then(Value::as_array)
+        .map(|k| {
+            k.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+    let mode = payload
+        .get("mode")
+        .and_then(Value::as_str)
+        .unwrap_or("insert");
+    if !["insert", "upsert", "merge", "replace"].contains(&mode) {
+        return Err(format!("mode {mode:?}: insert, upsert, merge or replace"));
+    }
+    let o = payload.get("options").cloned().unwrap_or(Value::Null);
+    let text = |k: &str, default: &str| -> String {
+        match &o[k] {
+            Value::String(s) => s.clone(),
+            Value::Number(n) => n.to_string(),
+            _ => default.to_string(),
+        }
+    };
+    let duration = |k: &str, default: &str| {
+        humantime::parse_duration(&text(k, default))
+            .map_err(|e| format!("options.{k}: {e} (e.g. 1s, 500ms)"))
+    };
+    let bytes = {
+        let t = text("batch_bytes", "8MB").to_ascii_lowercase();
+        let (n, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
+        let n: usize = n
+            .parse()
+            .map_err(|_| "options.batch_bytes: a size such as 8MB".to_string())?;
+        n * match unit.trim() {
+            "" | "b" => 1,
+            "kb" | "k" => 1 << 10,
+            "mb" | "m" => 1 << 20,
+            "gb" | "g" => 1 << 30,
+            other => return Err(format!("options.batch_bytes: unknown unit {other:?}")),
+        }
+    };
+    let meta = match &o["meta"] {
+        Value::Array(items) => items
+            .iter()
+            .map(|m| {
+                let name = m.as_str().unwrap_or("");
+                ingest_streams::message::Meta::parse(name).ok_or_else(|| {
+                    format!(
+                        "options.meta {name:?}: one of {}",
+                        ingest_streams::message::Meta::NAMES
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+        Value::Null => Vec::new(),
+        _ => return Err("options.meta: a list (partition, offset, key, timestamp)".into()),
+    };
+    let max_errors = text("max_errors", "0");
+    max_errors
+        .parse::<ingest_load::RejectLimit>()
+        .map_err(|e| format!("options.max_errors {e}"))?;
+    let options = ingest_streams::ConsumeOptions {
+        database: database.clone(),
+        service_schema: None,
+        table: table.to_string(),
+        mode: mode.to_string(),
+        key,
+        max_errors,
+        batch_rows: text("batch_rows", "10000")
+            .parse::<usize>()
+            .map_err(|_| "options.batch_rows: a number")?
+            .max(1),
+        batch_bytes: bytes,
+        linger: duration("linger", "1s")?,
+        dead_letter: o["dead_letter"].as_str().map(str::to_string),
+        start_latest: match text("start", "earliest").as_str() {
+            "earliest" => false,
+            "latest" => true,
+            other => return Err(format!("options.start {other:?}: earliest or latest")),
+        },
+        field: text("field", "data"),
+        until_idle: None,
+        meta,
+    };
+    Ok((url, group, options))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -213,6 +213,30 @@ pub struct RecordsView {
     pub replayed: Option<bool>,
 }
 
+/// A stream consumer to run in the service.
+#[derive(Serialize, ToSchema)]
+pub struct StreamRequest {
+    /// `{"url": "kafka://host:9092/orders", "group": "loader"}` (amqp://…?queue=Q,
+    /// nats://host:4222/STREAM, redis://host:6379/STREAM); `${env:NAME}` in the URL is read
+    /// where the consumer runs
+    #[schema(value_type = Object)]
+    pub source: serde_json::Value,
+    pub target: Target,
+    /// insert (default), upsert, merge or replace
+    pub mode: Option<String>,
+    /// batch_rows, batch_bytes ("8MB"), linger ("1s"), max_errors, dead_letter (a table),
+    /// start (earliest|latest), field (Redis), meta (["partition", "offset", ...])
+    #[schema(value_type = Object)]
+    pub options: Option<serde_json::Value>,
+}
+
+/// The service's stream consumers, newest first; each job's `stream` holds its status and
+/// counters (batches, messages, rows written, rejected, dead letters, positions).
+#[derive(Serialize, ToSchema)]
+pub struct StreamList {
+    pub streams: Vec<JobView>,
+}
+
 /// An RFC 9457 problem.
 #[derive(Serialize, ToSchema)]
 pub struct ProblemView {
@@ -258,10 +282,14 @@ pub struct ProblemView {
         crate::api::records::post_records,
         crate::api::tables::list_profiles,
         crate::api::tables::put_profile,
+        crate::api::streams::create_stream,
+        crate::api::streams::list_streams,
+        crate::api::streams::stop_stream,
+        crate::api::streams::resume_stream,
         crate::api::health::readyz,
         crate::api::health::metrics,
     ),
-    components(schemas(JobRequest, ExportJobRequest, Target, JobView, JobList, ProblemView, TableRulesView, SourceView, SourceList, RunList, FileView, InspectRequest, InspectView, TableList, ProfileView, ProfileList, RecordsView)),
+    components(schemas(JobRequest, ExportJobRequest, Target, JobView, JobList, ProblemView, TableRulesView, SourceView, SourceList, RunList, FileView, InspectRequest, InspectView, TableList, ProfileView, ProfileList, RecordsView, StreamRequest, StreamList)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]

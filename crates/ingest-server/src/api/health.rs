@@ -120,7 +120,42 @@ pub async fn metrics(State(api): State<Shared>) -> Result<Response, Problem> {
     if let Ok(sources) = api.queue.source_metrics(&c).await {
         out.push_str(&source_metrics(&sources));
     }
+    out.push_str(&stream_metrics(&c, &schema).await);
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response())
+}
+
+/// Per running stream consumer: the messages it loaded and whether it is consuming.
+async fn stream_metrics(c: &deadpool_postgres::Object, schema: &str) -> String {
+    let rows = c
+        .query(
+            &format!(
+                "SELECT id::text, coalesce(target_table, ''), coalesce((progress->'stream'->>'messages')::bigint, 0),
+                        coalesce(progress->'stream'->>'status', '')
+                 FROM {schema}.jobs WHERE kind = 'stream' AND state = 'running' ORDER BY created_at"
+            ),
+            &[],
+        )
+        .await
+        .unwrap_or_default();
+    let mut out = String::from(
+        "# HELP ingest_stream_messages_total Messages a running stream consumer loaded.\n# TYPE ingest_stream_messages_total counter\n",
+    );
+    for r in &rows {
+        let (id, table, n): (String, String, i64) = (r.get(0), r.get(1), r.get(2));
+        out.push_str(&format!(
+            "ingest_stream_messages_total{{job=\"{id}\",table=\"{}\"}} {n}\n",
+            table.replace(['"', '\\', '\n'], "_")
+        ));
+    }
+    out.push_str("# HELP ingest_stream_consuming 1 while a running consumer consumes, 0 while it waits or reconnects.\n# TYPE ingest_stream_consuming gauge\n");
+    for r in &rows {
+        let (id, status): (String, String) = (r.get(0), r.get(3));
+        out.push_str(&format!(
+            "ingest_stream_consuming{{job=\"{id}\"}} {}\n",
+            u8::from(status == "consuming")
+        ));
+    }
+    out
 }
 
 /// Per pull source: its last success and failure, the records its runs pulled, how far

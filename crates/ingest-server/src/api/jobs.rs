@@ -43,6 +43,14 @@ pub fn job_json(job: &Job) -> Value {
     if job.state == JobState::PendingUpload {
         v["upload_url"] = json!(format!("/v1/jobs/{id}/data"));
     }
+    if job.kind == "stream" {
+        // The consumer's status and counters: live while it runs, final once it ended.
+        let live = job.progress.get("stream");
+        v["stream"] = live
+            .or_else(|| job.stats.as_ref().and_then(|s| s.get("stream")))
+            .cloned()
+            .unwrap_or(Value::Null);
+    }
     v
 }
 

@@ -16,6 +16,7 @@ pub mod rejects;
 pub mod report;
 pub mod rules;
 pub mod sources;
+pub mod streams;
 pub mod tables;
 pub mod upload;
 
@@ -288,6 +289,12 @@ fn router(api: Shared) -> Router {
                 .route("/v1/sources/{name}/pause", post(sources::pause_source))
                 .route("/v1/sources/{name}/resume", post(sources::resume_source))
                 .route("/v1/sources/{name}/runs", get(sources::source_runs))
+                .route(
+                    "/v1/streams",
+                    post(streams::create_stream).get(streams::list_streams),
+                )
+                .route("/v1/streams/{id}/stop", post(streams::stop_stream))
+                .route("/v1/streams/{id}/resume", post(streams::resume_stream))
                 .route_layer(axum::middleware::from_fn_with_state(
                     api.clone(),
                     auth::authenticate,

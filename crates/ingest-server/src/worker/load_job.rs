@@ -64,6 +64,9 @@ pub(super) async fn run_job(
     if job.kind == "export" {
         return run_export(ctx, client, worker, job).await;
     }
+    if job.kind == "stream" {
+        return super::stream_job::run_stream(ctx, client, worker, job).await;
+    }
     let errors_file = ctx.errors_dir.path().join(format!("{}.ndjson", job.id));
     let work = match job.kind.as_str() {
         "pull" => pull_request(&job.payload, &ctx.source, &errors_file)

@@ -20,6 +20,7 @@ use crate::Failure;
 use crate::listen::{Listener, listen};
 
 mod load_job;
+mod stream_job;
 
 use load_job::run_job;
 

@@ -7,6 +7,7 @@ mod jobs;
 mod quality;
 mod records;
 mod sources;
+mod streams;
 mod tokens;
 mod uploads;
 
