@@ -90,6 +90,8 @@ pub struct ConsumeStats {
     /// the source, the broker or the database went away and it reconnects).
     pub status: String,
     pub reconnects: u64,
+    /// Messages in the source not read yet, where the broker tells (Kafka).
+    pub lag: Option<u64>,
     pub batches: u64,
     pub messages: u64,
     pub rows_written: u64,
@@ -122,6 +124,14 @@ impl Broker {
         match self {
             Broker::Amqp(q) => q.ack(batch).await,
             _ => Ok(()),
+        }
+    }
+
+    /// Messages in the source not read yet, where the broker says (Kafka's high watermarks).
+    fn lag(&self) -> Option<u64> {
+        match self {
+            Broker::Kafka(k) => Some(k.lag()),
+            _ => None,
         }
     }
 
@@ -361,6 +371,7 @@ async fn consume_once(
         stats.rejected += outcome.rejected;
         stats.dead_letters += outcome.dead_letters;
         stats.positions = stored.clone();
+        stats.lag = broker.lag();
         report(stats);
     }
 }

@@ -19,6 +19,8 @@ struct Partition {
     client: PartitionClient,
     /// The next offset to read.
     next: i64,
+    /// The partition's high watermark at the last fetch.
+    high: i64,
 }
 
 pub struct KafkaTopic {
@@ -78,6 +80,7 @@ impl KafkaTopic {
                 id,
                 client: pc,
                 next,
+                high: next,
             });
         }
         Ok(KafkaTopic {
@@ -97,11 +100,12 @@ impl KafkaTopic {
                 break;
             }
             let p = &mut self.partitions[(self.turn + k) % n];
-            let (records, _high) = p
+            let (records, high) = p
                 .client
                 .fetch_records(p.next, 1..FETCH_BYTES, wait_ms)
                 .await
                 .map_err(|e| e.to_string())?;
+            p.high = high;
             for r in records {
                 if r.offset < p.next {
                     continue;
@@ -126,5 +130,13 @@ impl KafkaTopic {
         }
         self.turn = (self.turn + 1) % n.max(1);
         Ok(out)
+    }
+
+    /// Records in the topic not read yet, by the high watermarks of the last fetches.
+    pub fn lag(&self) -> u64 {
+        self.partitions
+            .iter()
+            .map(|p| (p.high - p.next).max(0) as u64)
+            .sum()
     }
 }

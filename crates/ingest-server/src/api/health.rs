@@ -130,7 +130,7 @@ async fn stream_metrics(c: &deadpool_postgres::Object, schema: &str) -> String {
         .query(
             &format!(
                 "SELECT id::text, coalesce(target_table, ''), coalesce((progress->'stream'->>'messages')::bigint, 0),
-                        coalesce(progress->'stream'->>'status', '')
+                        coalesce(progress->'stream'->>'status', ''), (progress->'stream'->>'lag')::bigint
                  FROM {schema}.jobs WHERE kind = 'stream' AND state = 'running' ORDER BY created_at"
             ),
             &[],
@@ -146,6 +146,13 @@ async fn stream_metrics(c: &deadpool_postgres::Object, schema: &str) -> String {
             "ingest_stream_messages_total{{job=\"{id}\",table=\"{}\"}} {n}\n",
             table.replace(['"', '\\', '\n'], "_")
         ));
+    }
+    out.push_str("# HELP ingest_stream_lag Messages in the source not read yet (Kafka).\n# TYPE ingest_stream_lag gauge\n");
+    for r in &rows {
+        let (id, lag): (String, Option<i64>) = (r.get(0), r.get(4));
+        if let Some(lag) = lag {
+            out.push_str(&format!("ingest_stream_lag{{job=\"{id}\"}} {lag}\n"));
+        }
     }
     out.push_str("# HELP ingest_stream_consuming 1 while a running consumer consumes, 0 while it waits or reconnects.\n# TYPE ingest_stream_consuming gauge\n");
     for r in &rows {
