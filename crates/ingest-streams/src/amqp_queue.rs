@@ -31,9 +31,16 @@ pub struct AmqpQueue {
     delivered: u64,
     /// The highest delivery tag acknowledged (everything up to it, with `multiple`).
     acked: u64,
+    /// The queue's ready messages after the last acknowledgement.
+    ready: Option<u64>,
 }
 
 impl AmqpQueue {
+    /// The queue's ready messages, as the broker counted them after the last batch.
+    pub fn lag(&self) -> Option<u64> {
+        self.ready
+    }
+
     /// `amqp://user:pass@host:port/VHOST?queue=NAME` (vhost `%2f` = "/"). `prefetch`: the
     /// channel's basic.qos prefetch count (= the batch size: bounded memory).
     ///
@@ -120,6 +127,7 @@ impl AmqpQueue {
             queue,
             delivered: 0,
             acked: 0,
+            ready: None,
         })
     }
 
@@ -202,6 +210,20 @@ impl AmqpQueue {
             .await
             .map_err(|e| format!("queue {:?}: basic.ack: {e}", self.queue))?;
         self.acked = tag;
+        // How many wait: a passive declare answers the queue's ready count.
+        self.ready = self
+            .channel
+            .queue_declare(
+                self.queue.as_str().into(),
+                QueueDeclareOptions {
+                    passive: true,
+                    ..QueueDeclareOptions::default()
+                },
+                FieldTable::default(),
+            )
+            .await
+            .ok()
+            .map(|q| u64::from(q.message_count()));
         Ok(())
     }
 }

@@ -90,7 +90,9 @@ pub struct ConsumeStats {
     /// the source, the broker or the database went away and it reconnects).
     pub status: String,
     pub reconnects: u64,
-    /// Messages in the source not read yet, where the broker tells (Kafka).
+    /// Messages in the source not read yet, as the broker counts them: Kafka's high
+    /// watermarks, JetStream's pending count, the queue's ready messages (RabbitMQ); Redis
+    /// does not tell.
     pub lag: Option<u64>,
     pub batches: u64,
     pub messages: u64,
@@ -131,7 +133,9 @@ impl Broker {
     fn lag(&self) -> Option<u64> {
         match self {
             Broker::Kafka(k) => Some(k.lag()),
-            _ => None,
+            Broker::Nats(n) => n.lag(),
+            Broker::Redis(r) => r.lag(),
+            Broker::Amqp(q) => q.lag(),
         }
     }
 

@@ -44,6 +44,8 @@ pub struct NatsStream {
     /// The stream sequence of the last message returned (or the stored one); `None`: none
     /// yet, read from the stream's first message.
     after: Option<u64>,
+    /// The messages after the last one read, as the server counted them at the last read.
+    pending: Option<u64>,
 }
 
 /// What a pull request gave before it ended.
@@ -55,6 +57,11 @@ struct Pulled {
 }
 
 impl NatsStream {
+    /// Messages in the stream not read yet (as of the last message read).
+    pub fn lag(&self) -> Option<u64> {
+        self.pending
+    }
+
     /// `nats://host:port/STREAM?consumer=NAME` (`tls://` for TLS; the stream's name is the
     /// path; user and password or a token may come in the URL). `after`: the stored stream
     /// sequence to resume after (None: from the first message, or from new messages only
@@ -115,6 +122,7 @@ impl NatsStream {
             consumer: None,
             busy: false,
             after,
+            pending: None,
         })
     }
 
@@ -170,6 +178,7 @@ impl NatsStream {
             delivered: *returned,
             after: self.after,
             messages: Vec::new(),
+            pending: None,
         };
         let mut broken = state.read(consumer.fetch().max_messages(max)).await;
         if broken.is_none() && state.messages.is_empty() {
@@ -197,6 +206,9 @@ impl NatsStream {
         }
         if let Some((_, returned)) = self.consumer.as_deref_mut() {
             *returned = state.delivered;
+        }
+        if state.pending.is_some() {
+            self.pending = state.pending;
         }
         self.after = state.after;
         Ok(Pulled {
@@ -248,6 +260,8 @@ struct Reading {
     delivered: u64,
     after: Option<u64>,
     messages: Vec<Message>,
+    /// The messages after the last one read, as the server counted them.
+    pending: Option<u64>,
 }
 
 impl Reading {
@@ -287,7 +301,10 @@ impl Reading {
                 Err(e) => return Some(e.to_string()),
             };
             let (stream_sequence, consumer_sequence, published) = match message.info() {
-                Ok(i) => (i.stream_sequence, i.consumer_sequence, i.published),
+                Ok(i) => {
+                    self.pending = Some(i.pending);
+                    (i.stream_sequence, i.consumer_sequence, i.published)
+                }
                 Err(e) => return Some(format!("a message without its sequences: {e}")),
             };
             if consumer_sequence != self.delivered + 1

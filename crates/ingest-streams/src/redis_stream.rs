@@ -44,6 +44,12 @@ impl RedisStream {
         })
     }
 
+    /// Redis does not count the entries after an id cheaply (XRANGE would read them):
+    /// no lag is told.
+    pub fn lag(&self) -> Option<u64> {
+        None
+    }
+
     /// Up to `max` entries after the last one read, waiting up to `wait` for the first.
     pub async fn next(&mut self, max: usize, wait: Duration) -> Result<Vec<Message>, String> {
         // The server holds a blocking read for `wait`: the answer may take that long.
