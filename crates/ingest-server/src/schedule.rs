@@ -16,11 +16,41 @@ use crate::job_request::pull_job;
 /// How often due sources are looked for: the finest schedule is a second.
 const EVERY: Duration = Duration::from_millis(500);
 
-/// Ticks the schedule of `queue`'s sources until the process ends.
+/// Files uploaded to the console are kept this long (a Check, then a Load, then a
+/// download of the rejects read them), then deleted unless a job still reads them.
+const FILES_KEPT: Duration = Duration::from_secs(24 * 3600);
+/// How often old files are looked for.
+const SWEEP_EVERY: Duration = Duration::from_secs(600);
+
+/// Deletes the console's uploaded files older than [`FILES_KEPT`].
+async fn sweep_files(client: &tokio_postgres::Client, queue: &Queue) {
+    let before = chrono::Utc::now() - chrono::Duration::from_std(FILES_KEPT).expect("a day fits");
+    match queue.expire_files(client, before).await {
+        Ok(files) => {
+            for f in files {
+                if let Err(e) = ingest_store::delete_object(&f.url).await {
+                    eprintln!(
+                        "ingest: deleting the old upload {}: {e}",
+                        ingest_store::redacted(&f.url)
+                    );
+                }
+            }
+        }
+        Err(e) => eprintln!("ingest: looking for old uploads: {e}"),
+    }
+}
+
+/// Ticks the schedule of `queue`'s sources until the process ends (and, now and then,
+/// deletes the console's old uploads).
 pub async fn run(source: ConnectSource, queue: Queue) {
+    let mut swept = std::time::Instant::now() - SWEEP_EVERY;
     loop {
         if let Ok(mut client) = ingest_pg::connect(&source).await {
             loop {
+                if swept.elapsed() >= SWEEP_EVERY {
+                    sweep_files(&client, &queue).await;
+                    swept = std::time::Instant::now();
+                }
                 match queue
                     .tick_sources(&mut client, &next_tick, &|s| {
                         pull_job(s, false, s.created_by.clone())

@@ -283,3 +283,39 @@ fn pages_answer_escape_what_they_show_and_keep_to_the_callers_tables() {
     assert_eq!(status, 303);
     db.exec(&format!("DROP SCHEMA \"{queue}\" CASCADE"));
 }
+
+/// The console's uploads are deleted a day after, unless a job still reads them.
+#[test]
+fn old_uploads_are_deleted() {
+    let mut db = TestDb::new("console_sweep");
+    let queue = format!("{}_q", db.schema);
+    let migrate = std::process::Command::new(env!("CARGO_BIN_EXE_ingest"))
+        .args(["migrate", "--schema", &queue])
+        .env("DATABASE_URL", crate::support::database_url())
+        .output()
+        .unwrap();
+    assert!(migrate.status.success());
+    let old = db.file("old.csv", "id\n1\n");
+    let fresh = db.file("fresh.csv", "id\n2\n");
+    for (path, age) in [(&old, "2 days"), (&fresh, "1 hour")] {
+        db.exec(&format!(
+            "INSERT INTO \"{queue}\".files (url, name, size, created_at) VALUES ('file://{}', 'x.csv', 4, now() - interval '{age}')",
+            path.display()
+        ));
+    }
+    let _server = super::serve(&db, &queue);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while old.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the old upload was not deleted"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(fresh.exists(), "a fresh upload stays");
+    assert_eq!(
+        db.value(&format!("SELECT count(*) FROM \"{queue}\".files")),
+        "1"
+    );
+    db.exec(&format!("DROP SCHEMA \"{queue}\" CASCADE"));
+}
