@@ -13,13 +13,10 @@ use ingest_formats::{ByteCounter, RecordSource, json_source};
 use ingest_load::{BeforeCommit, LoadError, LoadSummary, Progress, RecordsInput, RejectLimit};
 use ingest_pg::ConnectSource;
 
-use crate::amqp_queue::AmqpQueue;
+use crate::broker::{Broker, Unreachable};
 use crate::dead_letter::{self, DeadLetter};
-use crate::kafka_topic::KafkaTopic;
 use crate::message::{Message, Records, records};
-use crate::nats_stream::NatsStream;
 use crate::positions::{self, PositionError};
-use crate::redis_stream::RedisStream;
 
 /// How a consumer runs, beside its source.
 #[derive(Debug, Clone)]
@@ -100,49 +97,6 @@ pub struct ConsumeStats {
     pub rejected: u64,
     pub dead_letters: u64,
     pub positions: BTreeMap<String, String>,
-}
-
-/// Where the messages come from.
-enum Broker {
-    Redis(RedisStream),
-    Kafka(KafkaTopic),
-    Nats(Box<NatsStream>),
-    Amqp(Box<AmqpQueue>),
-}
-
-impl Broker {
-    async fn next(&mut self, max: usize, wait: Duration) -> Result<Vec<Message>, String> {
-        match self {
-            Broker::Redis(r) => r.next(max, wait).await,
-            Broker::Kafka(k) => k.next(max, wait).await,
-            Broker::Nats(n) => n.next(max, wait).await,
-            Broker::Amqp(q) => q.next(max, wait).await,
-        }
-    }
-
-    /// After the batch committed: a queue's deliveries are acknowledged (streams have
-    /// nothing to acknowledge: the position stored is the acknowledgement).
-    async fn ack(&mut self, batch: &[Message]) -> Result<(), String> {
-        match self {
-            Broker::Amqp(q) => q.ack(batch).await,
-            _ => Ok(()),
-        }
-    }
-
-    /// Messages in the source not read yet, where the broker says (Kafka's high watermarks).
-    fn lag(&self) -> Option<u64> {
-        match self {
-            Broker::Kafka(k) => Some(k.lag()),
-            Broker::Nats(n) => n.lag(),
-            Broker::Redis(r) => r.lag(),
-            Broker::Amqp(q) => q.lag(),
-        }
-    }
-
-    /// Whether messages have positions (streams) rather than ids to remember (queues).
-    fn positioned(&self) -> bool {
-        !matches!(self, Broker::Amqp(_))
-    }
 }
 
 /// A source URL without its credentials or its consumer's name: how positions, seen ids
@@ -265,46 +219,12 @@ async fn consume_once(
         source_name: source.clone(),
         message,
     };
-    let mut broker = match parsed.scheme() {
-        "redis" | "rediss" => {
-            let after = stored.get("").cloned().unwrap_or_else(|| {
-                if options.start_latest {
-                    "$".into()
-                } else {
-                    "0".into()
-                }
-            });
-            Broker::Redis(
-                RedisStream::connect(&parsed, &options.field, after)
-                    .await
-                    .map_err(broker_err)?,
-            )
-        }
-        "kafka" => Broker::Kafka(
-            KafkaTopic::connect(&parsed, &stored, options.start_latest)
-                .await
-                .map_err(broker_err)?,
-        ),
-        "nats" => {
-            let after = stored.get("").and_then(|p| p.parse::<u64>().ok());
-            Broker::Nats(Box::new(
-                NatsStream::connect(&parsed, after, options.start_latest)
-                    .await
-                    .map_err(broker_err)?,
-            ))
-        }
-        // Prefetch = the batch: RabbitMQ holds back the rest until the batch is acknowledged.
-        "amqp" | "amqps" => Broker::Amqp(Box::new(
-            AmqpQueue::connect(&parsed, options.batch_rows.min(u16::MAX as usize) as u16)
-                .await
-                .map_err(broker_err)?,
-        )),
-        other => {
-            return Err(ConsumeError::Usage(format!(
-                "{other}:// is not a stream ingest reads (kafka://, amqp://, nats://, redis://)"
-            )));
-        }
-    };
+    let mut broker = Broker::connect(&parsed, options, &stored)
+        .await
+        .map_err(|e| match e {
+            Unreachable::Scheme(m) => ConsumeError::Usage(m),
+            Unreachable::Broker(m) => broker_err(m),
+        })?;
     let limit: RejectLimit = options
         .max_errors
         .parse()

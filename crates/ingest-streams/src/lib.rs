@@ -13,6 +13,7 @@
 //! It depends on the load (and below), never on the server or the binary.
 
 pub mod amqp_queue;
+mod broker;
 mod consume;
 pub mod dead_letter;
 pub mod kafka_topic;
