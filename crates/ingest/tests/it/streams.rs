@@ -248,8 +248,8 @@ fn killed_again_and_again(name: &str, broker: Broker) {
     broker.publish(1, MESSAGES / 2 + 1);
     let dead = db.t("dead");
     let extra = ["--dead-letter", dead.as_str()];
-    // Killed three times mid-stream, with more published while it runs.
-    for (n, rows) in [(0, 300), (1, 900), (2, 2000)] {
+    // Killed five times mid-stream, with more published while it runs.
+    for (n, rows) in [(0, 300), (1, 700), (2, 1200), (3, 1800), (4, 2400)] {
         let child = consumer(&db, &svc, &broker, "loader", "events", &extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
