@@ -17,10 +17,11 @@ Message i (--start-id, default 1, up to start+count-1) is the one JSON object
 the queue, stream or key deleted first) and checks that the broker holds exactly N messages
 afterwards (Kafka: every delivery report without error; RabbitMQ: the queue depth; JetStream:
 the stream's count; Redis: XLEN), exiting 1 when it does not. It prints one line: the count
-and the seconds publishing took. Kafka: acks=1, linger 50 ms, no key (sticky partitioner over
+and the seconds publishing took. Kafka: acks=1, linger 50 ms, the id as the key (hashed over
 --partitions); RabbitMQ: persistent messages with a message_id, no publisher confirms, on two
-connections (the channel's own asynchronous publish, flushed every 5000); JetStream: plain (core) publishes to the stream's subject, flushed every 10,000,
-then the stream's count awaited; Redis: XADD pipelines of 10,000, the JSON in field `data`.
+connections (the channel's own asynchronous publish, flushed every 5000); JetStream: plain
+(core) publishes to the stream's subject, flushed every 10,000, then the stream's count awaited;
+Redis: XADD pipelines of 10,000, the JSON in field `data`.
 --group G: Kafka, commits offset 0 for G on every partition; Redis, creates group G at 0.
 
 `records` posts R JSON arrays of B records each (ids from --start-id on) from --concurrency
@@ -87,7 +88,7 @@ def kafka(a, msgs):
     for k, m in enumerate(msgs):
         while True:
             try:
-                p.produce(topic, value=m, on_delivery=report)
+                p.produce(topic, key=b"%d" % (a.start_id + k), value=m, on_delivery=report)
                 break
             except BufferError:
                 p.poll(0.05)
@@ -136,6 +137,7 @@ def amqp(a, msgs):
     conn, ch = amqp_channel(url)
     ch.queue_delete(a.target)
     ch.queue_declare(a.target, durable=True)
+    conn.close()   # not kept idle (its heartbeats unanswered) while the others publish
     # pika spends its time marshalling frames in Python: two processes, one connection each
     n = len(msgs)
     half = n // 2
@@ -147,6 +149,7 @@ def amqp(a, msgs):
         pr.join()
     if any(pr.exitcode != 0 for pr in procs):
         return fail("amqp: a publishing process failed (exit %s)" % [pr.exitcode for pr in procs])
+    conn, ch = amqp_channel(url)
     got, end = None, time.time() + 60
     while time.time() < end:
         got = ch.queue_declare(a.target, passive=True).method.message_count
