@@ -17,8 +17,8 @@ mod tokens;
 
 pub use migrate::{LATEST, applied_version, migrate};
 pub use queue::{
-    Backoff, Heartbeat, Job, JobState, NewJob, Profile, Queue, RunStart, SourceMetrics, SourceRow,
-    StoredFile, Tick,
+    Backoff, Heartbeat, Job, JobState, NewJob, Profile, Queue, RejectRow, RunStart, SourceMetrics,
+    SourceRow, StoredFile, Tick,
 };
 pub use schema::Schema;
 pub use sessions::Session;

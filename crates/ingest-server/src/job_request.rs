@@ -345,6 +345,7 @@ pub fn stream_request(
         field: text("field", "data"),
         until_idle: None,
         meta,
+        job: None,
     };
     Ok((url, group, options))
 }

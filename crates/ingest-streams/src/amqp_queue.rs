@@ -92,7 +92,7 @@ impl AmqpQueue {
             .create_channel()
             .await
             .map_err(|e| format!("{named}: opening a channel: {e}"))?;
-        channel
+        let declared = channel
             .queue_declare(
                 queue.as_str().into(),
                 QueueDeclareOptions {
@@ -127,7 +127,7 @@ impl AmqpQueue {
             queue,
             delivered: 0,
             acked: 0,
-            ready: None,
+            ready: Some(u64::from(declared.message_count())),
         })
     }
 

@@ -42,6 +42,9 @@ pub struct ConsumeOptions {
     pub until_idle: Option<Duration>,
     /// What of each message becomes columns too (`--meta partition,offset,key,timestamp`).
     pub meta: Vec<crate::message::Meta>,
+    /// The service's job this consumer runs as: each rejected message is added to its
+    /// rejects (its partition and position as the place), with the batch.
+    pub job: Option<uuid::Uuid>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -231,6 +234,7 @@ async fn consume_once(
         .map_err(|e| ConsumeError::Usage(format!("--max-errors {e}")))?;
     stats.positions = stored.clone();
     stats.status = "consuming".into();
+    stats.lag = broker.lag();
     let mut idle_since = Instant::now();
     loop {
         let batch = gather(&mut broker, options).await.map_err(broker_err)?;
@@ -409,9 +413,11 @@ async fn load_batch(
         );
         let unreadable: Vec<(usize, String)> = recs.unreadable.clone();
         let line_message = recs.line_message.clone();
+        let (job, service_schema) = (options.job, req.service_schema.clone());
         let messages: Vec<Message> = batch.to_vec();
         let dead = dead.clone();
         BeforeCommit(Arc::new(move |client, _summary| {
+            let service_schema = service_schema.clone();
             let (schema, group, source, stored, ends, ids) = (
                 schema.clone(),
                 group.clone(),
@@ -429,8 +435,24 @@ async fn load_batch(
                 dead.clone(),
             );
             async move {
+                let letters = dead_letters(&messages, &unreadable, &line_message, &errors_path);
+                if let Some(job) = job {
+                    let rows: Vec<ingest_queue::RejectRow> = letters
+                        .iter()
+                        .map(|l| ingest_queue::RejectRow {
+                            line: l.position.parse().unwrap_or(0),
+                            column: None,
+                            value: Some(l.payload.chars().take(10_000).collect()),
+                            reason: l.reason.clone(),
+                            file: Some(format!("{source} at {}", l.position)),
+                        })
+                        .collect();
+                    ingest_queue::Queue::new(service_schema.clone())
+                        .append_rejects(client, job, &rows)
+                        .await
+                        .map_err(|e| format!("the job's rejects: {e}"))?;
+                }
                 if let Some(table) = &dead_table {
-                    let letters = dead_letters(&messages, &unreadable, &line_message, &errors_path);
                     *dead.lock().expect("not poisoned") = letters.len() as u64;
                     dead_letter::insert(client, table, &source, &letters)
                         .await

@@ -121,8 +121,10 @@ impl NatsStream {
             description,
             consumer: None,
             busy: false,
+            // Until a message says: the stream's messages after the position (deleted ones
+            // counted too, an upper bound).
+            pending: Some(last.saturating_sub(after.unwrap_or(0))),
             after,
-            pending: None,
         })
     }
 

@@ -147,3 +147,49 @@ fn profile_of(r: &Row) -> Profile {
         updated_at: r.get(3),
     }
 }
+
+/// A rejected row or message to add to a job's rejects.
+#[derive(Debug, Clone)]
+pub struct RejectRow {
+    pub line: i64,
+    pub column: Option<String>,
+    pub value: Option<String>,
+    pub reason: String,
+    /// Where it came from, when `line` alone does not say (a stream's partition and position).
+    pub file: Option<String>,
+}
+
+impl Queue {
+    /// Adds rejects to a job's (a long-running consumer's, batch by batch), after those it
+    /// has, in the caller's transaction.
+    pub async fn append_rejects(
+        &self,
+        client: &Client,
+        job: uuid::Uuid,
+        rows: &[RejectRow],
+    ) -> Result<(), QueueError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let q = &self.q;
+        let lines: Vec<i64> = rows.iter().map(|r| r.line).collect();
+        let columns: Vec<Option<&str>> = rows.iter().map(|r| r.column.as_deref()).collect();
+        let values: Vec<Option<String>> = rows
+            .iter()
+            .map(|r| r.value.as_ref().map(|v| v.replace('\0', "\u{FFFD}")))
+            .collect();
+        let reasons: Vec<&str> = rows.iter().map(|r| r.reason.as_str()).collect();
+        let files: Vec<Option<&str>> = rows.iter().map(|r| r.file.as_deref()).collect();
+        client
+            .execute(
+                &format!(
+                    "INSERT INTO {q}.job_errors (job_id, seq, line, column_name, value, reason, file)
+                     SELECT $1, (SELECT coalesce(max(seq), 0) FROM {q}.job_errors WHERE job_id = $1) + n, l, c, v, r, f
+                     FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY AS x(l, c, v, r, f, n)"
+                ),
+                &[&job, &lines, &columns, &values, &reasons, &files],
+            )
+            .await?;
+        Ok(())
+    }
+}

@@ -14,7 +14,7 @@ mod console;
 mod lease;
 mod sources;
 
-pub use console::{Profile, StoredFile};
+pub use console::{Profile, RejectRow, StoredFile};
 pub use lease::Heartbeat;
 pub use sources::{RunStart, SourceMetrics, SourceRow, Tick};
 

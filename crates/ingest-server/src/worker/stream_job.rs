@@ -19,6 +19,8 @@ pub(super) async fn run_stream(ctx: &Arc<Ctx>, client: &Client, worker: &str, jo
         Err(e) => return invalid_job(ctx, client, worker, &job, &e).await,
     };
     options.service_schema = Some(ctx.queue.schema().name().to_string());
+    // Each rejected message becomes one of the job's rejects, with its batch.
+    options.job = Some(job.id);
     let stats = Arc::new(Mutex::new(ConsumeStats::default()));
     let seen = stats.clone();
     let report = move |s: &ConsumeStats| {

@@ -187,5 +187,6 @@ fn options(a: &ConsumeArgs) -> Result<ConsumeOptions, String> {
             .iter()
             .map(|m| Meta::parse(m).ok_or_else(|| format!("--meta {m:?}: one of {}", Meta::NAMES)))
             .collect::<Result<_, _>>()?,
+        job: None,
     })
 }

@@ -49,7 +49,7 @@ fn a_stream_consumer_runs_as_a_job_until_stopped_and_resumes_where_it_stopped() 
     let request = format!(
         r#"{{"source": {{"url": "redis://127.0.0.1:6379/{stream}", "group": "svc"}},
             "target": {{"table": "{}"}}, "mode": "insert",
-            "options": {{"batch_rows": 100, "linger": "200ms"}}}}"#,
+            "options": {{"batch_rows": 100, "linger": "200ms", "max_errors": "1"}}}}"#,
         db.t("events")
     );
     let (status, _, body) = http(
@@ -62,15 +62,38 @@ fn a_stream_consumer_runs_as_a_job_until_stopped_and_resumes_where_it_stopped() 
     assert_eq!(status, 201, "{body}");
     let id = json(&body)["id"].as_str().unwrap().to_string();
     wait_rows(&mut db, "500");
+    // A message that is not JSON (within max_errors): it becomes one of the job's rejects.
+    let raw = format!(
+        "import redis\nredis.Redis(host='127.0.0.1', port=6379).xadd('{stream}', {{'data': 'oops, not json'}})\n"
+    );
+    assert!(
+        Command::new(python())
+            .arg("-c")
+            .arg(raw)
+            .status()
+            .unwrap()
+            .success()
+    );
     publish(&stream, 501, 601);
     wait_rows(&mut db, "600");
+    let (_, _, rejects) = http(
+        p,
+        "GET",
+        &format!("/v1/jobs/{id}/errors?format=ndjson"),
+        &[],
+        b"",
+    );
+    assert!(
+        rejects.contains("oops, not json") && rejects.contains("not JSON"),
+        "{rejects}"
+    );
     // Its counters, as the list and /metrics show them.
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let (_, _, body) = http(p, "GET", "/v1/streams", &[], b"");
         let list = json(&body);
         let s = &list["streams"][0];
-        if s["stream"]["messages"] == 600 {
+        if s["stream"]["messages"] == 601 && s["stream"]["rows_written"] == 600 {
             assert_eq!(
                 (
                     s["id"].as_str(),
@@ -83,7 +106,7 @@ fn a_stream_consumer_runs_as_a_job_until_stopped_and_resumes_where_it_stopped() 
         }
         assert!(
             Instant::now() < deadline,
-            "the counters did not reach 600: {list}"
+            "the counters did not reach 601 messages, 600 rows: {list}"
         );
         std::thread::sleep(Duration::from_millis(200));
     }
