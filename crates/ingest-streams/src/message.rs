@@ -102,11 +102,7 @@ pub fn records(messages: &[Message], meta: &[Meta]) -> Records {
                             out.ndjson.extend_from_slice(b", ");
                         }
                     }
-                    out.ndjson.extend(
-                        body.bytes()
-                            .map(|b| if b == b'\n' || b == b'\r' { b' ' } else { b }),
-                    );
-                    out.ndjson.push(b'\n');
+                    ingest_formats::json::push_ndjson_line(&mut out.ndjson, body);
                     out.line_message.push(i);
                 }
             }

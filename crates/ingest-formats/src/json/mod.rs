@@ -16,6 +16,18 @@ use crate::{RecordReject, TextBatch};
 use record::{Record, parse_record};
 use splitter::{Splitter, Value};
 
+/// Appends one JSON value (a record taken from a page, a batch or a message) to `out` as
+/// an NDJSON line. A valid JSON text holds line breaks only between tokens (a string cannot
+/// contain a raw one), so they become spaces and the value is exactly one line: its line
+/// number is then its position among the records.
+pub fn push_ndjson_line(out: &mut Vec<u8>, json: &str) {
+    out.extend(
+        json.bytes()
+            .map(|b| if b == b'\n' || b == b'\r' { b' ' } else { b }),
+    );
+    out.push(b'\n');
+}
+
 /// How the file is laid out and how much of it to hold at once.
 #[derive(Debug, Clone)]
 pub struct JsonOptions {

@@ -202,12 +202,7 @@ fn one_record_per_line(body: bytes::Bytes) -> Result<bytes::Bytes, serde_json::E
     let records: Vec<&serde_json::value::RawValue> = serde_json::from_slice(&body)?;
     let mut out = Vec::with_capacity(body.len());
     for r in records {
-        out.extend(
-            r.get()
-                .bytes()
-                .map(|b| if b == b'\n' || b == b'\r' { b' ' } else { b }),
-        );
-        out.push(b'\n');
+        ingest_formats::json::push_ndjson_line(&mut out, r.get());
     }
     Ok(out.into())
 }

@@ -35,6 +35,19 @@ pub(crate) struct Feed {
 #[derive(Debug)]
 pub(crate) struct Gone;
 
+/// Why a reader's rows stopped before their end: the source was dropped, or the driver
+/// failed.
+pub(crate) enum Stop {
+    Gone,
+    Failed(super::DbError),
+}
+
+impl From<Gone> for Stop {
+    fn from(_: Gone) -> Stop {
+        Stop::Gone
+    }
+}
+
 impl Feed {
     /// Waits for room (the load works on the last batches meanwhile).
     pub(crate) async fn send(&self, msg: Msg) -> Result<(), Gone> {

@@ -12,7 +12,7 @@ use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Opts, OptsBuilder, Row, Value};
 use tokio::runtime::Handle;
 
-use super::channel::{self, Feed, Gone, Msg};
+use super::channel::{self, Feed, Msg, Stop};
 use super::mysql_value::{self, Field, Shape};
 use super::{DbConnect, DbError, scrub, source_name};
 use crate::db_query::SourceQuery;
@@ -49,18 +49,6 @@ pub(super) fn open(
         batch_rows,
     };
     channel::start(handle, db, move |feed| read.run(feed, opts.into()))
-}
-
-/// Why the rows stopped before their end.
-enum Stop {
-    Gone,
-    Failed(DbError),
-}
-
-impl From<Gone> for Stop {
-    fn from(_: Gone) -> Stop {
-        Stop::Gone
-    }
 }
 
 struct Read {

@@ -16,7 +16,7 @@ use ingest_formats::{RecordSource, SourceBatch, TypedBatch};
 use tokio::runtime::Handle;
 use tokio_postgres::{Client, Config, NoTls};
 
-use super::channel::{self, Feed, Gone, Msg};
+use super::channel::{self, Feed, Msg, Stop};
 use super::{DbConnect, DbError, pg_inline, scrub, source_name};
 use crate::db_query::SourceQuery;
 
@@ -51,18 +51,6 @@ pub(super) fn open(
         decoded: AtomicU64::new(0),
     };
     channel::start(handle, db, move |feed| read.run(feed, config))
-}
-
-/// Why the rows stopped before their end.
-enum Stop {
-    Gone,
-    Failed(DbError),
-}
-
-impl From<Gone> for Stop {
-    fn from(_: Gone) -> Stop {
-        Stop::Gone
-    }
 }
 
 struct Read {

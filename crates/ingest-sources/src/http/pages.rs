@@ -148,18 +148,11 @@ fn parse_page<'a>(response: &'a Response, page: u64, url: &Url) -> Result<&'a Ra
     })
 }
 
-/// The records as NDJSON. A JSON text holds line breaks only between tokens (a string
-/// cannot contain a raw one), so replacing them with spaces puts each record on a line.
+/// The records as NDJSON, one record per line.
 fn ndjson(records: &[&RawValue]) -> Vec<u8> {
     let mut out = Vec::with_capacity(records.iter().map(|r| r.get().len() + 1).sum());
     for record in records {
-        out.extend(
-            record
-                .get()
-                .bytes()
-                .map(|b| if b == b'\n' || b == b'\r' { b' ' } else { b }),
-        );
-        out.push(b'\n');
+        ingest_formats::json::push_ndjson_line(&mut out, record.get());
     }
     out
 }
