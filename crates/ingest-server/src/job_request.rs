@@ -289,20 +289,8 @@ pub fn stream_request(
         humantime::parse_duration(&text(k, default))
             .map_err(|e| format!("options.{k}: {e} (e.g. 1s, 500ms)"))
     };
-    let bytes = {
-        let t = text("batch_bytes", "8MB").to_ascii_lowercase();
-        let (n, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
-        let n: usize = n
-            .parse()
-            .map_err(|_| "options.batch_bytes: a size such as 8MB".to_string())?;
-        n * match unit.trim() {
-            "" | "b" => 1,
-            "kb" | "k" => 1 << 10,
-            "mb" | "m" => 1 << 20,
-            "gb" | "g" => 1 << 30,
-            other => return Err(format!("options.batch_bytes: unknown unit {other:?}")),
-        }
-    };
+    let bytes = ingest_streams::parse_byte_size(&text("batch_bytes", "8MB"))
+        .map_err(|e| format!("options.batch_bytes: {e}"))?;
     let meta = match &o["meta"] {
         Value::Array(items) => items
             .iter()

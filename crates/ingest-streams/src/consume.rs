@@ -47,6 +47,24 @@ pub struct ConsumeOptions {
     pub job: Option<uuid::Uuid>,
 }
 
+/// A batch size as people write it (`8MB`, `512k`, `1048576`), for `batch_bytes`; the
+/// error says what is wrong, its caller names the option.
+pub fn parse_byte_size(text: &str) -> Result<usize, String> {
+    let t = text.trim().to_ascii_lowercase();
+    let (number, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
+    let n: usize = number
+        .parse()
+        .map_err(|_| "a size such as 8MB".to_string())?;
+    let scale = match unit.trim() {
+        "" | "b" => 1,
+        "kb" | "k" => 1 << 10,
+        "mb" | "m" => 1 << 20,
+        "gb" | "g" => 1 << 30,
+        other => return Err(format!("unknown unit {other:?} (B, kB, MB, GB)")),
+    };
+    Ok(n * scale)
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConsumeError {
     #[error("{0}")]
@@ -555,4 +573,27 @@ fn dead_letters(
             reason,
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_byte_size;
+
+    #[test]
+    fn byte_sizes_read_as_people_write_them() {
+        assert_eq!(parse_byte_size("1048576"), Ok(1_048_576));
+        assert_eq!(parse_byte_size(" 8MB "), Ok(8 << 20));
+        assert_eq!(parse_byte_size("512k"), Ok(512 << 10));
+        assert_eq!(parse_byte_size("1 GB"), Ok(1 << 30));
+        assert_eq!(parse_byte_size("64b"), Ok(64));
+    }
+
+    #[test]
+    fn a_bad_byte_size_says_what_is_wrong() {
+        assert_eq!(parse_byte_size("MB"), Err("a size such as 8MB".to_string()));
+        assert_eq!(
+            parse_byte_size("8TB"),
+            Err("unknown unit \"tb\" (B, kB, MB, GB)".to_string())
+        );
+    }
 }

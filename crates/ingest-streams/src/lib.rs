@@ -22,4 +22,4 @@ pub mod nats_stream;
 pub mod positions;
 pub mod redis_stream;
 
-pub use consume::{ConsumeError, ConsumeOptions, ConsumeStats, consume};
+pub use consume::{ConsumeError, ConsumeOptions, ConsumeStats, consume, parse_byte_size};

@@ -81,23 +81,7 @@ pub struct ConsumeArgs {
 }
 
 fn bytes(text: &str) -> Result<usize, String> {
-    let t = text.trim().to_ascii_lowercase();
-    let (number, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
-    let n: usize = number
-        .parse()
-        .map_err(|_| format!("--batch-bytes {text:?}: a size such as 8MB"))?;
-    let scale = match unit.trim() {
-        "" | "b" => 1,
-        "kb" | "k" => 1 << 10,
-        "mb" | "m" => 1 << 20,
-        "gb" | "g" => 1 << 30,
-        other => {
-            return Err(format!(
-                "--batch-bytes {text:?}: unknown unit {other:?} (B, kB, MB, GB)"
-            ));
-        }
-    };
-    Ok(n * scale)
+    ingest_streams::parse_byte_size(text).map_err(|e| format!("--batch-bytes {text:?}: {e}"))
 }
 
 fn duration(flag: &str, text: &str) -> Result<Duration, String> {
